@@ -1,0 +1,37 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q2_K: super-blocks of 256 = scales[16] @0 (low nibble scale, high nibble min), qs[64] @16 (2-bit),
+ * f16 d @80, f16 dmin @82. Value 128h + 32j + 16k + l: q = (qs[32h + 16k + l] >> 2j) & 3,
+ * sub-block s = 8h + 2j + k → (d·(sc & 15))·q − dmin·(sc >> 4).
+ */
+final class Q2_KCodec implements BlockCodec {
+    static final Q2_KCodec INSTANCE = new Q2_KCodec();
+    private static final int QK = 256;
+    private static final int BYTES = 84;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o + 80);
+            float dmin = Bytes.f16(src, o + 82);
+            int y = dstOffset + b * QK;
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int k = 0; k < 2; k++) {
+                        int sc = Bytes.u8(src, o + 8 * h + 2 * j + k);
+                        float dl = d * (sc & 0xF);
+                        float ml = dmin * (sc >> 4);
+                        for (int l = 0; l < 16; l++) {
+                            int q = (Bytes.u8(src, o + 16 + 32 * h + 16 * k + l) >> (2 * j)) & 3;
+                            dst[y++] = dl * q - ml;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

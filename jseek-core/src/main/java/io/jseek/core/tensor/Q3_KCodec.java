@@ -1,0 +1,41 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q3_K: super-blocks of 256 = hmask[32] @0, qs[64] @32 (low 2 bits), scales[12] @96 (16 signed 6-bit
+ * scales), f16 d @108. Value 128h + 32j + 16k + l: q = ((qs[32h + 16k + l] >> 2j) & 3) − (bit 4h+j of
+ * hmask[16k + l] ? 0 : 4) → (d·scale[8h + 2j + k])·q.
+ */
+final class Q3_KCodec implements BlockCodec {
+    static final Q3_KCodec INSTANCE = new Q3_KCodec();
+    private static final int QK = 256;
+    private static final int BYTES = 110;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int[] scale = new int[16];
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o + 108);
+            for (int i = 0; i < 16; i++) {
+                int low = i < 8 ? Bytes.u8(src, o + 96 + i) & 15 : Bytes.u8(src, o + 96 + i - 8) >> 4;
+                int high = (Bytes.u8(src, o + 96 + 8 + i % 4) >> (2 * (i / 4))) & 3;
+                scale[i] = (low | high << 4) - 32;
+            }
+            int y = dstOffset + b * QK;
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int k = 0; k < 2; k++) {
+                        float dl = d * scale[8 * h + 2 * j + k];
+                        for (int l = 0; l < 16; l++) {
+                            int low = (Bytes.u8(src, o + 32 + 32 * h + 16 * k + l) >> (2 * j)) & 3;
+                            boolean hbit = ((Bytes.u8(src, o + 16 * k + l) >> (4 * h + j)) & 1) != 0;
+                            dst[y++] = dl * (low - (hbit ? 0 : 4));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** Q4_0: blocks of 32 = f16 d @0, 16 bytes of nibbles @2 (byte j: value j low, value j+16 high); value = (q−8)·d. */
+final class Q4_0Codec implements BlockCodec {
+    static final Q4_0Codec INSTANCE = new Q4_0Codec();
+    private static final int QK = 32;
+    private static final int BYTES = 18;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = Bytes.u8(src, o + 2 + j);
+                dst[y + j] = ((q & 0x0F) - 8) * d;
+                dst[y + j + QK / 2] = ((q >> 4) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * ggml's reference quantizer: d = (value of largest magnitude)/−8, q = min(15, trunc(x/d + 8.5)).
+     * Produces the same bytes as llama-quantize without an importance matrix.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            int x = srcOffset + b * QK;
+            long o = offset + (long) b * BYTES;
+            float amax = 0;
+            float max = 0;
+            for (int j = 0; j < QK; j++) {
+                float v = src[x + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -8;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bytes.putF16(dst, o, d);
+            for (int j = 0; j < QK / 2; j++) {
+                int q0 = Math.min(15, (int) (src[x + j] * id + 8.5f));
+                int q1 = Math.min(15, (int) (src[x + QK / 2 + j] * id + 8.5f));
+                Bytes.putU8(dst, o + 2 + j, q0 | (q1 << 4));
+            }
+        }
+    }
+}

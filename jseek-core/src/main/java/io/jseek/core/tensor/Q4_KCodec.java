@@ -1,0 +1,94 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q4_K: super-blocks of 256 = f16 d @0, f16 dmin @2, scales[12] @4 (eight 6-bit scale/min pairs), qs[128]
+ * @16. Value 64p + 32k + l, sub-block s = 2p + k: q = (qs[32p + l] >> 4k) & 15 → (d·sc)·q − dmin·m.
+ */
+final class Q4_KCodec implements BlockCodec {
+    static final Q4_KCodec INSTANCE = new Q4_KCodec();
+    private static final int QK = 256;
+    private static final int BYTES = 144;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int[] sm = new int[2];
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            float dmin = Bytes.f16(src, o + 2);
+            int y = dstOffset + b * QK;
+            for (int p = 0; p < 4; p++) {
+                for (int k = 0; k < 2; k++) {
+                    KQuants.scaleMin(src, o + 4, 2 * p + k, sm);
+                    float dl = d * sm[0];
+                    float ml = dmin * sm[1];
+                    for (int l = 0; l < 32; l++) {
+                        int q = (Bytes.u8(src, o + 16 + 32 * p + l) >> (4 * k)) & 0xF;
+                        dst[y++] = dl * q - ml;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * A straightforward quantizer (not ggml's searched one): each sub-block of 32 maps [min(0, lo), hi] onto
+     * 0..15; the sub-block scales and mins are then quantized to 6 bits against the super-block's largest.
+     * Its error is close to ggml's; the bytes differ.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        float[] scales = new float[8];
+        float[] mins = new float[8];
+        int[] sc = new int[8];
+        int[] m = new int[8];
+        for (int b = 0; b < n / QK; b++) {
+            int x = srcOffset + b * QK;
+            long o = offset + (long) b * BYTES;
+            float maxScale = 0;
+            float maxMin = 0;
+            for (int s = 0; s < 8; s++) {
+                float lo = 0;
+                float hi = -Float.MAX_VALUE;
+                for (int l = 0; l < 32; l++) {
+                    lo = Math.min(lo, src[x + 32 * s + l]);
+                    hi = Math.max(hi, src[x + 32 * s + l]);
+                }
+                scales[s] = (hi - lo) / 15;
+                mins[s] = -lo;
+                maxScale = Math.max(maxScale, scales[s]);
+                maxMin = Math.max(maxMin, mins[s]);
+            }
+            float d = Float.float16ToFloat(Float.floatToFloat16(maxScale / 63));
+            float dmin = Float.float16ToFloat(Float.floatToFloat16(maxMin / 63));
+            for (int s = 0; s < 8; s++) {
+                sc[s] = d > 0 ? Math.min(63, Bytes.roundf(scales[s] / d)) : 0;
+                m[s] = dmin > 0 ? Math.min(63, Bytes.roundf(mins[s] / dmin)) : 0;
+            }
+            Bytes.putF16(dst, o, d);
+            Bytes.putF16(dst, o + 2, dmin);
+            KQuants.packScaleMin(sc, m, dst, o + 4);
+            for (int p = 0; p < 4; p++) {
+                for (int l = 0; l < 32; l++) {
+                    int q0 = quant(src[x + 64 * p + l], d * sc[2 * p], dmin * m[2 * p]);
+                    int q1 = quant(src[x + 64 * p + 32 + l], d * sc[2 * p + 1], dmin * m[2 * p + 1]);
+                    Bytes.putU8(dst, o + 16 + 32 * p + l, q0 | (q1 << 4));
+                }
+            }
+        }
+    }
+
+    private static int quant(float v, float scale, float min) {
+        if (scale == 0) {
+            return 0;
+        }
+        return Math.clamp(Bytes.roundf((v + min) / scale), 0, 15);
+    }
+}

@@ -1,0 +1,27 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** Q5_0: blocks of 32 = f16 d @0, u32 qh @2 (bit j = 5th bit of value j), nibbles @6; value = (q−16)·d. */
+final class Q5_0Codec implements BlockCodec {
+    static final Q5_0Codec INSTANCE = new Q5_0Codec();
+    private static final int QK = 32;
+    private static final int BYTES = 22;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            int qh = Bytes.u32(src, o + 2);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = Bytes.u8(src, o + 6 + j);
+                int h0 = ((qh >>> j) << 4) & 0x10;
+                int h1 = (qh >>> (j + 12)) & 0x10;
+                dst[y + j] = (((q & 0x0F) | h0) - 16) * d;
+                dst[y + j + QK / 2] = (((q >> 4) | h1) - 16) * d;
+            }
+        }
+    }
+}

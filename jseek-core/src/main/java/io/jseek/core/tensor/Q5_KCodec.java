@@ -1,0 +1,37 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q5_K: super-blocks of 256 = f16 d @0, f16 dmin @2, scales[12] @4, qh[32] @16, qs[128] @48; as Q4_K with
+ * a fifth bit: q += 16·((qh[l] >> s) & 1) for sub-block s.
+ */
+final class Q5_KCodec implements BlockCodec {
+    static final Q5_KCodec INSTANCE = new Q5_KCodec();
+    private static final int QK = 256;
+    private static final int BYTES = 176;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        int[] sm = new int[2];
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            float dmin = Bytes.f16(src, o + 2);
+            int y = dstOffset + b * QK;
+            for (int p = 0; p < 4; p++) {
+                for (int k = 0; k < 2; k++) {
+                    int s = 2 * p + k;
+                    KQuants.scaleMin(src, o + 4, s, sm);
+                    float dl = d * sm[0];
+                    float ml = dmin * sm[1];
+                    for (int l = 0; l < 32; l++) {
+                        int q = (Bytes.u8(src, o + 48 + 32 * p + l) >> (4 * k)) & 0xF;
+                        q += ((Bytes.u8(src, o + 16 + l) >> s) & 1) << 4;
+                        dst[y++] = dl * q - ml;
+                    }
+                }
+            }
+        }
+    }
+}

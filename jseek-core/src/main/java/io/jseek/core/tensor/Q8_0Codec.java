@@ -1,0 +1,46 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/** Q8_0: blocks of 32 = f16 scale d @0, int8 qs[32] @2; value = qs[j]·d. */
+final class Q8_0Codec implements BlockCodec {
+    static final Q8_0Codec INSTANCE = new Q8_0Codec();
+    private static final int QK = 32;
+    private static final int BYTES = 34;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            int y = dstOffset + b * QK;
+            for (int j = 0; j < QK; j++) {
+                dst[y + j] = Bytes.i8(src, o + 2 + j) * d;
+            }
+        }
+    }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /** ggml's reference quantizer: d = amax/127, q = roundf(x/d). Produces the same bytes as llama-quantize. */
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            int x = srcOffset + b * QK;
+            long o = offset + (long) b * BYTES;
+            float amax = 0;
+            for (int j = 0; j < QK; j++) {
+                amax = Math.max(amax, Math.abs(src[x + j]));
+            }
+            float d = amax / 127;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bytes.putF16(dst, o, d);
+            for (int j = 0; j < QK; j++) {
+                Bytes.putU8(dst, o + 2 + j, Bytes.roundf(src[x + j] * id));
+            }
+        }
+    }
+}

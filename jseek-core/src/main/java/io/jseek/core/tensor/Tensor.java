@@ -1,0 +1,82 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * A typed view over tensor bytes (usually a slice of a memory-mapped GGUF file; never copied).
+ * {@code shape} is in ggml order: {@code shape[0]} is the row length, the fastest-varying dimension, so a
+ * weight with {@code y = W·x} has shape {@code [n_in, n_out]} and is stored as n_out rows of n_in values.
+ */
+public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data) {
+
+    public Tensor {
+        shape = shape.clone();
+        long n = elementCount(shape);
+        if (shape.length > 0 && shape[0] % type.blockSize != 0) {
+            throw new IllegalArgumentException("tensor " + name + ": row length " + shape[0]
+                    + " is not a multiple of the " + type + " block size " + type.blockSize);
+        }
+        if (data.byteSize() != type.bytesFor(n)) {
+            throw new IllegalArgumentException("tensor " + name + ": " + data.byteSize() + " bytes for "
+                    + n + " values of " + type + ", expected " + type.bytesFor(n));
+        }
+    }
+
+    /** The product of the dimensions; throws ArithmeticException on overflow. */
+    public static long elementCount(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public int dims() {
+        return shape.length;
+    }
+
+    public long dim(int i) {
+        return i < shape.length ? shape[i] : 1;
+    }
+
+    public long elementCount() {
+        return elementCount(shape);
+    }
+
+    /** Values per row ({@code shape[0]}). */
+    public int rowLength() {
+        return Math.toIntExact(dim(0));
+    }
+
+    /** Number of rows: the product of every dimension but the first. */
+    public long rowCount() {
+        return rowLength() == 0 ? 0 : elementCount() / rowLength();
+    }
+
+    public long rowBytes() {
+        return type.bytesFor(rowLength());
+    }
+
+    /** Decodes row {@code row} into {@code dst[0..rowLength)}. */
+    public void dequantizeRow(long row, float[] dst) {
+        type.codec().dequantize(data, row * rowBytes(), dst, 0, rowLength());
+    }
+
+    /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
+    public float[] dequantize() {
+        float[] out = new float[Math.toIntExact(elementCount())];
+        type.codec().dequantize(data, 0, out, 0, out.length);
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + " " + Arrays.toString(shape);
+    }
+}
