@@ -205,7 +205,7 @@ final class GgufParser {
         }
         long n = i64("array length of key " + key);
         if (n < 0 || n > (size - pos) / et.minBytes || n > Integer.MAX_VALUE - 16) {
-            throw fail("key " + key + " claims " + Long.toUnsignedString(n) + " array elements of type " + et
+            throw fail("truncated or corrupt: key " + key + " claims " + Long.toUnsignedString(n) + " array elements of type " + et
                     + ", more than the " + (size - pos) + " bytes left in the file can hold");
         }
         int len = (int) n;

@@ -1,0 +1,216 @@
+package io.jseek.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The command line, run in-process, against llama.cpp's reference data. */
+class CliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String stdin, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        InputStream oldIn = System.in;
+        try {
+            if (stdin != null) {
+                System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            }
+            int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    static Stream<String> models() throws IOException {
+        try (Stream<Path> s = Files.list(DATA)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                    .map(n -> n.substring(0, n.length() - 5)).filter(n -> Files.exists(DATA.resolve(n + ".gguf"))).sorted().toList().stream();
+        }
+    }
+
+    static JsonNode json(String model) throws IOException {
+        return JSON.readTree(DATA.resolve(model + ".json").toFile());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void tokenizePrintsLlamaCppsIdsInEveryMode(String model) throws IOException {
+        String path = DATA.resolve(model + ".gguf").toString();
+        for (JsonNode c : json(model).get("tokenization")) {
+            String text = c.get("text").asText();
+            if (text.isEmpty()) {
+                continue; // an empty argument is "no text"; covered through -f below
+            }
+            for (int add = 0; add <= 1; add++) {
+                for (int parse = 0; parse <= 1; parse++) {
+                    List<String> args = new ArrayList<>(List.of("tokenize", "-m", path));
+                    if (add == 0) {
+                        args.add("--no-bos");
+                    }
+                    if (parse == 0) {
+                        args.add("--no-special");
+                    }
+                    args.add("--");
+                    args.add(text);
+                    Result r = run(null, args.toArray(String[]::new));
+                    assertEquals(0, r.code(), r.err());
+                    JsonNode expected = c.get("ids").get("add_special=" + add + ",parse_special=" + parse);
+                    assertEquals(expected, JSON.readTree(r.out()), text);
+                }
+            }
+        }
+    }
+
+    @Test
+    void tokenizeReadsFilesStdinAndJsonLines() throws IOException {
+        JsonNode cases = json("ds3-f32").get("tokenization");
+        String model = DATA.resolve("ds3-f32.gguf").toString();
+        StringBuilder lines = new StringBuilder();
+        StringBuilder expected = new StringBuilder();
+        for (JsonNode c : cases) {
+            lines.append(JSON.writeValueAsString(c.get("text").asText())).append('\n');
+            expected.append(JSON.writeValueAsString(c.get("ids").get("add_special=1,parse_special=1"))).append('\n');
+            Path f = tmp.resolve("t.txt");
+            Files.writeString(f, c.get("text").asText());
+            Result r = run(null, "tokenize", "-m", model, "-f", f.toString());
+            assertEquals(c.get("ids").get("add_special=1,parse_special=1"), JSON.readTree(r.out()), r.err());
+        }
+        Result jsonl = run(lines.toString(), "tokenize", "-m", model, "--jsonl");
+        assertEquals(0, jsonl.code(), jsonl.err());
+        assertEquals(expected.toString(), jsonl.out().replace("\r\n", "\n"));
+
+        Result stdin = run("Hello world", "tokenize", "-m", model, "-f", "-");
+        assertEquals(JSON.readTree(run(null, "tokenize", "-m", model, "Hello world").out()), JSON.readTree(stdin.out()));
+    }
+
+    @Test
+    void piecesShowEachTokensText() throws IOException {
+        String model = DATA.resolve("ds2lite-f32.gguf").toString();
+        Result r = run(null, "tokenize", "-m", model, "--pieces", "Hello <think> é");
+        assertEquals(0, r.code(), r.err());
+        JsonNode pieces = JSON.readTree(r.out());
+        StringBuilder text = new StringBuilder();
+        for (int i = 1; i < pieces.size(); i++) {
+            text.append(pieces.get(i).get("piece").asText());
+        }
+        assertEquals(956, pieces.get(0).get("id").asInt());
+        assertEquals("<｜begin▁of▁sentence｜>", pieces.get(0).get("piece").asText());
+        assertEquals("Hello <think> é", text.toString());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void infoReportsParametersFromTheTensorTable(String model) throws IOException {
+        JsonNode j = json(model);
+        long total = 0;
+        long routed = 0;
+        for (JsonNode t : j.get("tensors")) {
+            long n = 1;
+            for (JsonNode d : t.get("ne")) {
+                n *= d.asLong();
+            }
+            total += n;
+            if (t.get("name").asText().contains("_exps")) {
+                routed += n;
+            }
+        }
+        Result r = run(null, "info", DATA.resolve(model + ".gguf").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("architecture     " + j.get("arch").asText()), r.out());
+        assertTrue(r.out().contains("tensors          " + j.get("tensors").size() + ":"), r.out());
+        assertTrue(r.out().contains("parameters       " + InfoCommand.count(total)), r.out());
+        if (routed > 0) {
+            JsonNode cfg = j.get("generator").get("resolved_config");
+            long active = total - routed + routed / cfg.get("n_expert").asLong() * cfg.get("n_expert_used").asLong();
+            assertTrue(r.out().contains(InfoCommand.count(active) + " active per token"), r.out());
+        }
+    }
+
+    @Test
+    void infoGivesTheMlaCacheSize() {
+        // V2-Lite-like MLA: 3 layers x (kv_lora 64 + rope 16) values x 2 bytes = 480 B per token at F16.
+        Result mla = run(null, "info", DATA.resolve("ds2lite-f32.gguf").toString());
+        assertTrue(mla.out().contains("480 B per token at F16"), mla.out());
+        // The same weights in the legacy layout cache every head's K and V: 3 x 4 x (48 + 32) x 2 = 1920 B.
+        Result legacy = run(null, "info", DATA.resolve("ds2lite-kvb-f16.gguf").toString());
+        assertTrue(legacy.out().contains("1.9 KiB per token at F16"), legacy.out());
+    }
+
+    @Test
+    void theEmbeddedDefaultModelNeedsNoArguments() {
+        Result info = run(null, "info");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("embedded default model, random weights"), info.out());
+        Result tok = run(null, "tokenize", "Hello world");
+        assertEquals(0, tok.code(), tok.err());
+        assertTrue(tok.out().startsWith("[956,"), tok.out());
+    }
+
+    @Test
+    void errorsAreOneLineWithANonZeroExit() throws IOException {
+        Result missing = run(null, "info", tmp.resolve("nope.gguf").toString());
+        assertEquals(1, missing.code());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+        assertTrue(missing.err().contains("nope.gguf: no such file"), missing.err());
+
+        Path corrupt = tmp.resolve("corrupt.gguf");
+        byte[] good = Files.readAllBytes(DATA.resolve("r1qwen-q8_0.gguf"));
+        Files.write(corrupt, java.util.Arrays.copyOf(good, 1000));
+        Result truncated = run(null, "tokenize", "-m", corrupt.toString(), "x");
+        assertEquals(1, truncated.code());
+        assertTrue(truncated.err().startsWith("jseek tokenize: error: corrupt.gguf: truncated or corrupt"), truncated.err());
+        assertEquals(1, truncated.err().strip().lines().count(), truncated.err());
+
+        Result badLine = run("\"ok\"\nnot json\n", "tokenize", "--jsonl");
+        assertEquals(1, badLine.code());
+        assertTrue(badLine.err().contains("line 2"), badLine.err());
+
+        Path latin1 = tmp.resolve("latin1.txt");
+        Files.write(latin1, new byte[] {'c', 'a', 'f', (byte) 0xE9});
+        Result notUtf8 = run(null, "tokenize", "-f", latin1.toString());
+        assertEquals(1, notUtf8.code());
+        assertTrue(notUtf8.err().contains("not valid UTF-8"), notUtf8.err());
+
+        assertEquals(2, run(null, "tokenize").code());
+        assertEquals(2, run(null, "info", "--no-such-option").code());
+        assertEquals(2, run(null, "no-such-command").code());
+    }
+
+    @Test
+    void helpExplainsEveryCommand() {
+        Result help = run(null, "--help");
+        assertEquals(0, help.code());
+        for (String cmd : List.of("info", "tokenize", "bench")) {
+            assertTrue(help.out().contains(cmd), help.out());
+            Result sub = run(null, cmd, "--help");
+            assertEquals(0, sub.code());
+            assertTrue(sub.out().startsWith("Usage: jseek " + cmd), sub.out());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.jseek.model;
+
+import io.jseek.core.JseekException;
+import io.jseek.core.gguf.GgufMetadata;
+
+/**
+ * Every hyper-parameter a forward pass needs, read once from GGUF metadata (keys and defaults as llama.cpp
+ * b10573 reads them; see {@code docs/gguf.md}). Architecture variants are fields decided here, never
+ * guessed inside the forward pass.
+ *
+ * @param keyLength   per-head query/key width of the attention as computed (MLA: nope + rope)
+ * @param valueLength per-head value width
+ * @param mla         the MLA shape; null for architectures without MLA
+ * @param moe         the DeepSeekMoE shape; null for dense models
+ */
+public record ModelConfig(
+        Architecture architecture,
+        String name,
+        int blockCount,
+        int contextLength,
+        int embeddingLength,
+        int feedForwardLength,
+        int headCount,
+        int headCountKv,
+        int keyLength,
+        int valueLength,
+        float rmsNormEps,
+        float ropeFreqBase,
+        int ropeDimensionCount,
+        RopeScaling ropeScaling,
+        int vocabSize,
+        Mla mla,
+        Moe moe) {
+
+    /** RoPE context scaling. {@code type} NONE means plain RoPE. */
+    public record RopeScaling(Type type, float factor, int originalContextLength, float yarnLogMultiplier) {
+        public enum Type { NONE, LINEAR, YARN }
+
+        static final RopeScaling NONE = new RopeScaling(Type.NONE, 1, 0, 0);
+    }
+
+    /**
+     * Multi-head latent attention. {@code splitKvB} is true for the current GGUF layout (per-head
+     * {@code attn_k_b}/{@code attn_v_b}, absorbed attention, a cache of kv_lora + rope values per token) and
+     * false for the legacy one ({@code attn_kv_b}, per-head K and V cached).
+     */
+    public record Mla(int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim, boolean splitKvB) {
+    }
+
+    /** DeepSeekMoE routing and expert shapes. */
+    public record Moe(
+            int leadingDenseBlockCount,
+            int expertCount,
+            int expertUsedCount,
+            int expertSharedCount,
+            int expertFeedForwardLength,
+            int groupCount,
+            int groupUsedCount,
+            float weightsScale,
+            boolean weightsNorm,
+            Gating gating) {
+        public enum Gating { SOFTMAX, SIGMOID }
+    }
+
+    public boolean isMoe() {
+        return moe != null;
+    }
+
+    /** Reads the configuration; a missing, mistyped or inconsistent key is an error naming file and key. */
+    public static ModelConfig fromGguf(GgufMetadata md) {
+        String arch = md.string("general.architecture");
+        Architecture a = Architecture.byGgufName(arch);
+        if (a == null) {
+            throw new JseekException(md.source() + ": architecture \"" + arch + "\" is not supported (jseek runs deepseek2, qwen2 and llama)");
+        }
+        String p = arch + ".";
+        int blocks = positive(md, p + "block_count", md.u32(p + "block_count"));
+        int embd = positive(md, p + "embedding_length", md.u32(p + "embedding_length"));
+        int heads = positive(md, p + "attention.head_count", md.u32(p + "attention.head_count"));
+        int headsKv = md.u32(p + "attention.head_count_kv", heads);
+        int ctx = md.u32(p + "context_length");
+        int ff = md.u32(p + "feed_forward_length", 0);
+        float eps = md.f32(p + "attention.layer_norm_rms_epsilon");
+        float base = md.f32(p + "rope.freq_base", 10000f);
+        int vocab = md.has(p + "vocab_size") ? md.u32(p + "vocab_size")
+                : md.has("tokenizer.ggml.tokens") ? md.stringArray("tokenizer.ggml.tokens").length : 0;
+        RopeScaling scaling = ropeScaling(md, p, ctx);
+        String name = md.string("general.name", "");
+
+        if (a != Architecture.DEEPSEEK2) {
+            if (embd % heads != 0 && !md.has(p + "attention.key_length")) {
+                throw new JseekException(md.source() + ": embedding_length " + embd + " is not a multiple of head_count " + heads);
+            }
+            int headDim = embd / heads;
+            int kLen = md.u32(p + "attention.key_length", headDim);
+            int vLen = md.u32(p + "attention.value_length", headDim);
+            int rot = md.u32(p + "rope.dimension_count", kLen);
+            if (a == Architecture.LLAMA && rot != kLen) {
+                throw new JseekException(md.source() + ": " + p + "rope.dimension_count is " + rot + ", expected the head size " + kLen);
+            }
+            if (headsKv <= 0 || heads % headsKv != 0) {
+                throw new JseekException(md.source() + ": head_count " + heads + " is not a multiple of head_count_kv " + headsKv);
+            }
+            return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rot, scaling, vocab, null, null);
+        }
+
+        int rope = md.u32(p + "rope.dimension_count");
+        int kvLora = positive(md, p + "attention.kv_lora_rank", md.u32(p + "attention.kv_lora_rank"));
+        int qLora = md.u32(p + "attention.q_lora_rank", 0);
+        int kMla = md.u32(p + "attention.key_length_mla", 0);
+        int vMla = md.u32(p + "attention.value_length_mla", 0);
+        boolean split = kMla > 0 && vMla > 0;
+        int kLen = split ? kMla : md.u32(p + "attention.key_length");
+        int vLen = split ? vMla : md.u32(p + "attention.value_length");
+        if (kLen <= rope) {
+            throw new JseekException(md.source() + ": key length " + kLen + " must exceed rope.dimension_count " + rope);
+        }
+        Mla mla = new Mla(qLora, kvLora, kLen - rope, rope, vLen, split);
+
+        int experts = md.u32(p + "expert_count", 0);
+        Moe moe = null;
+        if (experts > 0) {
+            int used = md.u32(p + "expert_used_count");
+            int groups = md.u32(p + "expert_group_count", 1);
+            int groupsUsed = md.u32(p + "expert_group_used_count", 1);
+            if (used <= 0 || used > experts) {
+                throw new JseekException(md.source() + ": expert_used_count " + used + " must be in 1.." + experts);
+            }
+            if (groups > 1 && (experts % groups != 0 || groupsUsed <= 0 || groupsUsed >= groups)) {
+                throw new JseekException(md.source() + ": " + groups + " expert groups with " + groupsUsed
+                        + " used do not fit " + experts + " experts");
+            }
+            int gating = md.u32(p + "expert_gating_func", 1);
+            if (gating != 1 && gating != 2) {
+                throw new JseekException(md.source() + ": expert_gating_func " + gating + " is unknown (1 softmax, 2 sigmoid)");
+            }
+            moe = new Moe(md.u32(p + "leading_dense_block_count", 0), experts, used,
+                    md.u32(p + "expert_shared_count"), md.u32(p + "expert_feed_forward_length"), groups, groupsUsed,
+                    md.f32(p + "expert_weights_scale", 0f), md.bool(p + "expert_weights_norm", false),
+                    gating == 2 ? Moe.Gating.SIGMOID : Moe.Gating.SOFTMAX);
+        }
+        return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe);
+    }
+
+    private static RopeScaling ropeScaling(GgufMetadata md, String p, int ctx) {
+        String type = md.string(p + "rope.scaling.type", "none");
+        RopeScaling.Type t = switch (type) {
+            case "none" -> RopeScaling.Type.NONE;
+            case "linear" -> RopeScaling.Type.LINEAR;
+            case "yarn" -> RopeScaling.Type.YARN;
+            default -> throw new JseekException(md.source() + ": " + p + "rope.scaling.type \"" + type + "\" is not supported");
+        };
+        if (t == RopeScaling.Type.NONE) {
+            return RopeScaling.NONE;
+        }
+        return new RopeScaling(t, md.f32(p + "rope.scaling.factor", 1f),
+                md.u32(p + "rope.scaling.original_context_length", ctx), md.f32(p + "rope.scaling.yarn_log_multiplier", 0f));
+    }
+
+    private static int positive(GgufMetadata md, String key, int v) {
+        if (v <= 0) {
+            throw new JseekException(md.source() + ": key " + key + " must be positive, is " + v);
+        }
+        return v;
+    }
+
+    /**
+     * Values the KV cache holds per token and layer: MLA caches the normalized latent and the shared rope
+     * key (kv_lora + rope); legacy DeepSeek2 and GQA models cache every KV head's K and V.
+     */
+    public long kvValuesPerTokenPerLayer() {
+        if (mla != null && mla.splitKvB()) {
+            return mla.kvLoraRank() + mla.qkRopeHeadDim();
+        }
+        return (long) headCountKv * (keyLength + valueLength);
+    }
+}
