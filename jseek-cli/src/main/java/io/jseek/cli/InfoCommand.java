@@ -40,7 +40,9 @@ final class InfoCommand implements Callable<Integer> {
         try (GgufFile file = GgufFile.open(path)) {
             ModelConfig c = ModelConfig.fromGguf(file.metadata());
             ModelStats s = ModelStats.of(file, c);
-            row(out, "file", path + (positional == null && modelOption.model == null ? " (embedded default model, random weights)" : "") + " (" + bytes(s.fileBytes()) + ", GGUF v" + file.version()
+            boolean embedded = positional == null && modelOption.model == null;
+            row(out, "file", path + " (" + (embedded ? "embedded default model, random weights; " : "")
+                    + bytes(s.fileBytes()) + ", GGUF v" + file.version()
                     + (file.shardCount() > 1 ? ", " + file.shardCount() + " shards" : "") + ")");
             row(out, "name", c.name().isEmpty() ? "(none)" : c.name());
             row(out, "architecture", c.architecture().ggufName + switch (c.architecture()) {

@@ -166,7 +166,7 @@ class CliTest {
     void theEmbeddedDefaultModelNeedsNoArguments() {
         Result info = run(null, "info");
         assertEquals(0, info.code(), info.err());
-        assertTrue(info.out().contains("embedded default model, random weights"), info.out());
+        assertTrue(info.out().contains("embedded default model, random weights;"), info.out());
         Result tok = run(null, "tokenize", "Hello world");
         assertEquals(0, tok.code(), tok.err());
         assertTrue(tok.out().startsWith("[956,"), tok.out());
