@@ -36,10 +36,10 @@ public enum PreTokenizer {
     GPT2(false, new WordSplitter(WordSplitter.Variant.GPT2)),
     /** llama.cpp's fallback when a file names no pre-tokenizer. */
     DEFAULT(false,
-            new RegexSplitter("[\\p{P}\\$\\+<=>\\^~\\|]+"),
+            compile("[\\p{P}\\$\\+<=>\\^~\\|]+"),
             new WordSplitter(WordSplitter.Variant.GPT2),
-            new RegexSplitter("\\p{N}+"),
-            new RegexSplitter("[0-9][0-9][0-9]"));
+            compile("\\p{N}+"),
+            compile("[0-9][0-9][0-9]"));
 
     /** When true, a word that is already a vocabulary token becomes that token without merging. */
     final boolean ignoreMerges;
@@ -47,12 +47,18 @@ public enum PreTokenizer {
 
     PreTokenizer(boolean ignoreMerges, String... regexes) {
         this.ignoreMerges = ignoreMerges;
-        this.stages = java.util.Arrays.stream(regexes).<Splitter>map(RegexSplitter::new).toList();
+        this.stages = java.util.Arrays.stream(regexes).map(PreTokenizer::compile).toList();
     }
 
     PreTokenizer(boolean ignoreMerges, Splitter... stages) {
         this.ignoreMerges = ignoreMerges;
         this.stages = List.of(stages);
+    }
+
+    /** The fast evaluator for a simple regex shape, else the general one. */
+    private static Splitter compile(String regex) {
+        ClassSplitter fast = ClassSplitter.of(regex);
+        return fast != null ? fast : new RegexSplitter(regex);
     }
 
     /** The pre-tokenizer for a {@code tokenizer.ggml.pre} value, or null for a name jseek does not know. */

@@ -32,7 +32,7 @@ final class RegexSplitter implements Splitter {
 
     /** @param regex the regex in llama.cpp's (ECMAScript) spelling */
     RegexSplitter(String regex) {
-        this.collapsed = regex.matches("(?s).*\\\\p\\{[LNPSM]}.*");
+        this.collapsed = usesCategories(regex);
         this.pattern = Pattern.compile(toJava(regex, collapsed));
     }
 
@@ -59,14 +59,10 @@ final class RegexSplitter implements Splitter {
                 continue;
             } else if (collapse && c == '\\' && regex.startsWith("\\p{", i) && i + 4 < regex.length()
                     && regex.charAt(i + 4) == '}') {
-                String members = switch (regex.charAt(i + 3)) {
-                    case 'N' -> hex(NUMBER) + "0-9";
-                    case 'L' -> hex(LETTER) + "A-Za-z";
-                    case 'P' -> hex(PUNCTUATION) + "!-#%-*,-/:-;?-@\\[-\\]_\\{\\}";
-                    case 'S' -> hex(SYMBOL) + "\\$\\+<->\\^`\\|";
-                    case 'M' -> hex(MARK);
-                    default -> throw new IllegalArgumentException("unknown category in " + regex);
-                };
+                String members = categoryMembers(regex.charAt(i + 3));
+                if (members == null) {
+                    throw new IllegalArgumentException("unknown category in " + regex);
+                }
                 sb.append(inClass ? members : "[" + members + "]");
                 i += 4;
                 continue;
@@ -74,6 +70,26 @@ final class RegexSplitter implements Splitter {
             sb.append(c);
         }
         return sb.toString();
+    }
+
+    /** True if the regex uses a Unicode category, so llama.cpp runs it over the collapsed text. */
+    static boolean usesCategories(String regex) {
+        return regex.matches("(?s).*\\\\p\\{[LNPSM]}.*");
+    }
+
+    /**
+     * The class body standing for {@code \p{category}} over the collapsed text: the stand-in character plus
+     * the ASCII members, as llama.cpp spells them (its symbol set lacks '~'); null for another category.
+     */
+    static String categoryMembers(char category) {
+        return switch (category) {
+            case 'N' -> hex(NUMBER) + "0-9";
+            case 'L' -> hex(LETTER) + "A-Za-z";
+            case 'P' -> hex(PUNCTUATION) + "!-#%-*,-/:-;?-@\\[-\\]_\\{\\}";
+            case 'S' -> hex(SYMBOL) + "\\$\\+<->\\^`\\|";
+            case 'M' -> hex(MARK);
+            default -> null;
+        };
     }
 
     private static String hex(char c) {
@@ -97,7 +113,7 @@ final class RegexSplitter implements Splitter {
             for (int i = 0; i < cps.length; i++) {
                 cpAt[i] = sb.length();
                 int cp = cps[i];
-                sb.appendCodePoint(cp > 0x7F && CodepointFlags.isWhitespace(cp) ? SPACE : cp);
+                sb.appendCodePoint(replaceSpace(cp));
             }
             cpAt[cps.length] = sb.length();
             text = sb.toString();
@@ -130,7 +146,13 @@ final class RegexSplitter implements Splitter {
         return cpAt == null ? to - from : text.codePointCount(from, to);
     }
 
-    private static char collapse(int cp) {
+    /** A code point as the non-category regexes see it: non-ASCII white space becomes U+000B. */
+    static int replaceSpace(int cp) {
+        return cp > 0x7F && CodepointFlags.isWhitespace(cp) ? SPACE : cp;
+    }
+
+    /** A code point as the category regexes see it: ASCII as is, anything else its category's stand-in. */
+    static char collapse(int cp) {
         if (cp < 0x80) {
             return (char) cp;
         }

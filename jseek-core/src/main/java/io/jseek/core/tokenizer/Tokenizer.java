@@ -45,6 +45,8 @@ public final class Tokenizer {
     private final boolean[] eog;
     /** CONTROL, USER_DEFINED and UNKNOWN tokens, longest text (in UTF-8 bytes) first. */
     private final int[] specials;
+    /** Indexes into {@link #specials} by the first character of the token's text. */
+    private final Map<Character, int[]> specialsByFirstChar;
     private final Map<String, int[]> wordCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Tokenizer(String source, String[] texts, TokenType[] types, String[] merges, PreTokenizer pre,
@@ -99,6 +101,12 @@ public final class Tokenizer {
             return la != lb ? Integer.compare(lb, la) : Integer.compare(a, b);
         });
         this.specials = sp.stream().mapToInt(Integer::intValue).toArray();
+        Map<Character, List<Integer>> byFirst = new HashMap<>();
+        for (int k = 0; k < specials.length; k++) {
+            byFirst.computeIfAbsent(texts[specials[k]].charAt(0), c -> new ArrayList<>()).add(k);
+        }
+        this.specialsByFirstChar = new HashMap<>();
+        byFirst.forEach((c, ks) -> specialsByFirstChar.put(c, ks.stream().mapToInt(Integer::intValue).toArray()));
     }
 
     /** Builds the tokenizer described by a GGUF file's {@code tokenizer.ggml.*} keys. */
@@ -245,15 +253,21 @@ public final class Tokenizer {
         return out.toArray();
     }
 
-    /** Cuts the text at special-token texts: a list of Strings (ordinary text) and Integers (token ids). */
+    /**
+     * Cuts the text at special-token texts: a list of Strings (ordinary text) and Integers (token ids).
+     * As in llama.cpp, each special token in turn (longest first) splits every text fragment left so far;
+     * only the tokens that occur in the text at all are tried (real vocabularies have hundreds).
+     */
     private List<Object> splitSpecial(String text, boolean parseSpecial) {
         List<Object> fragments = new ArrayList<>();
         if (text.isEmpty()) {
             return fragments;
         }
         fragments.add(text);
-        for (int id : specials) {
-            if (!parseSpecial && types[id] != TokenType.USER_DEFINED) {
+        boolean[] present = specialsPresent(text);
+        for (int k = 0; k < specials.length; k++) {
+            int id = specials[k];
+            if (!present[k] || (!parseSpecial && types[id] != TokenType.USER_DEFINED)) {
                 continue;
             }
             String special = texts[id];
@@ -279,6 +293,22 @@ public final class Tokenizer {
             fragments = next;
         }
         return fragments;
+    }
+
+    /** Which of {@link #specials} occur anywhere in {@code text}: one pass, looking only where a first character matches. */
+    private boolean[] specialsPresent(String text) {
+        boolean[] present = new boolean[specials.length];
+        for (int i = 0; i < text.length(); i++) {
+            int[] candidates = specialsByFirstChar.get(text.charAt(i));
+            if (candidates != null) {
+                for (int k : candidates) {
+                    if (!present[k] && text.startsWith(texts[specials[k]], i)) {
+                        present[k] = true;
+                    }
+                }
+            }
+        }
+        return present;
     }
 
     private void encodeOrdinary(String text, IntList out) {
