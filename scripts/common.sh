@@ -85,7 +85,7 @@ jseek_build_if_stale() {
     fi
     mkdir -p "$JSEEK_ROOT/target"
     echo "jseek: building (first run or sources changed; about a minute)..." >&2
-    if ! jseek_maven -q package -DskipTests >"$JSEEK_ROOT/target/build.log" 2>&1; then
+    if ! jseek_maven -q package -Dmaven.test.skip=true >"$JSEEK_ROOT/target/build.log" 2>&1; then
         cat "$JSEEK_ROOT/target/build.log" >&2
         echo "jseek: the build failed (log above, also in target/build.log)" >&2
         exit 1

@@ -63,9 +63,14 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         return type.bytesFor(rowLength());
     }
 
+    /** The bytes of row {@code row}: a slice of the mapping, not a copy. */
+    public MemorySegment row(long row) {
+        return data.asSlice(Math.multiplyExact(row, rowBytes()), rowBytes());
+    }
+
     /** Decodes row {@code row} into {@code dst[0..rowLength)}. */
     public void dequantizeRow(long row, float[] dst) {
-        type.codec().dequantize(data, row * rowBytes(), dst, 0, rowLength());
+        type.codec().dequantize(row(row), 0, dst, 0, rowLength());
     }
 
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
