@@ -1,0 +1,64 @@
+package io.jseek.core.kernel;
+
+import io.jseek.core.tensor.Tensor;
+
+/**
+ * The one matmul entry point: {@code y[t] = W · x[t]} for every token t of a batch, W of any supported
+ * ggml type. Each weight row is decoded once and used for every token of the batch, so a prompt does not
+ * re-read the weights per token. Rows are split across the worker pool.
+ *
+ * <p>This is the scalar-decode reference path; fused per-type SIMD kernels replace the decode step later
+ * without changing this contract.
+ */
+public final class MatMul {
+    private MatMul() {
+    }
+
+    /**
+     * y[t][yOff + r] = Σ_i W[firstRow + r][i] · x[t][xOff + i] for r in [0, rows), t in [0, x.length).
+     * {@code firstRow} selects a slice of stacked matrices (an expert of a 3-D tensor, a head).
+     */
+    public static void mul(WorkerPool pool, Tensor w, long firstRow, int rows, float[][] x, int xOff, float[][] y, int yOff) {
+        int n = w.rowLength();
+        int tokens = x.length;
+        pool.forRange(rows, (from, to) -> {
+            float[] row = new float[n];
+            for (int r = from; r < to; r++) {
+                w.dequantizeRow(firstRow + r, row);
+                for (int t = 0; t < tokens; t++) {
+                    y[t][yOff + r] = VectorMath.dot(row, 0, x[t], xOff, n);
+                }
+            }
+        });
+    }
+
+    /** y[t] = W · x[t] over all rows of W. */
+    public static void mul(WorkerPool pool, Tensor w, float[][] x, float[][] y) {
+        mul(pool, w, 0, Math.toIntExact(w.rowCount()), x, 0, y, 0);
+    }
+
+    /** One vector, on the calling thread: y[yOff + r] = W[firstRow + r] · x[xOff ..] for r in [0, rows). */
+    public static void mulVector(Tensor w, long firstRow, int rows, float[] x, int xOff, float[] y, int yOff) {
+        int n = w.rowLength();
+        float[] row = new float[n];
+        for (int r = 0; r < rows; r++) {
+            w.dequantizeRow(firstRow + r, row);
+            y[yOff + r] = VectorMath.dot(row, 0, x, xOff, n);
+        }
+    }
+
+    /**
+     * The transposed product for one vector: y[yOff + i] = Σ_r W[firstRow + r][i] · x[xOff + r] for
+     * r in [0, rows). Used where a stored matrix must be applied from the other side (absorbed MLA on
+     * legacy {@code attn_kv_b} files).
+     */
+    public static void mulTransposed(Tensor w, long firstRow, int rows, float[] x, int xOff, float[] y, int yOff) {
+        int n = w.rowLength();
+        float[] row = new float[n];
+        java.util.Arrays.fill(y, yOff, yOff + n, 0f);
+        for (int r = 0; r < rows; r++) {
+            w.dequantizeRow(firstRow + r, row);
+            VectorMath.axpy(x[xOff + r], row, 0, y, yOff, n);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.jseek.core.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Elementwise and reduction kernels on float arrays, SIMD through the Vector API with a scalar tail. */
+public final class VectorMath {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private VectorMath() {
+    }
+
+    /** Σ a[aOff + i]·b[bOff + i] for i in [0, n). */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
+    /** y[yOff + i] += alpha·x[xOff + i]. */
+    public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] += alpha * x[xOff + i];
+        }
+    }
+
+    /** out = x / sqrt(mean(x²) + eps) · w (RMSNorm), over n values. out may be x. */
+    public static void rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] w, int n, float eps) {
+        double ss = 0;
+        for (int i = 0; i < n; i++) {
+            ss += (double) x[xOff + i] * x[xOff + i];
+        }
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * scale * w[i];
+        }
+    }
+
+    /** In-place softmax over x[off, off + n). */
+    public static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= inv;
+        }
+    }
+
+    /** SiLU(z) = z·sigmoid(z). */
+    public static float silu(float z) {
+        return (float) (z / (1.0 + Math.exp(-z)));
+    }
+
+    public static float sigmoid(float z) {
+        return (float) (1.0 / (1.0 + Math.exp(-z)));
+    }
+}

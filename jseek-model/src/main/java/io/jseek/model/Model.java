@@ -1,0 +1,43 @@
+package io.jseek.model;
+
+import io.jseek.core.JseekException;
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+
+/**
+ * A loaded model: weights bound to one architecture's forward pass. Stateless between calls; the KV
+ * cache lives in a {@link Session}. The GGUF file must stay open while the model is used.
+ */
+public sealed interface Model permits DenseModel, DeepSeek2Model {
+
+    ModelConfig config();
+
+    /** A new, empty sequence with room for {@code contextLength} positions. */
+    Session newSession(int contextLength);
+
+    /**
+     * Feeds {@code tokens} at the session's next positions (all at once, as one batch) and returns the
+     * logits after each of them ({@code [tokens.length][vocab]}), or only after the last one when
+     * {@code allLogits} is false ({@code [1][vocab]}).
+     */
+    float[][] forward(Session session, int[] tokens, boolean allLogits);
+
+    /** Binds the weights of {@code file} to its architecture, checking every tensor's presence and shape. */
+    static Model load(GgufFile file, WorkerPool pool) {
+        ModelConfig config = ModelConfig.fromGguf(file.metadata());
+        Weights w = new Weights(file);
+        return switch (config.architecture()) {
+            case DEEPSEEK2 -> new DeepSeek2Model(config, w, pool, DeepSeek2Model.AttentionForm.ABSORBED);
+            case QWEN2, LLAMA -> new DenseModel(config, w, pool);
+        };
+    }
+
+    /** Checks token ids before they reach an embedding lookup. */
+    static void checkTokens(int[] tokens, int vocab) {
+        for (int t : tokens) {
+            if (t < 0 || t >= vocab) {
+                throw new JseekException("token id " + t + " is out of range (vocabulary has " + vocab + " tokens)");
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.jseek.model;
+
+/**
+ * Rotary position embedding exactly as ggml computes it (docs/gguf.md §2.4), YaRN and llama3 frequency
+ * factors included. Pairs are adjacent values {@code (2i, 2i+1)} (NORM: deepseek2, llama) or the two
+ * halves {@code (i, i + n/2)} (NEOX: qwen2). Angles are computed in double precision.
+ */
+final class Rope {
+    private final int dims;
+    private final boolean neox;
+    private final double[] invFreq;
+    private final double[] ramp;
+    private final double freqScale;
+    private final double mscale;
+    /** The attention factor before the magnitude correction; deepseek2's kq_scale uses it. */
+    private final double attnFactor;
+
+    /**
+     * @param freqFactors per-pair divisors of the frequency (llama3 {@code rope_freqs}), or null
+     * @param mscaleAllDim DeepSeek's {@code mscale_all_dim} (GGUF yarn_log_multiplier / 0.1 for deepseek2), 0 if none
+     */
+    Rope(int dims, double base, ModelConfig.RopeScaling scaling, float[] freqFactors, boolean neox,
+         boolean deepseek2, double mscaleAllDim) {
+        this.dims = dims;
+        this.neox = neox;
+        double fs = 1;
+        double ext = 0;
+        double af = 1;
+        double f = scaling.factor();
+        if (scaling.type() == ModelConfig.RopeScaling.Type.YARN && f != 0) {
+            fs = 1 / f;
+            ext = 1;
+            if (mscaleAllDim != 0) {
+                double ms = deepseek2 && mscaleAllDim != 1 ? mscaleAllDim : 1;
+                af = yarnMscale(f, ms) / yarnMscale(f, mscaleAllDim);
+            } else {
+                af = yarnMscale(f, 1);
+            }
+            af *= 1 / (1 + 0.1 * Math.log(f));
+        } else if (scaling.type() == ModelConfig.RopeScaling.Type.LINEAR && f != 0) {
+            fs = 1 / f;
+        }
+        this.freqScale = fs;
+        this.attnFactor = af;
+        int nCtxOrig = scaling.originalContextLength();
+        double lo = Math.max(0, Math.floor(corrDim(dims, nCtxOrig, base, 32)));
+        double hi = Math.min(dims - 1, Math.ceil(corrDim(dims, nCtxOrig, base, 1)));
+        int pairs = dims / 2;
+        invFreq = new double[pairs];
+        ramp = new double[pairs];
+        for (int i = 0; i < pairs; i++) {
+            invFreq[i] = Math.pow(base, -2.0 * i / dims) / (freqFactors == null ? 1 : freqFactors[i]);
+            double y = (i - lo) / Math.max(0.001, hi - lo);
+            ramp[i] = (1 - Math.min(1, Math.max(0, y))) * ext;
+        }
+        this.mscale = ext != 0 ? af * (1 + 0.1 * Math.log(1 / fs)) : af;
+    }
+
+    private static double yarnMscale(double scale, double m) {
+        return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1;
+    }
+
+    private static double corrDim(int dims, int nCtxOrig, double base, double beta) {
+        return dims * Math.log(nCtxOrig / (beta * 2 * Math.PI)) / (2 * Math.log(base));
+    }
+
+    /** log(1 / freq_scale), i.e. log of the YaRN factor (0 without scaling). */
+    double logFactor() {
+        return Math.log(1 / freqScale);
+    }
+
+    double attnFactor() {
+        return attnFactor;
+    }
+
+    /** Rotates {@code x[off, off + dims)} for position {@code pos}. */
+    void apply(float[] x, int off, int pos) {
+        int half = dims / 2;
+        for (int i = 0; i < half; i++) {
+            double extrap = pos * invFreq[i];
+            double interp = freqScale * extrap;
+            double theta = interp * (1 - ramp[i]) + extrap * ramp[i];
+            float cos = (float) (Math.cos(theta) * mscale);
+            float sin = (float) (Math.sin(theta) * mscale);
+            int a = neox ? off + i : off + 2 * i;
+            int b = neox ? off + i + half : off + 2 * i + 1;
+            float x0 = x[a];
+            float x1 = x[b];
+            x[a] = x0 * cos - x1 * sin;
+            x[b] = x0 * sin + x1 * cos;
+        }
+    }
+}

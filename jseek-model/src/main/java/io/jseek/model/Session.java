@@ -1,0 +1,94 @@
+package io.jseek.model;
+
+import io.jseek.core.JseekException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One sequence's state: its KV cache and how many positions it holds. The cache stores, per layer and
+ * position, {@code kvValuesPerTokenPerLayer} floats (for MLA: the normalized latent then the rotated rope
+ * key); it grows by doubling up to the context length. Owned by one thread at a time.
+ */
+public final class Session {
+    private final int contextLength;
+    private final int valuesPerToken;
+    private final float[][] cache;
+    private int capacity;
+    private int position;
+    private List<int[][]> routing;
+
+    Session(int layers, int valuesPerToken, int contextLength) {
+        if (contextLength < 1) {
+            throw new JseekException("context length must be at least 1, got " + contextLength);
+        }
+        this.contextLength = contextLength;
+        this.valuesPerToken = valuesPerToken;
+        this.capacity = Math.min(contextLength, 64);
+        this.cache = new float[layers][Math.multiplyExact(capacity, valuesPerToken)];
+    }
+
+    /** Number of tokens already in the cache: the position of the next token. */
+    public int position() {
+        return position;
+    }
+
+    public int contextLength() {
+        return contextLength;
+    }
+
+    /** Forgets everything after the first {@code n} positions (n ≤ position). */
+    public void truncate(int n) {
+        if (n < 0 || n > position) {
+            throw new IllegalArgumentException("cannot truncate to " + n + " of " + position + " positions");
+        }
+        position = n;
+    }
+
+    /** Records the experts chosen in every MoE layer from now on (for checking routing). */
+    public void recordRouting() {
+        routing = new ArrayList<>();
+    }
+
+    /**
+     * The recorded choices: one entry per (forward call, MoE layer) in call order, each {@code [token][k]}
+     * expert ids in selection order.
+     */
+    public List<int[][]> routing() {
+        return routing == null ? List.of() : routing;
+    }
+
+    void addRouting(int[][] chosen) {
+        if (routing != null) {
+            routing.add(chosen);
+        }
+    }
+
+    /** Checks that {@code n} more tokens fit and makes room for them. */
+    void reserve(int n) {
+        if (position + n > contextLength) {
+            throw new JseekException("the sequence needs " + (position + n) + " positions but the context holds "
+                    + contextLength + " (use a larger context, or a shorter prompt)");
+        }
+        if (position + n > capacity) {
+            int next = Math.min(contextLength, Math.max(position + n, 2 * capacity));
+            for (int l = 0; l < cache.length; l++) {
+                cache[l] = Arrays.copyOf(cache[l], Math.multiplyExact(next, valuesPerToken));
+            }
+            capacity = next;
+        }
+    }
+
+    void advance(int n) {
+        position += n;
+    }
+
+    /** The cache of layer {@code l}: position p starts at {@code p * valuesPerToken}. */
+    float[] layer(int l) {
+        return cache[l];
+    }
+
+    int valuesPerToken() {
+        return valuesPerToken;
+    }
+}

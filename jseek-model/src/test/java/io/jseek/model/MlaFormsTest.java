@@ -1,0 +1,62 @@
+package io.jseek.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** The two MLA forms, and the two GGUF layouts of W_UK/W_UV, compute the same function. */
+class MlaFormsTest {
+    private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+    private static final WorkerPool POOL = WorkerPool.ofAvailableProcessors();
+    private static final int[] TOKENS = {956, 84, 104, 101, 32, 113, 117, 105, 99, 107, 959, 960, 961, 300, 5, 77, 912, 1};
+
+    @AfterAll
+    static void closePool() {
+        POOL.close();
+    }
+
+    private static float[][] run(String model, DeepSeek2Model.AttentionForm form, boolean stepwise) {
+        try (GgufFile f = GgufFile.open(DATA.resolve(model))) {
+            ModelConfig c = ModelConfig.fromGguf(f.metadata());
+            Model m = new DeepSeek2Model(c, new Weights(f), POOL, form);
+            Session s = m.newSession(64);
+            if (!stepwise) {
+                return m.forward(s, TOKENS, true);
+            }
+            float[][] out = new float[TOKENS.length][];
+            for (int i = 0; i < TOKENS.length; i++) {
+                out[i] = m.forward(s, new int[] {TOKENS[i]}, false)[0];
+            }
+            return out;
+        }
+    }
+
+    private static double maxDiff(float[][] a, float[][] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, ReferenceLogitsTest.maxAbsDiff(a[i], b[i]));
+        }
+        return m;
+    }
+
+    @Test
+    void absorbedMlaMatchesNaiveForm() {
+        for (String model : new String[] {"ds2lite-f32.gguf", "ds3-f32.gguf", "ds3-kquant.gguf"}) {
+            double d = maxDiff(run(model, DeepSeek2Model.AttentionForm.NAIVE, false),
+                    run(model, DeepSeek2Model.AttentionForm.ABSORBED, true));
+            assertTrue(d <= 1e-4, model + ": naive batch vs absorbed steps differ by " + d);
+        }
+    }
+
+    @Test
+    void legacyKvBLayoutMatchesSplitLayout() {
+        for (DeepSeek2Model.AttentionForm form : DeepSeek2Model.AttentionForm.values()) {
+            double d = maxDiff(run("ds2lite-kvb-f16.gguf", form, false), run("ds2lite-f16.gguf", form, false));
+            assertTrue(d <= 1e-4, form + ": attn_kv_b vs attn_k_b/attn_v_b differ by " + d);
+        }
+    }
+}

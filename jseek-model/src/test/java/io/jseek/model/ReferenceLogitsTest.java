@@ -1,0 +1,179 @@
+package io.jseek.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Logits of every test model, sequence and position against llama.cpp's, teacher-forced. The bound at a
+ * position is max(tol, 2·d): tol by weight type, d the float64 reference's own deviation from llama.cpp
+ * there (llama.cpp's activation rounding and MoE near-ties show up in d).
+ */
+class ReferenceLogitsTest {
+    private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+    private static final WorkerPool POOL = WorkerPool.ofAvailableProcessors();
+
+    @AfterAll
+    static void closePool() {
+        POOL.close();
+    }
+
+    static Stream<String> models() throws IOException {
+        try (Stream<Path> s = Files.list(DATA)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".logits.f32"))
+                    .map(n -> n.substring(0, n.length() - ".logits.f32".length())).sorted().toList().stream();
+        }
+    }
+
+    record Case(String model, JsonNode json, float[] logits, int vocab, double tol) {
+        static Case of(String model) throws IOException {
+            JsonNode j = new ObjectMapper().readTree(DATA.resolve(model + ".json").toFile());
+            byte[] b = Files.readAllBytes(DATA.resolve(model + ".logits.f32"));
+            float[] f = new float[b.length / 4];
+            ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+            double tol = switch (j.get("default_type").asText()) {
+                case "F32" -> 1e-4;
+                case "F16", "BF16" -> 1e-2;
+                default -> 0.05;
+            };
+            return new Case(model, j, f, j.get("n_vocab").asInt(), tol);
+        }
+
+        /** Reference rows of a sequence: prompt positions, then the 16 greedy positions. */
+        float[][] rows(JsonNode seq) {
+            int n = seq.get("tokens").size();
+            int g = seq.get("greedy").get("tokens").size();
+            float[][] r = new float[n + g][];
+            for (int i = 0; i < n; i++) {
+                int off = seq.get("logits_offset").asInt() + i * vocab;
+                r[i] = java.util.Arrays.copyOfRange(logits, off, off + vocab);
+            }
+            for (int i = 0; i < g; i++) {
+                int off = seq.get("greedy").get("logits_offset").asInt() + i * vocab;
+                r[n + i] = java.util.Arrays.copyOfRange(logits, off, off + vocab);
+            }
+            return r;
+        }
+
+        int[] allTokens(JsonNode seq) {
+            List<Integer> t = new ArrayList<>();
+            seq.get("tokens").forEach(x -> t.add(x.asInt()));
+            seq.get("greedy").get("tokens").forEach(x -> t.add(x.asInt()));
+            return t.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        double bound(JsonNode seq, int pos) {
+            JsonNode d = json.get("numpy_reference_check").get("results").get(seq.get("name").asText())
+                    .get("per_position_max_abs_diff");
+            return Math.max(tol, 2 * d.get(pos).asDouble());
+        }
+    }
+
+    static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    /** Prompt as one batch, then the greedy tokens one step at a time: exactly how the reference ran. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void batchPromptThenSingleStepsMatchLlamaCpp(String model) throws IOException {
+        check(model, false);
+    }
+
+    /** Every token fed on its own through the KV cache. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void tokenByTokenMatchesLlamaCpp(String model) throws IOException {
+        check(model, true);
+    }
+
+    private static void check(String model, boolean stepwise) throws IOException {
+        Case c = Case.of(model);
+        List<String> failures = new ArrayList<>();
+        double worst = 0;
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            Model m = Model.load(f, POOL);
+            for (JsonNode seq : c.json.get("sequences")) {
+                float[][] ref = c.rows(seq);
+                int[] tokens = c.allTokens(seq);
+                int prompt = seq.get("tokens").size();
+                Session s = m.newSession(tokens.length);
+                float[][] got = new float[tokens.length][];
+                if (stepwise) {
+                    for (int i = 0; i < tokens.length; i++) {
+                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0];
+                    }
+                } else {
+                    float[][] p = m.forward(s, java.util.Arrays.copyOf(tokens, prompt), true);
+                    System.arraycopy(p, 0, got, 0, prompt);
+                    for (int i = prompt; i < tokens.length; i++) {
+                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0];
+                    }
+                }
+                for (int i = 0; i < tokens.length; i++) {
+                    double d = maxAbsDiff(got[i], ref[i]);
+                    worst = Math.max(worst, d);
+                    if (d > c.bound(seq, i)) {
+                        failures.add(String.format("%s/%s position %d: max |diff| %.3g > bound %.3g",
+                                model, seq.get("name").asText(), i, d, c.bound(seq, i)));
+                    }
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " positions out of bounds (worst " + worst + "):\n"
+                + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+    }
+
+    static Stream<String> floatMoeModels() throws IOException {
+        return models().filter(m -> m.startsWith("ds") && m.endsWith("f32"));
+    }
+
+    /** The experts chosen at every position and MoE layer are llama.cpp's, in llama.cpp's order. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("floatMoeModels")
+    void expertChoicesMatchLlamaCpp(String model) throws IOException {
+        Case c = Case.of(model);
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            Model m = Model.load(f, POOL);
+            for (JsonNode seq : c.json.get("sequences")) {
+                int[] tokens = c.allTokens(seq);
+                Session s = m.newSession(tokens.length);
+                s.recordRouting();
+                m.forward(s, tokens, false);
+                JsonNode layers = seq.get("routing").get("layers");
+                assertEquals(layers.size(), s.routing().size());
+                for (int l = 0; l < layers.size(); l++) {
+                    JsonNode experts = layers.get(l).get("experts");
+                    for (int pos = 0; pos < tokens.length; pos++) {
+                        int[] expected = new int[experts.get(pos).size()];
+                        for (int k = 0; k < expected.length; k++) {
+                            expected[k] = experts.get(pos).get(k).asInt();
+                        }
+                        assertArrayEquals(expected, s.routing().get(l)[pos],
+                                model + "/" + seq.get("name").asText() + " layer " + layers.get(l).get("layer") + " position " + pos);
+                    }
+                }
+            }
+        }
+    }
+}
