@@ -203,10 +203,39 @@ class CliTest {
     }
 
     @Test
+    void logitsWritesLlamaCppsRowsInBothFeedingModes() throws IOException {
+        JsonNode j = json("ds3-f32");
+        JsonNode seq = j.get("sequences").get(0);
+        int vocab = j.get("n_vocab").asInt();
+        StringBuilder ids = new StringBuilder();
+        seq.get("tokens").forEach(t -> ids.append(ids.isEmpty() ? "" : ",").append(t.asInt()));
+        byte[] all = Files.readAllBytes(DATA.resolve("ds3-f32.logits.f32"));
+        java.nio.FloatBuffer ref = java.nio.ByteBuffer.wrap(all).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        for (String mode : List.of("--threads=1", "--step")) {
+            Path out = tmp.resolve("logits.f32");
+            Result r = run(null, "logits", "-m", DATA.resolve("ds3-f32.gguf").toString(), "--tokens", ids.toString(),
+                    "-o", out.toString(), mode);
+            assertEquals(0, r.code(), r.err());
+            java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(Files.readAllBytes(out)).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            assertEquals(seq.get("tokens").size() * vocab, got.remaining());
+            int off = seq.get("logits_offset").asInt();
+            for (int i = 0; i < got.remaining(); i++) {
+                assertTrue(Math.abs(got.get(i) - ref.get(off + i)) <= 1e-4, mode + " value " + i);
+            }
+        }
+        Result bad = run(null, "logits", "--tokens", "1,x", "-o", tmp.resolve("x").toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("\"x\" is not a token id"), bad.err());
+        Result range = run(null, "logits", "--tokens", "99999", "-o", tmp.resolve("x").toString());
+        assertEquals(1, range.code());
+        assertTrue(range.err().contains("token id 99999 is out of range"), range.err());
+    }
+
+    @Test
     void helpExplainsEveryCommand() {
         Result help = run(null, "--help");
         assertEquals(0, help.code());
-        for (String cmd : List.of("info", "tokenize", "bench")) {
+        for (String cmd : List.of("info", "tokenize", "logits", "bench")) {
             assertTrue(help.out().contains(cmd), help.out());
             Result sub = run(null, cmd, "--help");
             assertEquals(0, sub.code());
