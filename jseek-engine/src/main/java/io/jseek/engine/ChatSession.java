@@ -1,0 +1,78 @@
+package io.jseek.engine;
+
+import io.jseek.core.JseekException;
+import io.jseek.model.Session;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A multi-turn conversation. Each turn renders the whole history with the model's chat format and
+ * reuses the KV cache for the part of it that is unchanged, so only the new text is computed. For
+ * reasoning models the assistant turn opens inside {@code <think>}, and earlier answers go back into the
+ * history without their reasoning (as DeepSeek's R1 template does). Not thread-safe.
+ */
+public final class ChatSession {
+    private final LoadedModel model;
+    private final int contextLength;
+    private final List<ChatMessage> history = new ArrayList<>();
+    private Session session;
+    private int[] cached = new int[0];
+
+    ChatSession(LoadedModel model, int contextLength) {
+        this.model = model;
+        this.contextLength = contextLength;
+    }
+
+    /** The conversation so far (assistant messages without reasoning). */
+    public List<ChatMessage> history() {
+        return List.copyOf(history);
+    }
+
+    /** Forgets the conversation (the system prompt too). */
+    public void reset() {
+        history.clear();
+        cached = new int[0];
+        if (session != null) {
+            session.truncate(0);
+        }
+    }
+
+    /** Adds a message to the history without generating (e.g. to restore a saved conversation). */
+    public void append(ChatMessage message) {
+        history.add(message);
+    }
+
+    /** Sets the system prompt (replacing any earlier one) for the rest of the conversation. */
+    public void system(String text) {
+        history.removeIf(m -> m.role().equals("system"));
+        history.addFirst(ChatMessage.system(text));
+    }
+
+    /** Sends a user message and generates the reply, streaming it to {@code listener}. */
+    public Generation send(String user, GenerationOptions options, GenerationListener listener) {
+        List<ChatMessage> turn = new ArrayList<>(history);
+        turn.add(ChatMessage.user(user));
+        String prompt = model.template().render(turn, true) + (options.startsReasoning() ? "<think>\n" : "");
+        int[] tokens = model.tokenizer().encode(prompt, true, true);
+        if (session == null) {
+            session = model.newSession(contextLength, tokens.length);
+        } else if (tokens.length >= contextLength) {
+            throw new JseekException("the conversation has " + tokens.length + " tokens but the context holds "
+                    + contextLength + "; use /reset or a larger --ctx");
+        }
+        // Reuse the cached prefix; always feed at least one token to get fresh logits.
+        int common = 0;
+        int limit = Math.min(Math.min(cached.length, tokens.length - 1), session.position());
+        while (common < limit && cached[common] == tokens[common]) {
+            common++;
+        }
+        session.truncate(common);
+        Generation g = model.generator().generate(session, Arrays.copyOfRange(tokens, common, tokens.length), common,
+                tokens, options, listener);
+        history.add(ChatMessage.user(user));
+        history.add(ChatMessage.assistant(g.content()));
+        cached = tokens;
+        return g;
+    }
+}

@@ -1,0 +1,137 @@
+package io.jseek.engine;
+
+import io.jseek.core.JseekException;
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.model.Model;
+import io.jseek.model.ModelConfig;
+import io.jseek.model.ModelStats;
+import io.jseek.model.Session;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * jseek's embeddable entry point: a model file opened with its tokenizer, chat format and compute
+ * threads.
+ *
+ * <pre>{@code
+ * try (LoadedModel m = LoadedModel.open(Path.of("model.gguf"), 4)) {
+ *     ChatSession chat = m.chat(4096);
+ *     Generation g = chat.send("Why is the sky blue?", m.defaultOptions(512, 42), listener);
+ * }
+ * }</pre>
+ */
+public final class LoadedModel implements AutoCloseable {
+    private final GgufFile file;
+    private final WorkerPool pool;
+    private final Model model;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template;
+    private final boolean reasoning;
+
+    private LoadedModel(GgufFile file, WorkerPool pool) {
+        this.file = file;
+        this.pool = pool;
+        this.model = Model.load(file, pool);
+        this.tokenizer = Tokenizer.fromGguf(file.metadata());
+        String jinja = file.metadata().string("tokenizer.chat_template", null);
+        this.template = ChatTemplate.detect(jinja);
+        // R1-style models: the template forces the assistant turn to open with <think>.
+        this.reasoning = tokenizer.id("<think>") >= 0 && jinja != null && jinja.contains("<think>");
+    }
+
+    /** Opens a GGUF model with {@code threads} compute threads. */
+    public static LoadedModel open(Path path, int threads) {
+        GgufFile file = GgufFile.open(path);
+        WorkerPool pool = null;
+        try {
+            pool = new WorkerPool(threads);
+            return new LoadedModel(file, pool);
+        } catch (RuntimeException e) {
+            if (pool != null) {
+                pool.close();
+            }
+            file.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ChatTemplate template() {
+        return template;
+    }
+
+    /** True for R1-style models that reason inside {@code <think>…</think>} before answering. */
+    public boolean isReasoningModel() {
+        return reasoning;
+    }
+
+    /** Bytes of KV cache one token of context takes (F32 cache). */
+    public long kvBytesPerToken() {
+        return ModelStats.kvBytesPerToken(model.config(), 4);
+    }
+
+    /**
+     * The context to use when none is asked for: the model's trained context, capped so the KV cache
+     * takes at most half of the JVM's free heap. {@code note} receives a message when it is capped.
+     */
+    public int defaultContext(java.util.function.Consumer<String> note) {
+        int trained = model.config().contextLength() > 0 ? model.config().contextLength() : 4096;
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long fit = Math.max(256, free / 2 / Math.max(1, kvBytesPerToken()));
+        if (fit < trained) {
+            note.accept(String.format("context capped at %d tokens (the model was trained for %d; its KV cache "
+                    + "needs %d bytes per token and the heap has room for about %d) - raise the heap with "
+                    + "JSEEK_JAVA_OPTS=-Xmx... or pass --ctx", fit, trained, kvBytesPerToken(), fit));
+            return (int) fit;
+        }
+        return trained;
+    }
+
+    /** Sampling options: DeepSeek's recommended sampler, {@code maxTokens} at most. */
+    public GenerationOptions defaultOptions(int maxTokens, long seed) {
+        return new GenerationOptions(maxTokens, SamplerConfig.defaults(seed), List.of(), reasoning);
+    }
+
+    /** A new conversation with room for {@code contextLength} tokens. */
+    public ChatSession chat(int contextLength) {
+        return new ChatSession(this, contextLength);
+    }
+
+    /** Completes raw text (no chat format): BOS as the model asks, special-token texts parsed. */
+    public Generation complete(String prompt, int contextLength, GenerationOptions options, GenerationListener listener) {
+        int[] tokens = tokenizer.encode(prompt, true, true);
+        if (tokens.length == 0) {
+            throw new JseekException("the prompt is empty");
+        }
+        Session s = newSession(contextLength, tokens.length);
+        return generator().generate(s, tokens, 0, tokens, options, listener);
+    }
+
+    Session newSession(int contextLength, int promptTokens) {
+        if (promptTokens >= contextLength) {
+            throw new JseekException("the prompt has " + promptTokens + " tokens but the context holds " + contextLength
+                    + "; use a larger --ctx or a shorter prompt");
+        }
+        return model.newSession(contextLength);
+    }
+
+    Generator generator() {
+        return new Generator(model, tokenizer);
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        file.close();
+    }
+}
