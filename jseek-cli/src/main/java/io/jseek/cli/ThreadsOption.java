@@ -10,11 +10,15 @@ final class ThreadsOption {
             description = "Compute threads (default: one per processor).")
     Integer threads;
 
-    WorkerPool pool() {
+    int threads() {
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (n < 1) {
             throw new JseekException("--threads must be at least 1, got " + n);
         }
-        return new WorkerPool(n);
+        return n;
+    }
+
+    WorkerPool pool() {
+        return new WorkerPool(threads());
     }
 }

@@ -231,11 +231,63 @@ class CliTest {
         assertTrue(range.err().contains("token id 99999 is out of range"), range.err());
     }
 
+    /** Greedy `run --raw` on the "short" prompt prints llama.cpp's greedy continuation. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("floatModels")
+    void runGreedyPrintsLlamaCppsContinuation(String model) throws IOException {
+        JsonNode j = json(model);
+        String text = JSON.readTree(DATA.resolve("specs.json").toFile()).get("short_text").asText();
+        JsonNode seq = j.get("sequences").get(0);
+        assertEquals("short", seq.get("name").asText());
+        try (var f = io.jseek.core.gguf.GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            var tok = io.jseek.core.tokenizer.Tokenizer.fromGguf(f.metadata());
+            int[] prompt = tok.encode(text, true, true);
+            assertEquals(seq.get("tokens").toString(), JSON.valueToTree(prompt).toString());
+            int[] greedy = new int[seq.get("greedy").get("tokens").size()];
+            for (int i = 0; i < greedy.length; i++) {
+                greedy[i] = seq.get("greedy").get("tokens").get(i).asInt();
+                if (tok.isEndOfGeneration(greedy[i]) || tok.text(greedy[i]).contains("think>")) {
+                    return; // the continuation would stop or switch to reasoning; other models cover this
+                }
+            }
+            Result r = run(null, "run", "-m", DATA.resolve(model + ".gguf").toString(), "--raw", "--temp", "0",
+                    "-n", String.valueOf(greedy.length), "-p", text);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(tok.decode(greedy, false) + System.lineSeparator(), r.out());
+            assertTrue(r.err().contains("generated: " + greedy.length + " tokens"), r.err());
+        }
+    }
+
+    static Stream<String> floatModels() throws IOException {
+        return models().filter(m -> m.endsWith("-f32"));
+    }
+
+    @Test
+    void chatReadsTurnsFromAPipe() {
+        Result r = run("Hi\n/system Be brief.\nTell me a joke.\n/reset\nAgain\n/exit\nnever read\n", "chat",
+                "-m", DATA.resolve("ds3-f32.gguf").toString(), "-n", "8", "--seed", "3");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(3, r.err().lines().filter(l -> l.startsWith("prompt: ")).count(), r.err());
+        assertTrue(r.out().contains("(system prompt set)") && r.out().contains("(conversation cleared)"), r.out());
+        assertTrue(r.out().contains("<think>"), r.out());
+    }
+
+    @Test
+    void runRejectsBadSettings() {
+        assertEquals(2, run(null, "run").code());
+        Result temp = run(null, "run", "-p", "x", "--top-p", "0");
+        assertEquals(1, temp.code());
+        assertTrue(temp.err().contains("top-p"), temp.err());
+        Result ctx = run(null, "run", "-p", "word ".repeat(50), "--ctx", "16");
+        assertEquals(1, ctx.code());
+        assertTrue(ctx.err().contains("context holds 16"), ctx.err());
+    }
+
     @Test
     void helpExplainsEveryCommand() {
         Result help = run(null, "--help");
         assertEquals(0, help.code());
-        for (String cmd : List.of("info", "tokenize", "logits", "bench")) {
+        for (String cmd : List.of("run", "chat", "info", "tokenize", "logits", "bench")) {
             assertTrue(help.out().contains(cmd), help.out());
             Result sub = run(null, cmd, "--help");
             assertEquals(0, sub.code());

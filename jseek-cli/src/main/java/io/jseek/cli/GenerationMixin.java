@@ -1,0 +1,75 @@
+package io.jseek.cli;
+
+import io.jseek.core.JseekException;
+import io.jseek.engine.GenerationOptions;
+import io.jseek.engine.LoadedModel;
+import io.jseek.engine.SamplerConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.Option;
+
+/** The options that say how text is generated, shared by run and chat. */
+final class GenerationMixin {
+    @Option(names = {"-n", "--n-predict"}, defaultValue = "512", paramLabel = "N",
+            description = "Tokens to generate at most per answer (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temp", defaultValue = "0.6", paramLabel = "T",
+            description = "Temperature; 0 = greedy (default ${DEFAULT-VALUE}, DeepSeek's advice for R1).")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "40", paramLabel = "K", description = "Top-k, 0 = off (default ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P", description = "Top-p, 1 = off (default ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--min-p", defaultValue = "0.05", paramLabel = "P", description = "Min-p, 0 = off (default ${DEFAULT-VALUE}).")
+    float minP;
+
+    @Option(names = "--repeat-penalty", defaultValue = "1.0", paramLabel = "R", description = "Repetition penalty, 1 = off (default ${DEFAULT-VALUE}).")
+    float repeatPenalty;
+
+    @Option(names = "--presence-penalty", defaultValue = "0", paramLabel = "P", description = "Presence penalty (default ${DEFAULT-VALUE}).")
+    float presencePenalty;
+
+    @Option(names = "--frequency-penalty", defaultValue = "0", paramLabel = "F", description = "Frequency penalty (default ${DEFAULT-VALUE}).")
+    float frequencyPenalty;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Random seed: the same seed and prompt give the same text (default: random).")
+    Long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when the answer produces TEXT (repeatable).")
+    List<String> stop = new ArrayList<>();
+
+    @Option(names = "--ctx", paramLabel = "N", description = "Context length in tokens (default: the model's, capped by memory).")
+    Integer context;
+
+    long seed() {
+        if (seed == null) {
+            seed = ThreadLocalRandom.current().nextLong(1L << 31);
+        }
+        return seed;
+    }
+
+    GenerationOptions options(LoadedModel model) {
+        try {
+            SamplerConfig s = new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, presencePenalty,
+                    frequencyPenalty, 64, seed());
+            return new GenerationOptions(maxTokens, s, stop, model.isReasoningModel());
+        } catch (IllegalArgumentException e) {
+            throw new JseekException(e.getMessage());
+        }
+    }
+
+    int context(LoadedModel model, java.io.PrintWriter err) {
+        if (context != null) {
+            if (context < 8) {
+                throw new JseekException("--ctx must be at least 8, got " + context);
+            }
+            return context;
+        }
+        return model.defaultContext(msg -> err.println("jseek: " + msg));
+    }
+}
