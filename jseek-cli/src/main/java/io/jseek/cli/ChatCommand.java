@@ -15,6 +15,7 @@ import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine.Command;
@@ -84,8 +85,11 @@ final class ChatCommand implements Callable<Integer> {
     private void interactive(LoadedModel m, ChatSession chat, GenerationOptions options) throws IOException {
         try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
             Path history = Path.of(System.getProperty("user.home"), ".cache", "jseek", "chat_history");
-            LineReader reader = LineReaderBuilder.builder().terminal(terminal)
-                    .variable(LineReader.HISTORY_FILE, history).build();
+            DefaultParser parser = new DefaultParser();
+            parser.setEofOnEscapedNewLine(true); // a line ending in \ continues on the next
+            LineReader reader = LineReaderBuilder.builder().terminal(terminal).parser(parser)
+                    .variable(LineReader.HISTORY_FILE, history)
+                    .variable(LineReader.SECONDARY_PROMPT_PATTERN, "… ").build();
             PrintWriter out = terminal.writer();
             boolean ansi = !Terminal.TYPE_DUMB.equals(terminal.getType()) && System.getenv("NO_COLOR") == null;
             out.printf("jseek chat: %s (%s%s). /help for commands, Ctrl-D to leave.%n", modelOption.resolve().getFileName(),
@@ -93,10 +97,7 @@ final class ChatCommand implements Callable<Integer> {
             while (true) {
                 String line;
                 try {
-                    line = reader.readLine("> ");
-                    while (line.endsWith("\\")) {
-                        line = line.substring(0, line.length() - 1) + "\n" + reader.readLine("… ");
-                    }
+                    line = reader.readLine("> ").replace("\\\n", "\n");
                 } catch (UserInterruptException e) {
                     continue;
                 } catch (EndOfFileException e) {
