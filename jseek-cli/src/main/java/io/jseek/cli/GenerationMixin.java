@@ -1,9 +1,11 @@
 package io.jseek.cli;
 
 import io.jseek.core.JseekException;
+import io.jseek.engine.ContextPlan;
 import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
+import io.jseek.model.CacheType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,6 +48,10 @@ final class GenerationMixin {
     @Option(names = "--ctx", paramLabel = "N", description = "Context length in tokens (default: the model's, capped by memory).")
     Integer context;
 
+    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32 or F16 (default: F32 if "
+            + "the whole context fits in a quarter of the heap, else F16).")
+    CacheType cacheType;
+
     long seed() {
         if (seed == null) {
             seed = ThreadLocalRandom.current().nextLong(1L << 31);
@@ -63,13 +69,10 @@ final class GenerationMixin {
         }
     }
 
-    int context(LoadedModel model, java.io.PrintWriter err) {
-        if (context != null) {
-            if (context < 8) {
-                throw new JseekException("--ctx must be at least 8, got " + context);
-            }
-            return context;
+    ContextPlan plan(LoadedModel model, java.io.PrintWriter err) {
+        if (context != null && context < 8) {
+            throw new JseekException("--ctx must be at least 8, got " + context);
         }
-        return model.defaultContext(msg -> err.println("jseek: " + msg));
+        return model.plan(context, cacheType, msg -> err.println("jseek: " + msg));
     }
 }

@@ -3,7 +3,6 @@ package io.jseek.cli;
 import io.jseek.core.JseekException;
 import io.jseek.engine.Generation;
 import io.jseek.engine.LoadedModel;
-import io.jseek.model.ModelStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -58,12 +57,12 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel m = LoadedModel.open(modelOption.resolve(), threadsOption.threads())) {
-            int ctx = gen.context(m, err);
+            var plan = gen.plan(m, err);
             var options = gen.options(m);
             if (verbose) {
-                err.printf("model: %s (%s), context %d, KV cache %d bytes per token (F32), seed %d, template %s%n",
-                        modelOption.resolve().getFileName(), m.config().architecture().ggufName, ctx,
-                        ModelStats.kvBytesPerToken(m.config(), 4), gen.seed(), m.template());
+                err.printf("model: %s (%s), context %d, KV cache %s: %d bytes per token, seed %d, chat format %s%n",
+                        modelOption.resolve().getFileName(), m.config().architecture().ggufName, plan.contextLength(),
+                        plan.cacheType(), m.kvBytesPerToken(plan.cacheType()), gen.seed(), m.template());
             }
             Display display = new Display(out, System.console() != null && System.getenv("NO_COLOR") == null);
             Generation g;
@@ -71,9 +70,9 @@ final class RunCommand implements Callable<Integer> {
                 if (system != null) {
                     throw new JseekException("--system needs the chat format; drop --raw");
                 }
-                g = m.complete(text, ctx, options.startsReasoning() ? withoutReasoning(options) : options, display);
+                g = m.complete(text, plan, options.startsReasoning() ? withoutReasoning(options) : options, display);
             } else {
-                var chat = m.chat(ctx);
+                var chat = m.chat(plan);
                 if (system != null) {
                     chat.system(system);
                 }

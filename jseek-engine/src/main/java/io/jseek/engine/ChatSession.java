@@ -14,14 +14,14 @@ import java.util.List;
  */
 public final class ChatSession {
     private final LoadedModel model;
-    private final int contextLength;
+    private final ContextPlan plan;
     private final List<ChatMessage> history = new ArrayList<>();
     private Session session;
     private int[] cached = new int[0];
 
-    ChatSession(LoadedModel model, int contextLength) {
+    ChatSession(LoadedModel model, ContextPlan plan) {
         this.model = model;
-        this.contextLength = contextLength;
+        this.plan = plan;
     }
 
     /** The conversation so far (assistant messages without reasoning). */
@@ -56,10 +56,10 @@ public final class ChatSession {
         String prompt = model.template().render(turn, true) + (options.startsReasoning() ? "<think>\n" : "");
         int[] tokens = model.tokenizer().encode(prompt, true, true);
         if (session == null) {
-            session = model.newSession(contextLength, tokens.length);
-        } else if (tokens.length >= contextLength) {
+            session = model.newSession(plan, tokens.length);
+        } else if (tokens.length >= plan.contextLength()) {
             throw new JseekException("the conversation has " + tokens.length + " tokens but the context holds "
-                    + contextLength + "; use /reset or a larger --ctx");
+                    + plan.contextLength() + "; use /reset or a larger --ctx");
         }
         // Reuse the cached prefix; always feed at least one token to get fresh logits.
         int common = 0;

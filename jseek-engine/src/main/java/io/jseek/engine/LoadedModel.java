@@ -4,6 +4,7 @@ import io.jseek.core.JseekException;
 import io.jseek.core.gguf.GgufFile;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.model.CacheType;
 import io.jseek.model.Model;
 import io.jseek.model.ModelConfig;
 import io.jseek.model.ModelStats;
@@ -74,27 +75,33 @@ public final class LoadedModel implements AutoCloseable {
         return reasoning;
     }
 
-    /** Bytes of KV cache one token of context takes (F32 cache). */
-    public long kvBytesPerToken() {
-        return ModelStats.kvBytesPerToken(model.config(), 4);
+    /** Bytes of KV cache one token of context takes with this storage type. */
+    public long kvBytesPerToken(CacheType type) {
+        return ModelStats.kvBytesPerToken(model.config(), type.bytes);
     }
 
     /**
-     * The context to use when none is asked for: the model's trained context, capped so the KV cache
-     * takes at most half of the JVM's free heap. {@code note} receives a message when it is capped.
+     * The context and cache type to use. Unset values get defaults: an F32 cache when the model's whole
+     * trained context fits in a quarter of the heap that way, else F16; the trained context, capped so the
+     * cache takes at most half of the free heap ({@code note} says so when it caps).
      */
-    public int defaultContext(java.util.function.Consumer<String> note) {
+    public ContextPlan plan(Integer contextLength, CacheType cacheType, java.util.function.Consumer<String> note) {
         int trained = model.config().contextLength() > 0 ? model.config().contextLength() : 4096;
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long fit = Math.max(256, free / 2 / Math.max(1, kvBytesPerToken()));
-        if (fit < trained) {
-            note.accept(String.format("context capped at %d tokens (the model was trained for %d; its KV cache "
-                    + "needs %d bytes per token and the heap has room for about %d) - raise the heap with "
-                    + "JSEEK_JAVA_OPTS=-Xmx... or pass --ctx", fit, trained, kvBytesPerToken(), fit));
-            return (int) fit;
+        CacheType type = cacheType != null ? cacheType
+                : (long) trained * kvBytesPerToken(CacheType.F32) <= rt.maxMemory() / 4 ? CacheType.F32 : CacheType.F16;
+        if (contextLength != null) {
+            return new ContextPlan(contextLength, type);
         }
-        return trained;
+        long fit = Math.max(256, free / 2 / Math.max(1, kvBytesPerToken(type)));
+        if (fit < trained) {
+            note.accept(String.format("context capped at %d tokens: the model was trained for %d, its %s KV cache "
+                    + "takes %d bytes per token, and the heap has room for about %d. Raise the heap "
+                    + "(JSEEK_JAVA_OPTS=-Xmx...) or set --ctx", fit, trained, type, kvBytesPerToken(type), fit));
+            return new ContextPlan((int) fit, type);
+        }
+        return new ContextPlan(trained, type);
     }
 
     /** Sampling options: DeepSeek's recommended sampler, {@code maxTokens} at most. */
@@ -102,27 +109,32 @@ public final class LoadedModel implements AutoCloseable {
         return new GenerationOptions(maxTokens, SamplerConfig.defaults(seed), List.of(), reasoning);
     }
 
-    /** A new conversation with room for {@code contextLength} tokens. */
+    /** A new conversation. */
+    public ChatSession chat(ContextPlan plan) {
+        return new ChatSession(this, plan);
+    }
+
+    /** A new conversation with room for {@code contextLength} tokens and an F32 cache. */
     public ChatSession chat(int contextLength) {
-        return new ChatSession(this, contextLength);
+        return chat(new ContextPlan(contextLength, CacheType.F32));
     }
 
     /** Completes raw text (no chat format): BOS as the model asks, special-token texts parsed. */
-    public Generation complete(String prompt, int contextLength, GenerationOptions options, GenerationListener listener) {
+    public Generation complete(String prompt, ContextPlan plan, GenerationOptions options, GenerationListener listener) {
         int[] tokens = tokenizer.encode(prompt, true, true);
         if (tokens.length == 0) {
             throw new JseekException("the prompt is empty");
         }
-        Session s = newSession(contextLength, tokens.length);
+        Session s = newSession(plan, tokens.length);
         return generator().generate(s, tokens, 0, tokens, options, listener);
     }
 
-    Session newSession(int contextLength, int promptTokens) {
-        if (promptTokens >= contextLength) {
-            throw new JseekException("the prompt has " + promptTokens + " tokens but the context holds " + contextLength
-                    + "; use a larger --ctx or a shorter prompt");
+    Session newSession(ContextPlan plan, int promptTokens) {
+        if (promptTokens >= plan.contextLength()) {
+            throw new JseekException("the prompt has " + promptTokens + " tokens but the context holds "
+                    + plan.contextLength() + "; use a larger --ctx or a shorter prompt");
         }
-        return model.newSession(contextLength);
+        return model.newSession(plan.contextLength(), plan.cacheType());
     }
 
     Generator generator() {

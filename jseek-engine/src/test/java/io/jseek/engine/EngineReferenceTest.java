@@ -66,7 +66,7 @@ class EngineReferenceTest {
             for (JsonNode seq : json(model).get("sequences")) {
                 int[] prompt = ids(seq.get("tokens"));
                 int[] expected = ids(seq.get("greedy").get("tokens"));
-                Session s = m.newSession(256, prompt.length);
+                Session s = m.newSession(new ContextPlan(256, io.jseek.model.CacheType.F32), prompt.length);
                 GenerationOptions opt = new GenerationOptions(expected.length, SamplerConfig.greedy(), List.of(), false);
                 Generation g = m.generator().generate(s, prompt, 0, prompt, opt, new GenerationListener() { });
                 int n = g.tokens().length;
@@ -100,7 +100,7 @@ class EngineReferenceTest {
     void aPromptLongerThanTheContextIsAnError() {
         try (LoadedModel m = LoadedModel.open(DATA.resolve("r1qwen-f32.gguf"), 1)) {
             var e = org.junit.jupiter.api.Assertions.assertThrows(io.jseek.core.JseekException.class,
-                    () -> m.complete("word ".repeat(100), 32, m.defaultOptions(4, 1), new GenerationListener() { }));
+                    () -> m.complete("word ".repeat(100), new ContextPlan(32, io.jseek.model.CacheType.F32), m.defaultOptions(4, 1), new GenerationListener() { }));
             assertTrue(e.getMessage().contains("context holds 32"), e.getMessage());
         }
     }

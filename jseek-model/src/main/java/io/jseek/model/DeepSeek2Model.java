@@ -129,8 +129,8 @@ final class DeepSeek2Model implements Model {
     }
 
     @Override
-    public Session newSession(int contextLength) {
-        return new Session(c.blockCount(), mla.kvLoraRank() + mla.qkRopeHeadDim(), contextLength);
+    public Session newSession(int contextLength, CacheType cacheType) {
+        return new Session(c.blockCount(), mla.kvLoraRank() + mla.qkRopeHeadDim(), contextLength, cacheType);
     }
 
     @Override
@@ -154,7 +154,7 @@ final class DeepSeek2Model implements Model {
     }
 
     /** MLA for a batch at positions p0..: writes the new latents into the cache, returns W_O · heads. */
-    private float[][] attention(Layer L, float[][] hn, float[] cache, int p0) {
+    private float[][] attention(Layer L, float[][] hn, KvLayer cache, int p0) {
         int t = hn.length;
         int h = c.headCount();
         int nope = mla.qkNopeHeadDim();
@@ -162,7 +162,6 @@ final class DeepSeek2Model implements Model {
         int qk = nope + rot;
         int kvr = mla.kvLoraRank();
         int vh = mla.vHeadDim();
-        int stride = kvr + rot;
         float[][] q;
         if (L.wq != null) {
             q = Blocks.matmul(pool, L.wq, hn);
@@ -176,9 +175,8 @@ final class DeepSeek2Model implements Model {
                 rope.apply(q[i], head * qk + nope, pos);
             }
             rope.apply(kv[i], kvr, pos);
-            int base = pos * stride;
-            VectorMath.rmsNorm(cache, base, kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
-            System.arraycopy(kv[i], kvr, cache, base + kvr, rot);
+            VectorMath.rmsNorm(kv[i], 0, kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
+            cache.write(pos, 0, kv[i], 0, kvr + rot);
         }
         float[][] o = new float[t][h * vh];
         pool.forEach(t * h, job -> {
@@ -190,23 +188,24 @@ final class DeepSeek2Model implements Model {
                 float[] qAbs = new float[kvr];
                 absorbQuery(L, head, q[i], head * qk, qAbs);
                 for (int j = 0; j < n; j++) {
-                    scores[j] = (VectorMath.dot(qAbs, 0, cache, j * stride, kvr)
-                            + VectorMath.dot(q[i], head * qk + nope, cache, j * stride + kvr, rot)) * kqScale;
+                    scores[j] = (cache.dot(j, 0, qAbs, 0, kvr) + cache.dot(j, kvr, q[i], head * qk + nope, rot)) * kqScale;
                 }
                 Blocks.softmaxScores(scores, n);
                 float[] latent = new float[kvr];
                 for (int j = 0; j < n; j++) {
-                    VectorMath.axpy(scores[j], cache, j * stride, latent, 0, kvr);
+                    cache.axpy(scores[j], j, 0, latent, 0, kvr);
                 }
                 valueUp(L, head, latent, o[i], head * vh);
             } else {
                 float[] kNope = new float[nope];
+                float[] latent = new float[kvr];
                 float[][] values = new float[n][vh];
                 for (int j = 0; j < n; j++) {
-                    keyUp(L, head, cache, j * stride, kNope);
-                    valueUp(L, head, Arrays.copyOfRange(cache, j * stride, j * stride + kvr), values[j], 0);
+                    cache.read(j, 0, latent, 0, kvr);
+                    keyUp(L, head, latent, kNope);
+                    valueUp(L, head, latent, values[j], 0);
                     scores[j] = (VectorMath.dot(q[i], head * qk, kNope, 0, nope)
-                            + VectorMath.dot(q[i], head * qk + nope, cache, j * stride + kvr, rot)) * kqScale;
+                            + cache.dot(j, kvr, q[i], head * qk + nope, rot)) * kqScale;
                 }
                 Blocks.softmaxScores(scores, n);
                 for (int j = 0; j < n; j++) {
@@ -229,13 +228,13 @@ final class DeepSeek2Model implements Model {
     }
 
     /** k_nope[d] = Σ_c W_UK[head][c][d] · latent[c] (naive form). */
-    private void keyUp(Layer L, int head, float[] latent, int off, float[] kNope) {
+    private void keyUp(Layer L, int head, float[] latent, float[] kNope) {
         int nope = mla.qkNopeHeadDim();
         int kvr = mla.kvLoraRank();
         if (L.kB != null) {
-            MatMul.mulTransposed(L.kB, (long) head * kvr, kvr, latent, off, kNope, 0);
+            MatMul.mulTransposed(L.kB, (long) head * kvr, kvr, latent, 0, kNope, 0);
         } else {
-            MatMul.mulVector(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, latent, off, kNope, 0);
+            MatMul.mulVector(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, latent, 0, kNope, 0);
         }
     }
 

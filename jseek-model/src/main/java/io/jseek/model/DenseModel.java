@@ -60,8 +60,8 @@ final class DenseModel implements Model {
     }
 
     @Override
-    public Session newSession(int contextLength) {
-        return new Session(c.blockCount(), c.headCountKv() * (c.keyLength() + c.valueLength()), contextLength);
+    public Session newSession(int contextLength, CacheType cacheType) {
+        return new Session(c.blockCount(), c.headCountKv() * (c.keyLength() + c.valueLength()), contextLength, cacheType);
     }
 
     @Override
@@ -79,7 +79,6 @@ final class DenseModel implements Model {
         int vd = c.valueLength();
         int kOff = 0;
         int vOff = kvh * hd;
-        int stride = s.valuesPerToken();
         float kqScale = (float) (1 / Math.sqrt(hd));
         float[][] x = Blocks.embed(tokenEmbd, tokens);
         for (int l = 0; l < layers.length; l++) {
@@ -88,7 +87,7 @@ final class DenseModel implements Model {
             float[][] q = Blocks.matmul(pool, L.wq, hn);
             float[][] k = Blocks.matmul(pool, L.wk, hn);
             float[][] v = Blocks.matmul(pool, L.wv, hn);
-            float[] cache = s.layer(l);
+            KvLayer cache = s.layer(l);
             for (int i = 0; i < t; i++) {
                 addBias(q[i], L.bq);
                 addBias(k[i], L.bk);
@@ -99,9 +98,8 @@ final class DenseModel implements Model {
                 for (int head = 0; head < kvh; head++) {
                     rope.apply(k[i], head * hd, p0 + i);
                 }
-                int base = (p0 + i) * stride;
-                System.arraycopy(k[i], 0, cache, base + kOff, kvh * hd);
-                System.arraycopy(v[i], 0, cache, base + vOff, kvh * vd);
+                cache.write(p0 + i, kOff, k[i], 0, kvh * hd);
+                cache.write(p0 + i, vOff, v[i], 0, kvh * vd);
             }
             float[][] o = new float[t][h * vd];
             int group = h / kvh;
@@ -112,11 +110,11 @@ final class DenseModel implements Model {
                 int n = p0 + i + 1;
                 float[] scores = new float[n];
                 for (int j = 0; j < n; j++) {
-                    scores[j] = VectorMath.dot(q[i], head * hd, cache, j * stride + kOff + kvHead * hd, hd) * kqScale;
+                    scores[j] = cache.dot(j, kOff + kvHead * hd, q[i], head * hd, hd) * kqScale;
                 }
                 Blocks.softmaxScores(scores, n);
                 for (int j = 0; j < n; j++) {
-                    VectorMath.axpy(scores[j], cache, j * stride + vOff + kvHead * vd, o[i], head * vd, vd);
+                    cache.axpy(scores[j], j, vOff + kvHead * vd, o[i], head * vd, vd);
                 }
             });
             Blocks.addInto(x, Blocks.matmul(pool, L.wo, o));

@@ -12,8 +12,13 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     ModelConfig config();
 
-    /** A new, empty sequence with room for {@code contextLength} positions. */
-    Session newSession(int contextLength);
+    /** A new, empty sequence with room for {@code contextLength} positions, cached as {@code cacheType}. */
+    Session newSession(int contextLength, CacheType cacheType);
+
+    /** A new, empty sequence with an F32 cache. */
+    default Session newSession(int contextLength) {
+        return newSession(contextLength, CacheType.F32);
+    }
 
     /**
      * Feeds {@code tokens} at the session's next positions (all at once, as one batch) and returns the

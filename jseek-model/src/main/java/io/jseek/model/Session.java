@@ -2,30 +2,38 @@ package io.jseek.model;
 
 import io.jseek.core.JseekException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
  * One sequence's state: its KV cache and how many positions it holds. The cache stores, per layer and
- * position, {@code kvValuesPerTokenPerLayer} floats (for MLA: the normalized latent then the rotated rope
- * key); it grows by doubling up to the context length. Owned by one thread at a time.
+ * position, {@code kvValuesPerTokenPerLayer} values (for MLA: the normalized latent then the rotated rope
+ * key) as F32 or F16; it grows by doubling up to the context length. Owned by one thread at a time.
  */
 public final class Session {
     private final int contextLength;
     private final int valuesPerToken;
-    private final float[][] cache;
+    private final CacheType cacheType;
+    private final KvLayer[] cache;
     private int capacity;
     private int position;
     private List<int[][]> routing;
 
-    Session(int layers, int valuesPerToken, int contextLength) {
+    Session(int layers, int valuesPerToken, int contextLength, CacheType cacheType) {
         if (contextLength < 1) {
             throw new JseekException("context length must be at least 1, got " + contextLength);
         }
         this.contextLength = contextLength;
         this.valuesPerToken = valuesPerToken;
+        this.cacheType = cacheType;
         this.capacity = Math.min(contextLength, 64);
-        this.cache = new float[layers][Math.multiplyExact(capacity, valuesPerToken)];
+        this.cache = new KvLayer[layers];
+        for (int l = 0; l < layers; l++) {
+            cache[l] = KvLayer.of(cacheType, valuesPerToken, capacity);
+        }
+    }
+
+    public CacheType cacheType() {
+        return cacheType;
     }
 
     /** Number of tokens already in the cache: the position of the next token. */
@@ -72,8 +80,8 @@ public final class Session {
         }
         if (position + n > capacity) {
             int next = Math.min(contextLength, Math.max(position + n, 2 * capacity));
-            for (int l = 0; l < cache.length; l++) {
-                cache[l] = Arrays.copyOf(cache[l], Math.multiplyExact(next, valuesPerToken));
+            for (KvLayer layer : cache) {
+                layer.grow(next);
             }
             capacity = next;
         }
@@ -83,12 +91,8 @@ public final class Session {
         position += n;
     }
 
-    /** The cache of layer {@code l}: position p starts at {@code p * valuesPerToken}. */
-    float[] layer(int l) {
+    /** The cache of layer {@code l}. */
+    KvLayer layer(int l) {
         return cache[l];
-    }
-
-    int valuesPerToken() {
-        return valuesPerToken;
     }
 }

@@ -52,6 +52,20 @@ class MlaFormsTest {
         }
     }
 
+    /** An F16 cache rounds the cached values only: logits stay within F16 rounding of the F32 cache's. */
+    @Test
+    void f16CacheStaysCloseToF32Cache() {
+        for (String model : new String[] {"ds3-f32.gguf", "r1qwen-f32.gguf", "r1llama-f32.gguf"}) {
+            try (GgufFile f = GgufFile.open(DATA.resolve(model))) {
+                Model m = Model.load(f, POOL);
+                float[][] a = m.forward(m.newSession(64, CacheType.F32), TOKENS, true);
+                float[][] b = m.forward(m.newSession(64, CacheType.F16), TOKENS, true);
+                double d = maxDiff(a, b);
+                assertTrue(d > 0 && d <= 2e-2, model + ": F16 vs F32 cache differ by " + d);
+            }
+        }
+    }
+
     @Test
     void legacyKvBLayoutMatchesSplitLayout() {
         for (DeepSeek2Model.AttentionForm form : DeepSeek2Model.AttentionForm.values()) {

@@ -1,0 +1,117 @@
+package io.jseek.model;
+
+import io.jseek.core.kernel.VectorMath;
+import java.util.Arrays;
+
+/**
+ * One layer's KV cache: {@code width} values per position, stored as F32 or F16. Attention reads it
+ * only through these operations, so the storage type is decided once, when the session is created.
+ */
+abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
+    final int width;
+
+    KvLayer(int width) {
+        this.width = width;
+    }
+
+    static KvLayer of(CacheType type, int width, int capacity) {
+        return type == CacheType.F32 ? new F32(width, capacity) : new F16(width, capacity);
+    }
+
+    /** Grows the storage to hold {@code capacity} positions, keeping what is stored. */
+    abstract void grow(int capacity);
+
+    /** Stores src[srcOff, +n) at position pos, values [off, off + n). */
+    abstract void write(int pos, int off, float[] src, int srcOff, int n);
+
+    /** Σ q[qOff + i] · stored(pos, off + i). */
+    abstract float dot(int pos, int off, float[] q, int qOff, int n);
+
+    /** y[yOff + i] += alpha · stored(pos, off + i). */
+    abstract void axpy(float alpha, int pos, int off, float[] y, int yOff, int n);
+
+    /** dst[dstOff + i] = stored(pos, off + i). */
+    abstract void read(int pos, int off, float[] dst, int dstOff, int n);
+
+    static final class F32 extends KvLayer {
+        private float[] data;
+
+        F32(int width, int capacity) {
+            super(width);
+            data = new float[Math.multiplyExact(width, capacity)];
+        }
+
+        @Override
+        void grow(int capacity) {
+            data = Arrays.copyOf(data, Math.multiplyExact(width, capacity));
+        }
+
+        @Override
+        void write(int pos, int off, float[] src, int srcOff, int n) {
+            System.arraycopy(src, srcOff, data, pos * width + off, n);
+        }
+
+        @Override
+        float dot(int pos, int off, float[] q, int qOff, int n) {
+            return VectorMath.dot(q, qOff, data, pos * width + off, n);
+        }
+
+        @Override
+        void axpy(float alpha, int pos, int off, float[] y, int yOff, int n) {
+            VectorMath.axpy(alpha, data, pos * width + off, y, yOff, n);
+        }
+
+        @Override
+        void read(int pos, int off, float[] dst, int dstOff, int n) {
+            System.arraycopy(data, pos * width + off, dst, dstOff, n);
+        }
+    }
+
+    static final class F16 extends KvLayer {
+        private short[] data;
+
+        F16(int width, int capacity) {
+            super(width);
+            data = new short[Math.multiplyExact(width, capacity)];
+        }
+
+        @Override
+        void grow(int capacity) {
+            data = Arrays.copyOf(data, Math.multiplyExact(width, capacity));
+        }
+
+        @Override
+        void write(int pos, int off, float[] src, int srcOff, int n) {
+            int base = pos * width + off;
+            for (int i = 0; i < n; i++) {
+                data[base + i] = Float.floatToFloat16(src[srcOff + i]);
+            }
+        }
+
+        @Override
+        float dot(int pos, int off, float[] q, int qOff, int n) {
+            int base = pos * width + off;
+            float sum = 0;
+            for (int i = 0; i < n; i++) {
+                sum += q[qOff + i] * Float.float16ToFloat(data[base + i]);
+            }
+            return sum;
+        }
+
+        @Override
+        void axpy(float alpha, int pos, int off, float[] y, int yOff, int n) {
+            int base = pos * width + off;
+            for (int i = 0; i < n; i++) {
+                y[yOff + i] += alpha * Float.float16ToFloat(data[base + i]);
+            }
+        }
+
+        @Override
+        void read(int pos, int off, float[] dst, int dstOff, int n) {
+            int base = pos * width + off;
+            for (int i = 0; i < n; i++) {
+                dst[dstOff + i] = Float.float16ToFloat(data[base + i]);
+            }
+        }
+    }
+}
