@@ -52,6 +52,25 @@ final class GenerationMixin {
             + "the whole context fits in a quarter of the heap, else F16).")
     CacheType cacheType;
 
+    @Option(names = "--chat-template", paramLabel = "FILE",
+            description = "A Jinja chat template to use instead of the model's (gets messages, add_generation_prompt, "
+                    + "bos_token, eos_token).")
+    java.nio.file.Path chatTemplate;
+
+    /** Applies --chat-template, if given, to the model. */
+    void applyTemplate(LoadedModel model) {
+        if (chatTemplate == null) {
+            return;
+        }
+        try {
+            String text = java.nio.file.Files.readString(chatTemplate);
+            model.useFormat(new io.jseek.engine.JinjaChatFormat(chatTemplate.getFileName().toString(), text,
+                    model.bosText(), model.eosText()));
+        } catch (java.io.IOException e) {
+            throw new JseekException("--chat-template " + chatTemplate + ": cannot read: " + e.getMessage());
+        }
+    }
+
     long seed() {
         if (seed == null) {
             seed = ThreadLocalRandom.current().nextLong(1L << 31);

@@ -57,12 +57,13 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel m = LoadedModel.open(modelOption.resolve(), threadsOption.threads())) {
+            gen.applyTemplate(m);
             var plan = gen.plan(m, err);
             var options = gen.options(m);
             if (verbose) {
                 err.printf("model: %s (%s), context %d, KV cache %s: %d bytes per token, seed %d, chat format %s%n",
                         modelOption.resolve().getFileName(), m.config().architecture().ggufName, plan.contextLength(),
-                        plan.cacheType(), m.kvBytesPerToken(plan.cacheType()), gen.seed(), m.template());
+                        plan.cacheType(), m.kvBytesPerToken(plan.cacheType()), gen.seed(), m.format().name());
             }
             Display display = new Display(out, System.console() != null && System.getenv("NO_COLOR") == null);
             Generation g;

@@ -8,7 +8,7 @@ import java.util.List;
  * llama.cpp's {@code llama_chat_apply_template} renders them. The text carries no BOS: the tokenizer adds
  * it.
  */
-public enum ChatTemplate {
+public enum ChatTemplate implements ChatFormat {
     /** DeepSeek-V3 / R1 and the R1 distills: {@code system\n\n<｜User｜>u<｜Assistant｜>a<｜end▁of▁sentence｜>}. */
     DEEPSEEK3,
     /** DeepSeek-V2 / V2-Lite: {@code system\n\nUser: u\n\nAssistant: a<｜end▁of▁sentence｜>}. */
@@ -22,10 +22,10 @@ public enum ChatTemplate {
     private static final String ASSISTANT = "<｜Assistant｜>";
     private static final String EOS = "<｜end▁of▁sentence｜>";
 
-    /** The format a Jinja chat template stands for, or DEEPSEEK3 (jseek's models' format) if none is recognised. */
+    /** The built-in format a Jinja chat template stands for, or null if it is none of them. */
     public static ChatTemplate detect(String jinja) {
         if (jinja == null) {
-            return DEEPSEEK3;
+            return null;
         }
         if (jinja.contains(USER) && jinja.contains(ASSISTANT)) {
             return DEEPSEEK3;
@@ -39,10 +39,16 @@ public enum ChatTemplate {
         if (jinja.contains("<|start_header_id|>")) {
             return LLAMA3;
         }
-        return DEEPSEEK3;
+        return null;
+    }
+
+    @Override
+    public boolean isComplete() {
+        return false;
     }
 
     /** Renders the conversation; with {@code addAssistant} it ends ready for the assistant's reply. */
+    @Override
     public String render(List<ChatMessage> messages, boolean addAssistant) {
         StringBuilder sb = new StringBuilder();
         switch (this) {

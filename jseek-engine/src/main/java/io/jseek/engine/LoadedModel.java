@@ -28,7 +28,7 @@ public final class LoadedModel implements AutoCloseable {
     private final WorkerPool pool;
     private final Model model;
     private final Tokenizer tokenizer;
-    private final ChatTemplate template;
+    private ChatFormat format;
     private final boolean reasoning;
 
     private LoadedModel(GgufFile file, WorkerPool pool) {
@@ -37,7 +37,10 @@ public final class LoadedModel implements AutoCloseable {
         this.model = Model.load(file, pool);
         this.tokenizer = Tokenizer.fromGguf(file.metadata());
         String jinja = file.metadata().string("tokenizer.chat_template", null);
-        this.template = ChatTemplate.detect(jinja);
+        ChatTemplate builtin = ChatTemplate.detect(jinja);
+        // As llama.cpp: known families use the built-in formatter; other templates run as Jinja.
+        this.format = builtin != null || jinja == null ? (builtin != null ? builtin : ChatTemplate.DEEPSEEK3)
+                : new JinjaChatFormat(file.path().getFileName() + " tokenizer.chat_template", jinja, bosText(), eosText());
         // R1-style models: the template forces the assistant turn to open with <think>.
         this.reasoning = tokenizer.id("<think>") >= 0 && jinja != null && jinja.contains("<think>");
     }
@@ -66,8 +69,24 @@ public final class LoadedModel implements AutoCloseable {
         return tokenizer;
     }
 
-    public ChatTemplate template() {
-        return template;
+    /** How conversations are turned into prompts. */
+    public ChatFormat format() {
+        return format;
+    }
+
+    /** This model with another chat format (e.g. a Jinja template from a file). */
+    public void useFormat(ChatFormat other) {
+        this.format = other;
+    }
+
+    /** Text of the BOS token ("" if the model has none), for templates. */
+    public String bosText() {
+        return tokenizer.bos() >= 0 ? tokenizer.text(tokenizer.bos()) : "";
+    }
+
+    /** Text of the EOS token ("" if none), for templates. */
+    public String eosText() {
+        return tokenizer.eos() >= 0 ? tokenizer.text(tokenizer.eos()) : "";
     }
 
     /** True for R1-style models that reason inside {@code <think>…</think>} before answering. */

@@ -47,11 +47,44 @@ class EngineReferenceTest {
             for (JsonNode chat : json(model).get("chat")) {
                 List<ChatMessage> messages = new ArrayList<>();
                 chat.get("messages").forEach(x -> messages.add(new ChatMessage(x.get("role").asText(), x.get("content").asText())));
-                String text = m.template().render(messages, chat.get("add_assistant").asBoolean());
+                String text = m.format().render(messages, chat.get("add_assistant").asBoolean());
                 assertEquals(chat.get("formatted").asText(), text);
                 assertArrayEquals(ids(chat.get("ids_add_special_parse_special")), m.tokenizer().encode(text, true, true));
             }
         }
+    }
+
+    /**
+     * The models' Jinja template (run by jinjava) renders what llama.cpp's built-in formatter does, plus what
+     * the template adds itself: the BOS text in front and R1's forced {@code <think>\n} opener.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void theJinjaTemplateAgreesWithTheBuiltInFormat(String model) throws IOException {
+        try (LoadedModel m = LoadedModel.open(DATA.resolve(model + ".gguf"), 1);
+             io.jseek.core.gguf.GgufFile f = io.jseek.core.gguf.GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            JinjaChatFormat jinja = new JinjaChatFormat("test", f.metadata().string("tokenizer.chat_template"),
+                    m.bosText(), m.eosText());
+            for (JsonNode chat : json(model).get("chat")) {
+                List<ChatMessage> messages = new ArrayList<>();
+                chat.get("messages").forEach(x -> messages.add(new ChatMessage(x.get("role").asText(), x.get("content").asText())));
+                boolean add = chat.get("add_assistant").asBoolean();
+                String expected = m.bosText() + chat.get("formatted").asText() + (add ? "<think>\n" : "");
+                String text = jinja.render(messages, add);
+                assertEquals(expected, text);
+                int[] ids = m.tokenizer().encode(text, false, true);
+                int[] reference = ids(chat.get("ids_add_special_parse_special"));
+                assertArrayEquals(reference, java.util.Arrays.copyOf(ids, reference.length));
+            }
+        }
+    }
+
+    @Test
+    void aBrokenJinjaTemplateIsAClearError() {
+        JinjaChatFormat bad = new JinjaChatFormat("bad.jinja", "{% for m in messages %}{{ m.content ", "<s>", "</s>");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.jseek.core.JseekException.class,
+                () -> bad.render(List.of(ChatMessage.user("hi")), true));
+        assertTrue(e.getMessage().startsWith("bad.jinja: chat template error"), e.getMessage());
     }
 
     static Stream<String> floatModels() throws IOException {
