@@ -5,70 +5,86 @@ import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Tensor;
 
-/** The building blocks every architecture shares, over a batch of T token rows. */
+/**
+ * The building blocks every architecture shares, over the first {@code t} rows of a batch. Outputs go
+ * into arrays the caller owns (a {@link Workspace}), so a decode step allocates nothing.
+ */
 final class Blocks {
     private Blocks() {
     }
 
-    /** x[t] = row tokens[t] of the embedding table. */
-    static float[][] embed(Tensor tokenEmbd, int[] tokens) {
-        float[][] x = new float[tokens.length][tokenEmbd.rowLength()];
-        for (int t = 0; t < tokens.length; t++) {
-            tokenEmbd.dequantizeRow(tokens[t], x[t]);
+    /** x[i] = row tokens[i] of the embedding table. */
+    static void embed(Tensor tokenEmbd, int[] tokens, float[][] x) {
+        for (int i = 0; i < tokens.length; i++) {
+            tokenEmbd.dequantizeRow(tokens[i], x[i]);
         }
-        return x;
     }
 
-    /** A new batch: RMSNorm of every row. */
-    static float[][] rmsNorm(float[][] x, float[] w, float eps) {
-        float[][] out = new float[x.length][w.length];
-        for (int t = 0; t < x.length; t++) {
-            VectorMath.rmsNorm(out[t], 0, x[t], 0, w, w.length, eps);
+    /** out[i] = RMSNorm(x[i]) · w for i < t. */
+    static void rmsNorm(float[][] x, int t, float[] w, float eps, float[][] out) {
+        for (int i = 0; i < t; i++) {
+            VectorMath.rmsNorm(out[i], 0, x[i], 0, w, w.length, eps);
         }
-        return out;
     }
 
-    static float[][] matmul(WorkerPool pool, Tensor w, float[][] x) {
-        float[][] y = new float[x.length][Math.toIntExact(w.rowCount())];
-        MatMul.mul(pool, w, x, y);
-        return y;
+    /** y[i] = W · x[i] for i < t. */
+    static void matmul(WorkerPool pool, Tensor w, float[][] x, int t, float[][] y) {
+        MatMul.mul(pool, w, 0, Math.toIntExact(w.rowCount()), x, 0, t, y, 0);
     }
 
-    static void addInto(float[][] x, float[][] delta) {
-        for (int t = 0; t < x.length; t++) {
-            VectorMath.axpy(1f, delta[t], 0, x[t], 0, x[t].length);
+    /** x[i] += delta[i] for i < t. */
+    static void addInto(float[][] x, float[][] delta, int t) {
+        for (int i = 0; i < t; i++) {
+            VectorMath.axpy(1f, delta[i], 0, x[i], 0, x[i].length);
         }
     }
 
     /**
-     * SwiGLU: down · (silu(gate · h) ⊙ (up · h)). {@code firstRow*} select one expert of stacked 3-D
-     * weights (0 for a plain FFN); {@code width} is the hidden width of that FFN.
+     * out[i] = down · (silu(gate · h[i]) ⊙ (up · h[i])) for i < t. {@code expert} selects one matrix of
+     * stacked 3-D weights (0 for a plain FFN); {@code width} is that FFN's hidden width; g and u are
+     * scratch rows of at least {@code width}.
      */
-    static float[][] swiglu(WorkerPool pool, Tensor gate, Tensor up, Tensor down, long expert, int width, float[][] h) {
-        int t = h.length;
-        int embd = h[0].length;
-        float[][] g = new float[t][width];
-        float[][] u = new float[t][width];
-        MatMul.mul(pool, gate, expert * width, width, h, 0, g, 0);
-        MatMul.mul(pool, up, expert * width, width, h, 0, u, 0);
+    static void swiglu(WorkerPool pool, Tensor gate, Tensor up, Tensor down, long expert, int width,
+                       float[][] h, int t, float[][] g, float[][] u, float[][] out) {
+        int embd = out[0].length;
+        MatMul.mul(pool, gate, expert * width, width, h, 0, t, g, 0);
+        MatMul.mul(pool, up, expert * width, width, h, 0, t, u, 0);
         for (int i = 0; i < t; i++) {
             for (int j = 0; j < width; j++) {
                 g[i][j] = VectorMath.silu(g[i][j]) * u[i][j];
             }
         }
-        float[][] out = new float[t][embd];
-        MatMul.mul(pool, down, expert * embd, embd, g, 0, out, 0);
-        return out;
+        MatMul.mul(pool, down, expert * embd, embd, g, 0, t, out, 0);
     }
 
-    /** Final norm and output projection, for every row or only the last. */
-    static float[][] logits(WorkerPool pool, float[][] x, float[] norm, float eps, Tensor output, boolean allLogits) {
-        float[][] rows = allLogits ? x : new float[][] {x[x.length - 1]};
-        return matmul(pool, output, rmsNorm(rows, norm, eps));
+    /** Final norm and output projection, of every row or only the last (into logits[0]). */
+    static float[][] logits(WorkerPool pool, Workspace ws, float[] norm, float eps, Tensor output, boolean allLogits) {
+        int t = ws.tokens;
+        if (allLogits) {
+            rmsNorm(ws.x, t, norm, eps, ws.normed);
+            float[][] out = new float[t][Math.toIntExact(output.rowCount())];
+            matmul(pool, output, ws.normed, t, out);
+            return out;
+        }
+        VectorMath.rmsNorm(ws.normed[0], 0, ws.x[t - 1], 0, norm, norm.length, eps);
+        matmul(pool, output, ws.normed, 1, ws.logits);
+        return ws.logits;
     }
 
     /** Turns attention scores over cached positions 0..n-1 into weights, in place. */
     static void softmaxScores(float[] scores, int n) {
         VectorMath.softmax(scores, 0, n);
+    }
+
+    /** Each thread's attention-score buffer, grown as the context grows. */
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+
+    static float[] scores(int n) {
+        float[] s = SCORES.get();
+        if (s.length < n) {
+            s = new float[Math.max(n, 2 * s.length)];
+            SCORES.set(s);
+        }
+        return s;
     }
 }

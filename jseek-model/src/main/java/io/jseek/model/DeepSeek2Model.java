@@ -4,9 +4,8 @@ import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * DeepSeek-V2 / V2-Lite / V3 / R1: Multi-head Latent Attention and DeepSeekMoE (docs/deepseek.md §2–3).
@@ -38,6 +37,129 @@ final class DeepSeek2Model implements Model {
         }
     }
 
+    /** Per-call buffers for a batch of {@code t} tokens. */
+    private final class Buffers {
+        final float[][] q;
+        final float[][] qa;
+        final float[][] kv;
+        final float[][] o;
+        final float[][] g;
+        final float[][] u;
+        final float[][] routerLogits;
+        final int[][] chosen;
+        final float[][] weights;
+        final float[][] routed;
+        final float[][] expertIn;
+        final float[][] expertOut;
+        final int[] expertRows;
+        final float[] expertWeights;
+        final float[] probs;
+        final float[] selection;
+        final float[] groupScores;
+        final int[] top;
+        final boolean[] taken;
+        final Attention attention = new Attention();
+
+        Buffers(int t) {
+            int h = c.headCount();
+            int e = c.embeddingLength();
+            q = new float[t][h * (mla.qkNopeHeadDim() + mla.qkRopeHeadDim())];
+            qa = new float[t][Math.max(1, mla.qLoraRank())];
+            kv = new float[t][mla.kvLoraRank() + mla.qkRopeHeadDim()];
+            o = new float[t][h * mla.vHeadDim()];
+            ModelConfig.Moe m = c.moe();
+            int width = c.feedForwardLength();
+            int x = 1;
+            int k = 1;
+            int groups = 1;
+            if (m != null) {
+                width = Math.max(width, m.expertFeedForwardLength() * Math.max(1, m.expertSharedCount()));
+                x = m.expertCount();
+                k = m.expertUsedCount();
+                groups = Math.max(1, m.groupCount());
+            }
+            g = new float[t][width];
+            u = new float[t][width];
+            routerLogits = new float[t][x];
+            chosen = new int[t][k];
+            weights = new float[t][k];
+            routed = new float[t][e];
+            expertIn = new float[t][];
+            expertOut = new float[t][e];
+            expertRows = new int[t];
+            expertWeights = new float[t];
+            probs = new float[x];
+            selection = new float[x];
+            groupScores = new float[groups];
+            top = new int[Math.max(k, groups)];
+            taken = new boolean[Math.max(x, groups)];
+        }
+    }
+
+    /** Attention of every (token, head) pair of the batch over the cache; a reusable task. */
+    private final class Attention implements WorkerPool.RangeBody {
+        Buffers b;
+        Layer layer;
+        KvLayer cache;
+        int p0;
+
+        @Override
+        public void run(int from, int to) {
+            int h = c.headCount();
+            int nope = mla.qkNopeHeadDim();
+            int rot = mla.qkRopeHeadDim();
+            int qk = nope + rot;
+            int kvr = mla.kvLoraRank();
+            int vh = mla.vHeadDim();
+            float[] tmp = scratch(kvr + Math.max(kvr, nope) + vh);
+            for (int job = from; job < to; job++) {
+                int i = job / h;
+                int head = job % h;
+                int n = p0 + i + 1;
+                float[] q = b.q[i];
+                float[] scores = Blocks.scores(n);
+                if (form == AttentionForm.ABSORBED) {
+                    absorbQuery(layer, head, q, head * qk, tmp, 0);
+                    for (int j = 0; j < n; j++) {
+                        scores[j] = (cache.dot(j, 0, tmp, 0, kvr) + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
+                    }
+                    Blocks.softmaxScores(scores, n);
+                    Arrays.fill(tmp, kvr, 2 * kvr, 0f);
+                    for (int j = 0; j < n; j++) {
+                        cache.axpy(scores[j], j, 0, tmp, kvr, kvr);
+                    }
+                    valueUp(layer, head, tmp, kvr, b.o[i], head * vh);
+                } else {
+                    for (int j = 0; j < n; j++) {
+                        cache.read(j, 0, tmp, 0, kvr);
+                        keyUp(layer, head, tmp, tmp, kvr);
+                        scores[j] = (VectorMath.dot(q, head * qk, tmp, kvr, nope)
+                                + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
+                    }
+                    Blocks.softmaxScores(scores, n);
+                    Arrays.fill(b.o[i], head * vh, (head + 1) * vh, 0f);
+                    for (int j = 0; j < n; j++) {
+                        cache.read(j, 0, tmp, 0, kvr);
+                        valueUp(layer, head, tmp, 0, tmp, kvr + Math.max(kvr, nope));
+                        VectorMath.axpy(scores[j], tmp, kvr + Math.max(kvr, nope), b.o[i], head * vh, vh);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Each thread's small attention scratch. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] scratch(int n) {
+        float[] s = SCRATCH.get();
+        if (s.length < n) {
+            s = new float[n];
+            SCRATCH.set(s);
+        }
+        return s;
+    }
+
     private final ModelConfig c;
     private final ModelConfig.Mla mla;
     private final WorkerPool pool;
@@ -49,6 +171,7 @@ final class DeepSeek2Model implements Model {
     private final Rope rope;
     private final float kqScale;
     private final int vocab;
+    private final IntFunction<Workspace> newWorkspace;
 
     DeepSeek2Model(ModelConfig c, Weights w, WorkerPool pool, AttentionForm form) {
         this.c = c;
@@ -121,6 +244,7 @@ final class DeepSeek2Model implements Model {
         double attnFactorOrg = rope.attnFactor() * (1 + 0.1 * rope.logFactor());
         double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim * rope.logFactor());
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + rot));
+        this.newWorkspace = n -> new Workspace(n, e, vocab, new Buffers(n));
     }
 
     @Override
@@ -140,167 +264,150 @@ final class DeepSeek2Model implements Model {
             throw new IllegalArgumentException("no tokens to feed");
         }
         s.reserve(tokens.length);
+        int t = tokens.length;
+        Workspace ws = s.workspace(t, newWorkspace);
+        ws.tokens = t;
+        Buffers b = (Buffers) ws.extra;
         int p0 = s.position();
-        float[][] x = Blocks.embed(tokenEmbd, tokens);
+        float eps = c.rmsNormEps();
+        Blocks.embed(tokenEmbd, tokens, ws.x);
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
-            float[][] hn = Blocks.rmsNorm(x, L.attnNorm, c.rmsNormEps());
-            Blocks.addInto(x, attention(L, hn, s.layer(l), p0));
-            float[][] fn = Blocks.rmsNorm(x, L.ffnNorm, c.rmsNormEps());
-            Blocks.addInto(x, L.isMoe() ? moe(L, fn, s) : Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), fn));
+            Blocks.rmsNorm(ws.x, t, L.attnNorm, eps, ws.hn);
+            attention(L, ws, b, s.layer(l), p0);
+            Blocks.addInto(ws.x, ws.attnOut, t);
+            Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
+            if (L.isMoe()) {
+                moe(L, ws, b, s);
+            } else {
+                Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
+            }
+            Blocks.addInto(ws.x, ws.ffnOut, t);
         }
-        s.advance(tokens.length);
-        return Blocks.logits(pool, x, outputNorm, c.rmsNormEps(), output, allLogits);
+        s.advance(t);
+        return Blocks.logits(pool, ws, outputNorm, eps, output, allLogits);
     }
 
-    /** MLA for a batch at positions p0..: writes the new latents into the cache, returns W_O · heads. */
-    private float[][] attention(Layer L, float[][] hn, KvLayer cache, int p0) {
-        int t = hn.length;
+    /** MLA for the batch at positions p0..: writes the new latents into the cache, W_O · heads into attnOut. */
+    private void attention(Layer L, Workspace ws, Buffers b, KvLayer cache, int p0) {
+        int t = ws.tokens;
         int h = c.headCount();
         int nope = mla.qkNopeHeadDim();
-        int rot = mla.qkRopeHeadDim();
-        int qk = nope + rot;
+        int qk = nope + mla.qkRopeHeadDim();
         int kvr = mla.kvLoraRank();
-        int vh = mla.vHeadDim();
-        float[][] q;
         if (L.wq != null) {
-            q = Blocks.matmul(pool, L.wq, hn);
+            Blocks.matmul(pool, L.wq, ws.hn, t, b.q);
         } else {
-            q = Blocks.matmul(pool, L.wqB, Blocks.rmsNorm(Blocks.matmul(pool, L.wqA, hn), L.qANorm, c.rmsNormEps()));
+            Blocks.matmul(pool, L.wqA, ws.hn, t, b.qa);
+            Blocks.rmsNorm(b.qa, t, L.qANorm, c.rmsNormEps(), b.qa);
+            Blocks.matmul(pool, L.wqB, b.qa, t, b.q);
         }
-        float[][] kv = Blocks.matmul(pool, L.wkvA, hn);
+        Blocks.matmul(pool, L.wkvA, ws.hn, t, b.kv);
         for (int i = 0; i < t; i++) {
             int pos = p0 + i;
             for (int head = 0; head < h; head++) {
-                rope.apply(q[i], head * qk + nope, pos);
+                rope.apply(b.q[i], head * qk + nope, pos);
             }
-            rope.apply(kv[i], kvr, pos);
-            VectorMath.rmsNorm(kv[i], 0, kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
-            cache.write(pos, 0, kv[i], 0, kvr + rot);
+            rope.apply(b.kv[i], kvr, pos);
+            VectorMath.rmsNorm(b.kv[i], 0, b.kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
+            cache.write(pos, 0, b.kv[i], 0, b.kv[i].length);
         }
-        float[][] o = new float[t][h * vh];
-        pool.forEach(t * h, job -> {
-            int i = job / h;
-            int head = job % h;
-            int n = p0 + i + 1;
-            float[] scores = new float[n];
-            if (form == AttentionForm.ABSORBED) {
-                float[] qAbs = new float[kvr];
-                absorbQuery(L, head, q[i], head * qk, qAbs);
-                for (int j = 0; j < n; j++) {
-                    scores[j] = (cache.dot(j, 0, qAbs, 0, kvr) + cache.dot(j, kvr, q[i], head * qk + nope, rot)) * kqScale;
-                }
-                Blocks.softmaxScores(scores, n);
-                float[] latent = new float[kvr];
-                for (int j = 0; j < n; j++) {
-                    cache.axpy(scores[j], j, 0, latent, 0, kvr);
-                }
-                valueUp(L, head, latent, o[i], head * vh);
-            } else {
-                float[] kNope = new float[nope];
-                float[] latent = new float[kvr];
-                float[][] values = new float[n][vh];
-                for (int j = 0; j < n; j++) {
-                    cache.read(j, 0, latent, 0, kvr);
-                    keyUp(L, head, latent, kNope);
-                    valueUp(L, head, latent, values[j], 0);
-                    scores[j] = (VectorMath.dot(q[i], head * qk, kNope, 0, nope)
-                            + cache.dot(j, kvr, q[i], head * qk + nope, rot)) * kqScale;
-                }
-                Blocks.softmaxScores(scores, n);
-                for (int j = 0; j < n; j++) {
-                    VectorMath.axpy(scores[j], values[j], 0, o[i], head * vh, vh);
-                }
-            }
-        });
-        return Blocks.matmul(pool, L.wo, o);
+        b.attention.b = b;
+        b.attention.layer = L;
+        b.attention.cache = cache;
+        b.attention.p0 = p0;
+        pool.forRange(t * h, b.attention);
+        b.attention.layer = null;
+        Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
     }
 
     /** q_abs[c] = Σ_d W_UK[head][c][d] · q_nope[d]: the query moved into latent space (§2.3). */
-    private void absorbQuery(Layer L, int head, float[] q, int qOff, float[] qAbs) {
+    private void absorbQuery(Layer L, int head, float[] q, int qOff, float[] qAbs, int off) {
         int nope = mla.qkNopeHeadDim();
         int kvr = mla.kvLoraRank();
         if (L.kB != null) {
-            MatMul.mulVector(L.kB, (long) head * kvr, kvr, q, qOff, qAbs, 0);
+            MatMul.mulVector(L.kB, (long) head * kvr, kvr, q, qOff, qAbs, off);
         } else {
-            MatMul.mulTransposed(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, q, qOff, qAbs, 0);
+            MatMul.mulTransposed(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, q, qOff, qAbs, off);
         }
     }
 
-    /** k_nope[d] = Σ_c W_UK[head][c][d] · latent[c] (naive form). */
-    private void keyUp(Layer L, int head, float[] latent, float[] kNope) {
+    /** k_nope[d] = Σ_c W_UK[head][c][d] · latent[c] (naive form), into out[off..]. */
+    private void keyUp(Layer L, int head, float[] latent, float[] out, int off) {
         int nope = mla.qkNopeHeadDim();
         int kvr = mla.kvLoraRank();
         if (L.kB != null) {
-            MatMul.mulTransposed(L.kB, (long) head * kvr, kvr, latent, 0, kNope, 0);
+            MatMul.mulTransposed(L.kB, (long) head * kvr, kvr, latent, 0, out, off);
         } else {
-            MatMul.mulVector(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, latent, 0, kNope, 0);
+            MatMul.mulVector(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, latent, 0, out, off);
         }
     }
 
-    /** v[d] = Σ_c W_UV[head][d][c] · latent[c]. */
-    private void valueUp(Layer L, int head, float[] latent, float[] out, int outOff) {
+    /** v[d] = Σ_c W_UV[head][d][c] · latent[latentOff + c], into out[outOff..]. */
+    private void valueUp(Layer L, int head, float[] latent, int latentOff, float[] out, int outOff) {
         int vh = mla.vHeadDim();
         if (L.vB != null) {
-            MatMul.mulVector(L.vB, (long) head * vh, vh, latent, 0, out, outOff);
+            MatMul.mulVector(L.vB, (long) head * vh, vh, latent, latentOff, out, outOff);
         } else {
             int nope = mla.qkNopeHeadDim();
-            MatMul.mulVector(L.kvB, (long) head * (nope + vh) + nope, vh, latent, 0, out, outOff);
+            MatMul.mulVector(L.kvB, (long) head * (nope + vh) + nope, vh, latent, latentOff, out, outOff);
         }
     }
 
-    /** DeepSeekMoE: routed experts (tokens grouped by expert) plus the always-on shared experts. */
-    private float[][] moe(Layer L, float[][] hn, Session s) {
+    /** DeepSeekMoE into ffnOut: routed experts (the batch's tokens grouped by expert) plus the shared experts. */
+    private void moe(Layer L, Workspace ws, Buffers b, Session s) {
         ModelConfig.Moe m = c.moe();
-        int t = hn.length;
+        int t = ws.tokens;
         int e = c.embeddingLength();
-        float[][] logits = Blocks.matmul(pool, L.router, hn);
-        int[][] chosen = new int[t][];
-        float[][] weights = new float[t][];
+        Blocks.matmul(pool, L.router, ws.hn, t, b.routerLogits);
         for (int i = 0; i < t; i++) {
-            chosen[i] = route(logits[i], L.selectionBias, weights, i);
+            route(b.routerLogits[i], L.selectionBias, b, b.chosen[i], b.weights[i]);
         }
-        s.addRouting(chosen);
-        float[][] out = L.gateShared != null
-                ? Blocks.swiglu(pool, L.gateShared, L.upShared, L.downShared, 0, m.expertFeedForwardLength() * m.expertSharedCount(), hn)
-                : new float[t][e];
-        float[][] routed = new float[t][e];
-        for (int expert = 0; expert < m.expertCount(); expert++) {
-            List<Integer> rows = new ArrayList<>();
-            List<Float> ws = new ArrayList<>();
+        s.addRouting(b.chosen, t);
+        if (L.gateShared != null) {
+            Blocks.swiglu(pool, L.gateShared, L.upShared, L.downShared, 0,
+                    m.expertFeedForwardLength() * m.expertSharedCount(), ws.hn, t, b.g, b.u, ws.ffnOut);
+        } else {
             for (int i = 0; i < t; i++) {
-                for (int k = 0; k < chosen[i].length; k++) {
-                    if (chosen[i][k] == expert) {
-                        rows.add(i);
-                        ws.add(weights[i][k]);
+                Arrays.fill(ws.ffnOut[i], 0f);
+            }
+        }
+        for (int i = 0; i < t; i++) {
+            Arrays.fill(b.routed[i], 0f);
+        }
+        for (int expert = 0; expert < m.expertCount(); expert++) {
+            int rows = 0;
+            for (int i = 0; i < t; i++) {
+                for (int k = 0; k < b.chosen[i].length; k++) {
+                    if (b.chosen[i][k] == expert) {
+                        b.expertRows[rows] = i;
+                        b.expertWeights[rows] = b.weights[i][k];
+                        b.expertIn[rows] = ws.hn[i];
+                        rows++;
                     }
                 }
             }
-            if (rows.isEmpty()) {
+            if (rows == 0) {
                 continue;
             }
-            float[][] batch = new float[rows.size()][];
-            for (int r = 0; r < batch.length; r++) {
-                batch[r] = hn[rows.get(r)];
-            }
-            float[][] y = Blocks.swiglu(pool, L.gateExps, L.upExps, L.downExps, expert, m.expertFeedForwardLength(), batch);
-            for (int r = 0; r < batch.length; r++) {
-                VectorMath.axpy(ws.get(r), y[r], 0, routed[rows.get(r)], 0, e);
+            Blocks.swiglu(pool, L.gateExps, L.upExps, L.downExps, expert, m.expertFeedForwardLength(), b.expertIn, rows,
+                    b.g, b.u, b.expertOut);
+            for (int r = 0; r < rows; r++) {
+                VectorMath.axpy(b.expertWeights[r], b.expertOut[r], 0, b.routed[b.expertRows[r]], 0, e);
             }
         }
-        Blocks.addInto(out, routed);
-        return out;
+        Blocks.addInto(ws.ffnOut, b.routed, t);
     }
 
     /**
-     * Chooses experts for one token (docs/gguf.md §2.1, docs/deepseek.md §3.2) and writes their gate
-     * weights to {@code weights[row]}. Returns the expert ids in selection order (best first; ties go to
-     * the lower id).
+     * Chooses experts for one token (docs/gguf.md §2.1, docs/deepseek.md §3.2): their ids into
+     * {@code chosen} in selection order (best first; ties to the lower id), their gate weights into
+     * {@code weights}.
      */
-    private int[] route(float[] logits, float[] bias, float[][] weights, int row) {
+    private void route(float[] logits, float[] bias, Buffers b, int[] chosen, float[] weights) {
         ModelConfig.Moe m = c.moe();
         int n = logits.length;
-        float[] probs = new float[n];
+        float[] probs = b.probs;
         if (m.gating() == ModelConfig.Moe.Gating.SOFTMAX) {
             System.arraycopy(logits, 0, probs, 0, n);
             VectorMath.softmax(probs, 0, n);
@@ -309,68 +416,67 @@ final class DeepSeek2Model implements Model {
                 probs[i] = VectorMath.sigmoid(logits[i]);
             }
         }
-        float[] sel = probs.clone();
-        if (bias != null) {
-            for (int i = 0; i < n; i++) {
-                sel[i] += bias[i];
-            }
+        float[] sel = b.selection;
+        for (int i = 0; i < n; i++) {
+            sel[i] = bias != null ? probs[i] + bias[i] : probs[i];
         }
         if (m.groupCount() > 1) {
             GroupScore rule = bias != null ? GroupScore.TOP2_SUM : GroupScore.MAX;
-            int size = n / m.groupCount();
-            float[] score = new float[m.groupCount()];
-            for (int g = 0; g < m.groupCount(); g++) {
-                int[] top = topK(Arrays.copyOfRange(sel, g * size, (g + 1) * size), rule == GroupScore.MAX ? 1 : 2);
-                for (int k : top) {
-                    score[g] += sel[g * size + k];
+            int groups = m.groupCount();
+            int size = n / groups;
+            for (int g = 0; g < groups; g++) {
+                int picks = rule == GroupScore.MAX ? 1 : 2;
+                topK(sel, g * size, size, picks, b.top, b.taken);
+                b.groupScores[g] = 0;
+                for (int k = 0; k < picks; k++) {
+                    b.groupScores[g] += sel[g * size + b.top[k]];
                 }
             }
-            boolean[] keep = new boolean[m.groupCount()];
-            for (int g : topK(score, m.groupUsedCount())) {
-                keep[g] = true;
-            }
-            for (int i = 0; i < n; i++) {
-                if (!keep[i / size]) {
-                    sel[i] = Float.NEGATIVE_INFINITY;
+            topK(b.groupScores, 0, groups, m.groupUsedCount(), b.top, b.taken);
+            for (int g = 0; g < groups; g++) {
+                boolean keep = false;
+                for (int k = 0; k < m.groupUsedCount(); k++) {
+                    keep |= b.top[k] == g;
+                }
+                if (!keep) {
+                    Arrays.fill(sel, g * size, (g + 1) * size, Float.NEGATIVE_INFINITY);
                 }
             }
         }
-        int[] chosen = topK(sel, m.expertUsedCount());
-        float[] w = new float[chosen.length];
+        topK(sel, 0, n, chosen.length, chosen, b.taken);
         float sum = 0;
         for (int k = 0; k < chosen.length; k++) {
-            w[k] = probs[chosen[k]];
-            sum += w[k];
+            weights[k] = probs[chosen[k]];
+            sum += weights[k];
         }
         if (m.weightsNorm()) {
             float denom = Math.max(sum, 6.103515625e-5f);
-            for (int k = 0; k < w.length; k++) {
-                w[k] /= denom;
+            for (int k = 0; k < weights.length; k++) {
+                weights[k] /= denom;
             }
         }
         if (m.weightsScale() != 0 && m.weightsScale() != 1) {
-            for (int k = 0; k < w.length; k++) {
-                w[k] *= m.weightsScale();
+            for (int k = 0; k < weights.length; k++) {
+                weights[k] *= m.weightsScale();
             }
         }
-        weights[row] = w;
-        return chosen;
     }
 
-    /** Indexes of the k largest values, largest first; equal values by lower index. */
-    static int[] topK(float[] v, int k) {
-        int[] idx = new int[k];
-        boolean[] taken = new boolean[v.length];
+    /**
+     * Positions (relative to {@code from}) of the k largest of v[from, from + n), largest first, equal values
+     * by lower position, into {@code out}; {@code taken} is scratch of at least n.
+     */
+    static void topK(float[] v, int from, int n, int k, int[] out, boolean[] taken) {
+        Arrays.fill(taken, 0, n, false);
         for (int j = 0; j < k; j++) {
             int best = -1;
-            for (int i = 0; i < v.length; i++) {
-                if (!taken[i] && (best < 0 || v[i] > v[best])) {
+            for (int i = 0; i < n; i++) {
+                if (!taken[i] && (best < 0 || v[from + i] > v[from + best])) {
                     best = i;
                 }
             }
-            idx[j] = best;
+            out[j] = best;
             taken[best] = true;
         }
-        return idx;
     }
 }

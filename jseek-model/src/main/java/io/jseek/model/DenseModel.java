@@ -14,6 +14,58 @@ final class DenseModel implements Model {
                          Tensor wo, float[] ffnNorm, Tensor gate, Tensor up, Tensor down) {
     }
 
+    /** Per-call buffers: projections, FFN rows and the attention task. */
+    private final class Buffers {
+        final float[][] q;
+        final float[][] k;
+        final float[][] v;
+        final float[][] o;
+        final float[][] g;
+        final float[][] u;
+        final Attention attention = new Attention();
+
+        Buffers(int t) {
+            q = new float[t][c.headCount() * c.keyLength()];
+            k = new float[t][c.headCountKv() * c.keyLength()];
+            v = new float[t][c.headCountKv() * c.valueLength()];
+            o = new float[t][c.headCount() * c.valueLength()];
+            g = new float[t][c.feedForwardLength()];
+            u = new float[t][c.feedForwardLength()];
+        }
+    }
+
+    /** Causal attention of every (token, head) pair of the batch over the cache; a reusable task. */
+    private final class Attention implements WorkerPool.RangeBody {
+        Buffers b;
+        KvLayer cache;
+        int p0;
+
+        @Override
+        public void run(int from, int to) {
+            int h = c.headCount();
+            int hd = c.keyLength();
+            int vd = c.valueLength();
+            int group = h / c.headCountKv();
+            int vOff = c.headCountKv() * hd;
+            float kqScale = (float) (1 / Math.sqrt(hd));
+            for (int job = from; job < to; job++) {
+                int i = job / h;
+                int head = job % h;
+                int kvHead = head / group;
+                int n = p0 + i + 1;
+                float[] scores = Blocks.scores(n);
+                for (int j = 0; j < n; j++) {
+                    scores[j] = cache.dot(j, kvHead * hd, b.q[i], head * hd, hd) * kqScale;
+                }
+                Blocks.softmaxScores(scores, n);
+                java.util.Arrays.fill(b.o[i], head * vd, (head + 1) * vd, 0f);
+                for (int j = 0; j < n; j++) {
+                    cache.axpy(scores[j], j, vOff + kvHead * vd, b.o[i], head * vd, vd);
+                }
+            }
+        }
+    }
+
     private final ModelConfig c;
     private final WorkerPool pool;
     private final Tensor tokenEmbd;
@@ -22,6 +74,8 @@ final class DenseModel implements Model {
     private final Layer[] layers;
     private final Rope rope;
     private final int vocab;
+    private final java.util.function.IntFunction<Workspace> newWorkspace =
+            n -> new Workspace(n, config().embeddingLength(), vocab(), new Buffers(n));
 
     DenseModel(ModelConfig c, Weights w, WorkerPool pool) {
         this.c = c;
@@ -59,6 +113,10 @@ final class DenseModel implements Model {
         return c;
     }
 
+    private int vocab() {
+        return vocab;
+    }
+
     @Override
     public Session newSession(int contextLength, CacheType cacheType) {
         return new Session(c.blockCount(), c.headCountKv() * (c.keyLength() + c.valueLength()), contextLength, cacheType);
@@ -71,58 +129,47 @@ final class DenseModel implements Model {
             throw new IllegalArgumentException("no tokens to feed");
         }
         s.reserve(tokens.length);
-        int p0 = s.position();
         int t = tokens.length;
-        int h = c.headCount();
-        int kvh = c.headCountKv();
+        Workspace ws = s.workspace(t, newWorkspace);
+        ws.tokens = t;
+        Buffers b = (Buffers) ws.extra;
+        int p0 = s.position();
         int hd = c.keyLength();
-        int vd = c.valueLength();
-        int kOff = 0;
-        int vOff = kvh * hd;
-        float kqScale = (float) (1 / Math.sqrt(hd));
-        float[][] x = Blocks.embed(tokenEmbd, tokens);
+        int kvh = c.headCountKv();
+        float eps = c.rmsNormEps();
+        Blocks.embed(tokenEmbd, tokens, ws.x);
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
-            float[][] hn = Blocks.rmsNorm(x, L.attnNorm, c.rmsNormEps());
-            float[][] q = Blocks.matmul(pool, L.wq, hn);
-            float[][] k = Blocks.matmul(pool, L.wk, hn);
-            float[][] v = Blocks.matmul(pool, L.wv, hn);
+            Blocks.rmsNorm(ws.x, t, L.attnNorm, eps, ws.hn);
+            Blocks.matmul(pool, L.wq, ws.hn, t, b.q);
+            Blocks.matmul(pool, L.wk, ws.hn, t, b.k);
+            Blocks.matmul(pool, L.wv, ws.hn, t, b.v);
             KvLayer cache = s.layer(l);
             for (int i = 0; i < t; i++) {
-                addBias(q[i], L.bq);
-                addBias(k[i], L.bk);
-                addBias(v[i], L.bv);
-                for (int head = 0; head < h; head++) {
-                    rope.apply(q[i], head * hd, p0 + i);
+                addBias(b.q[i], L.bq);
+                addBias(b.k[i], L.bk);
+                addBias(b.v[i], L.bv);
+                for (int head = 0; head < c.headCount(); head++) {
+                    rope.apply(b.q[i], head * hd, p0 + i);
                 }
                 for (int head = 0; head < kvh; head++) {
-                    rope.apply(k[i], head * hd, p0 + i);
+                    rope.apply(b.k[i], head * hd, p0 + i);
                 }
-                cache.write(p0 + i, kOff, k[i], 0, kvh * hd);
-                cache.write(p0 + i, vOff, v[i], 0, kvh * vd);
+                cache.write(p0 + i, 0, b.k[i], 0, kvh * hd);
+                cache.write(p0 + i, kvh * hd, b.v[i], 0, kvh * c.valueLength());
             }
-            float[][] o = new float[t][h * vd];
-            int group = h / kvh;
-            pool.forEach(t * h, job -> {
-                int i = job / h;
-                int head = job % h;
-                int kvHead = head / group;
-                int n = p0 + i + 1;
-                float[] scores = new float[n];
-                for (int j = 0; j < n; j++) {
-                    scores[j] = cache.dot(j, kOff + kvHead * hd, q[i], head * hd, hd) * kqScale;
-                }
-                Blocks.softmaxScores(scores, n);
-                for (int j = 0; j < n; j++) {
-                    cache.axpy(scores[j], j, vOff + kvHead * vd, o[i], head * vd, vd);
-                }
-            });
-            Blocks.addInto(x, Blocks.matmul(pool, L.wo, o));
-            float[][] fn = Blocks.rmsNorm(x, L.ffnNorm, c.rmsNormEps());
-            Blocks.addInto(x, Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), fn));
+            b.attention.b = b;
+            b.attention.cache = cache;
+            b.attention.p0 = p0;
+            pool.forRange(t * c.headCount(), b.attention);
+            Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
+            Blocks.addInto(ws.x, ws.attnOut, t);
+            Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
+            Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
+            Blocks.addInto(ws.x, ws.ffnOut, t);
         }
         s.advance(t);
-        return Blocks.logits(pool, x, outputNorm, c.rmsNormEps(), output, allLogits);
+        return Blocks.logits(pool, ws, outputNorm, eps, output, allLogits);
     }
 
     private static void addBias(float[] x, float[] b) {

@@ -23,7 +23,8 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
     /**
      * Feeds {@code tokens} at the session's next positions (all at once, as one batch) and returns the
      * logits after each of them ({@code [tokens.length][vocab]}), or only after the last one when
-     * {@code allLogits} is false ({@code [1][vocab]}).
+     * {@code allLogits} is false ({@code [1][vocab]}). In that case the returned array belongs to the
+     * session and is overwritten by its next call: a single-token step allocates nothing.
      */
     float[][] forward(Session session, int[] tokens, boolean allLogits);
 

@@ -17,6 +17,8 @@ public final class Session {
     private int capacity;
     private int position;
     private List<int[][]> routing;
+    /** The model's buffers for single-token steps, created on the first one. */
+    private Workspace decodeWorkspace;
 
     Session(int layers, int valuesPerToken, int contextLength, CacheType cacheType) {
         if (contextLength < 1) {
@@ -66,9 +68,13 @@ public final class Session {
         return routing == null ? List.of() : routing;
     }
 
-    void addRouting(int[][] chosen) {
+    void addRouting(int[][] chosen, int tokens) {
         if (routing != null) {
-            routing.add(chosen);
+            int[][] copy = new int[tokens][];
+            for (int i = 0; i < tokens; i++) {
+                copy[i] = chosen[i].clone();
+            }
+            routing.add(copy);
         }
     }
 
@@ -89,6 +95,20 @@ public final class Session {
 
     void advance(int n) {
         position += n;
+    }
+
+    /**
+     * Buffers for a batch of {@code tokens}: the session's own for single tokens (so decoding allocates
+     * nothing), a fresh one for a batch.
+     */
+    Workspace workspace(int tokens, java.util.function.IntFunction<Workspace> create) {
+        if (tokens > 1) {
+            return create.apply(tokens);
+        }
+        if (decodeWorkspace == null) {
+            decodeWorkspace = create.apply(1);
+        }
+        return decodeWorkspace;
     }
 
     /** The cache of layer {@code l}. */

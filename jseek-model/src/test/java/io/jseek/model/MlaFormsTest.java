@@ -29,7 +29,7 @@ class MlaFormsTest {
             }
             float[][] out = new float[TOKENS.length][];
             for (int i = 0; i < TOKENS.length; i++) {
-                out[i] = m.forward(s, new int[] {TOKENS[i]}, false)[0];
+                out[i] = m.forward(s, new int[] {TOKENS[i]}, false)[0].clone();
             }
             return out;
         }

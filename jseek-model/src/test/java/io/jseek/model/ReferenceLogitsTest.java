@@ -121,13 +121,13 @@ class ReferenceLogitsTest {
                 float[][] got = new float[tokens.length][];
                 if (stepwise) {
                     for (int i = 0; i < tokens.length; i++) {
-                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0];
+                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0].clone();
                     }
                 } else {
                     float[][] p = m.forward(s, java.util.Arrays.copyOf(tokens, prompt), true);
                     System.arraycopy(p, 0, got, 0, prompt);
                     for (int i = prompt; i < tokens.length; i++) {
-                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0];
+                        got[i] = m.forward(s, new int[] {tokens[i]}, false)[0].clone();
                     }
                 }
                 for (int i = 0; i < tokens.length; i++) {

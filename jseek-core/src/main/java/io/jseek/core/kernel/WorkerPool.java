@@ -1,31 +1,44 @@
 package io.jseek.core.kernel;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
  * A fixed set of worker threads, created once, that ops split their rows across: "for each row, in
- * parallel" without thread plumbing at the call site. With one thread, work runs on the caller.
+ * parallel" without thread plumbing at the call site. A dispatch allocates nothing: the body is published
+ * in fields, the workers are unparked, the caller runs the first chunk and parks until the rest are done.
+ * One dispatch at a time (callers on several threads are serialized); a body must not dispatch again.
  */
 public final class WorkerPool implements AutoCloseable {
+    /** A body that handles the indexes [from, to). */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int from, int to);
+    }
+
     private final int threads;
-    private final ExecutorService executor;
+    private final Thread[] workers;
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile int generation;
+    private volatile boolean closed;
+    private volatile Thread caller;
+    private volatile RangeBody body;
+    private volatile int size;
+    private volatile Throwable failure;
 
     public WorkerPool(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.threads = threads;
-        this.executor = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(r, "jseek-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Thread[threads - 1];
+        for (int w = 0; w < workers.length; w++) {
+            int chunk = w + 1;
+            workers[w] = new Thread(() -> work(chunk), "jseek-worker-" + chunk);
+            workers[w].setDaemon(true);
+            workers[w].start();
+        }
     }
 
     /** A pool with one thread per available processor. */
@@ -37,7 +50,37 @@ public final class WorkerPool implements AutoCloseable {
         return threads;
     }
 
-    /** Runs {@code body} for every index in [0, n), split into contiguous chunks over the workers. */
+    private static int from(int n, int chunk, int chunks) {
+        return (int) ((long) n * chunk / chunks);
+    }
+
+    private void work(int chunk) {
+        int seen = 0;
+        while (true) {
+            while (generation == seen && !closed) {
+                LockSupport.park(this);
+            }
+            if (closed) {
+                return;
+            }
+            seen = generation;
+            int n = size;
+            try {
+                int from = from(n, chunk, threads);
+                int to = from(n, chunk + 1, threads);
+                if (from < to) {
+                    body.run(from, to);
+                }
+            } catch (Throwable t) {
+                failure = t;
+            }
+            if (pending.decrementAndGet() == 0) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    /** Runs {@code body} for every index in [0, n). Allocates one lambda; hot paths use {@link #forRange}. */
     public void forEach(int n, IntConsumer body) {
         forRange(n, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -46,50 +89,53 @@ public final class WorkerPool implements AutoCloseable {
         });
     }
 
-    /** A body that handles the indexes [from, to). */
-    @FunctionalInterface
-    public interface RangeBody {
-        void run(int from, int to);
-    }
-
-    /** Runs {@code body} on contiguous chunks covering [0, n), one chunk per worker. */
-    public void forRange(int n, RangeBody body) {
-        int chunks = Math.min(threads, n);
-        if (chunks <= 1) {
+    /** Runs {@code body} on contiguous chunks covering [0, n), one chunk per worker, and waits for all. */
+    public synchronized void forRange(int n, RangeBody body) {
+        if (closed) {
+            throw new IllegalStateException("the worker pool is closed");
+        }
+        if (threads == 1 || n <= 1) {
             if (n > 0) {
                 body.run(0, n);
             }
             return;
         }
-        List<Future<?>> futures = new ArrayList<>(chunks - 1);
-        for (int c = 1; c < chunks; c++) {
-            int from = (int) ((long) n * c / chunks);
-            int to = (int) ((long) n * (c + 1) / chunks);
-            futures.add(executor.submit(() -> body.run(from, to)));
+        this.body = body;
+        this.size = n;
+        this.caller = Thread.currentThread();
+        this.failure = null;
+        pending.set(workers.length);
+        generation++;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
         }
-        body.run(0, (int) ((long) n / chunks));
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for workers", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                if (e.getCause() instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(e.getCause());
-            }
+        Throwable mine = null;
+        try {
+            body.run(0, from(n, 1, threads));
+        } catch (Throwable t) {
+            mine = t;
+        }
+        while (pending.get() != 0) {
+            LockSupport.park(this);
+        }
+        this.body = null;
+        Throwable t = mine != null ? mine : failure;
+        if (t instanceof RuntimeException re) {
+            throw re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t != null) {
+            throw new IllegalStateException(t);
         }
     }
 
     @Override
     public void close() {
-        if (executor != null) {
-            executor.shutdownNow();
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
         }
     }
 }

@@ -12,22 +12,23 @@ final class Q3_KCodec implements BlockCodec {
     private static final int QK = 256;
     private static final int BYTES = 110;
 
+    /** Signed 6-bit scale i: low 4 bits from byte i (i < 8, low nibble) or i − 8 (high nibble), high 2 bits from byte 8 + i % 4. */
+    private static int scale(MemorySegment src, long scales, int i) {
+        int low = i < 8 ? Bytes.u8(src, scales + i) & 15 : Bytes.u8(src, scales + i - 8) >> 4;
+        int high = (Bytes.u8(src, scales + 8 + i % 4) >> (2 * (i / 4))) & 3;
+        return (low | high << 4) - 32;
+    }
+
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        int[] scale = new int[16];
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o + 108);
-            for (int i = 0; i < 16; i++) {
-                int low = i < 8 ? Bytes.u8(src, o + 96 + i) & 15 : Bytes.u8(src, o + 96 + i - 8) >> 4;
-                int high = (Bytes.u8(src, o + 96 + 8 + i % 4) >> (2 * (i / 4))) & 3;
-                scale[i] = (low | high << 4) - 32;
-            }
             int y = dstOffset + b * QK;
             for (int h = 0; h < 2; h++) {
                 for (int j = 0; j < 4; j++) {
                     for (int k = 0; k < 2; k++) {
-                        float dl = d * scale[8 * h + 2 * j + k];
+                        float dl = d * scale(src, o + 96, 8 * h + 2 * j + k);
                         for (int l = 0; l < 16; l++) {
                             int low = (Bytes.u8(src, o + 32 + 32 * h + 16 * k + l) >> (2 * j)) & 3;
                             boolean hbit = ((Bytes.u8(src, o + 16 * k + l) >> (4 * h + j)) & 1) != 0;

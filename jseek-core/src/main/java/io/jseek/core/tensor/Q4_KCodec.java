@@ -13,7 +13,6 @@ final class Q4_KCodec implements BlockCodec {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        int[] sm = new int[2];
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o);
@@ -21,9 +20,8 @@ final class Q4_KCodec implements BlockCodec {
             int y = dstOffset + b * QK;
             for (int p = 0; p < 4; p++) {
                 for (int k = 0; k < 2; k++) {
-                    KQuants.scaleMin(src, o + 4, 2 * p + k, sm);
-                    float dl = d * sm[0];
-                    float ml = dmin * sm[1];
+                    float dl = d * KQuants.scale(src, o + 4, 2 * p + k);
+                    float ml = dmin * KQuants.min(src, o + 4, 2 * p + k);
                     for (int l = 0; l < 32; l++) {
                         int q = (Bytes.u8(src, o + 16 + 32 * p + l) >> (4 * k)) & 0xF;
                         dst[y++] = dl * q - ml;

@@ -13,7 +13,6 @@ final class Q5_KCodec implements BlockCodec {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        int[] sm = new int[2];
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o);
@@ -22,9 +21,8 @@ final class Q5_KCodec implements BlockCodec {
             for (int p = 0; p < 4; p++) {
                 for (int k = 0; k < 2; k++) {
                     int s = 2 * p + k;
-                    KQuants.scaleMin(src, o + 4, s, sm);
-                    float dl = d * sm[0];
-                    float ml = dmin * sm[1];
+                    float dl = d * KQuants.scale(src, o + 4, s);
+                    float ml = dmin * KQuants.min(src, o + 4, s);
                     for (int l = 0; l < 32; l++) {
                         int q = (Bytes.u8(src, o + 48 + 32 * p + l) >> (4 * k)) & 0xF;
                         q += ((Bytes.u8(src, o + 16 + l) >> s) & 1) << 4;

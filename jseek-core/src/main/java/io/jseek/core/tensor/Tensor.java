@@ -68,9 +68,12 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         return data.asSlice(Math.multiplyExact(row, rowBytes()), rowBytes());
     }
 
-    /** Decodes row {@code row} into {@code dst[0..rowLength)}. */
+    /** Decodes row {@code row} into {@code dst[0..rowLength)}. Allocates nothing. */
     public void dequantizeRow(long row, float[] dst) {
-        type.codec().dequantize(row(row), 0, dst, 0, rowLength());
+        if (row < 0 || row >= rowCount()) {
+            throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
+        }
+        type.codec().dequantize(data, row * rowBytes(), dst, 0, rowLength());
     }
 
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
