@@ -42,6 +42,10 @@ final class GenerationMixin {
     @Option(names = "--seed", paramLabel = "S", description = "Random seed: the same seed and prompt give the same text (default: random).")
     Long seed;
 
+    @Option(names = "--logit-bias", paramLabel = "ID(+|-)BIAS", description = "Add BIAS to token ID's logit "
+            + "(repeatable), e.g. 962+5 or 13-inf to ban token 13.")
+    List<String> logitBias = new ArrayList<>();
+
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when the answer produces TEXT (repeatable).")
     List<String> stop = new ArrayList<>();
 
@@ -81,11 +85,28 @@ final class GenerationMixin {
     GenerationOptions options(LoadedModel model) {
         try {
             SamplerConfig s = new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, presencePenalty,
-                    frequencyPenalty, 64, seed());
+                    frequencyPenalty, 64, seed(), biases(model.tokenizer().vocabSize()));
             return new GenerationOptions(maxTokens, s, stop, model.isReasoningModel());
         } catch (IllegalArgumentException e) {
             throw new JseekException(e.getMessage());
         }
+    }
+
+    private java.util.Map<Integer, Float> biases(int vocab) {
+        java.util.Map<Integer, Float> map = new java.util.HashMap<>();
+        for (String b : logitBias) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([+-])(inf|[0-9.]+)").matcher(b.strip());
+            if (!m.matches()) {
+                throw new JseekException("--logit-bias " + b + ": expected ID+BIAS or ID-BIAS, e.g. 962+5 or 13-inf");
+            }
+            int id = Integer.parseInt(m.group(1));
+            if (id >= vocab) {
+                throw new JseekException("--logit-bias " + b + ": token id " + id + " is out of range (vocabulary has " + vocab + ")");
+            }
+            float v = m.group(3).equals("inf") ? Float.POSITIVE_INFINITY : Float.parseFloat(m.group(3));
+            map.merge(id, m.group(2).equals("-") ? -v : v, Float::sum);
+        }
+        return map;
     }
 
     ContextPlan plan(LoadedModel model, java.io.PrintWriter err) {

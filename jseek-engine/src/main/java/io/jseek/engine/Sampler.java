@@ -21,6 +21,11 @@ public final class Sampler {
      */
     public int sample(float[] logits, int[] recent, int recentCount) {
         float[] l = logits.clone();
+        config.logitBias().forEach((id, bias) -> {
+            if (id >= 0 && id < l.length) {
+                l[id] += bias;
+            }
+        });
         applyPenalties(l, recent, recentCount);
         if (config.isGreedy()) {
             return argmax(l);

@@ -12,11 +12,20 @@ package io.jseek.engine;
  * @param frequencyPenalty subtracted per occurrence of a recent token (0 = off)
  * @param penaltyLastN     how many recent tokens the penalties look at
  * @param seed             the random seed: same seed and input, same tokens
+ * @param logitBias        added to the logits of these token ids before anything else (−∞ bans a token)
  */
 public record SamplerConfig(float temperature, int topK, float topP, float minP, float repeatPenalty,
-                            float presencePenalty, float frequencyPenalty, int penaltyLastN, long seed) {
+                            float presencePenalty, float frequencyPenalty, int penaltyLastN, long seed,
+                            java.util.Map<Integer, Float> logitBias) {
+
+    public SamplerConfig(float temperature, int topK, float topP, float minP, float repeatPenalty,
+                         float presencePenalty, float frequencyPenalty, int penaltyLastN, long seed) {
+        this(temperature, topK, topP, minP, repeatPenalty, presencePenalty, frequencyPenalty, penaltyLastN, seed,
+                java.util.Map.of());
+    }
 
     public SamplerConfig {
+        logitBias = java.util.Map.copyOf(logitBias);
         if (topK < 0 || topP <= 0 || topP > 1 || minP < 0 || minP > 1 || repeatPenalty <= 0 || penaltyLastN < 0) {
             throw new IllegalArgumentException(String.format(
                     "bad sampler settings: top-k %d (≥ 0), top-p %s (0 < p ≤ 1), min-p %s (0..1), repeat penalty %s (> 0), last-n %d (≥ 0)",

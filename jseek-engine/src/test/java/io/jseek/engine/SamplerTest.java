@@ -83,6 +83,14 @@ class SamplerTest {
     }
 
     @Test
+    void logitBiasShiftsOrBansTokens() {
+        var ban = new SamplerConfig(0, 0, 1, 0, 1, 0, 0, 64, 0, java.util.Map.of(1, Float.NEGATIVE_INFINITY, 4, Float.NEGATIVE_INFINITY));
+        assertEquals(2, new Sampler(ban).sample(LOGITS, new int[0], 0));
+        var push = new SamplerConfig(0, 0, 1, 0, 1, 0, 0, 64, 0, java.util.Map.of(5, 4.5f));
+        assertEquals(5, new Sampler(push).sample(LOGITS, new int[0], 0));
+    }
+
+    @Test
     void stopStringsAreCutEvenWhenSplitAcrossTokens() {
         Generator.StopFilter f = new Generator.StopFilter(List.of("END"));
         assertEquals("hello ", f.push("hello E"));
