@@ -17,15 +17,139 @@ import picocli.CommandLine.Spec;
 
 /** {@code jseek bench}: measurements, not tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure jseek's speed. Run on a quiet machine; compare with llama.cpp on the same file.",
+        description = {"Measure prompt processing (pp: the whole prompt in one forward) and text generation "
+                + "(tg: one token at a time), like llama-bench: mean ± standard deviation of tokens/s over "
+                + "repetitions after a warm-up, on random token ids. Run on a quiet machine and compare with "
+                + "llama-bench on the same file and threads.", "", "'jseek bench tokenize' measures the tokenizer."},
         subcommands = {BenchCommand.Tokenize.class})
-final class BenchCommand implements Runnable {
+final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Mixin
+    ModelOption modelOption;
+
+    @Mixin
+    ThreadsOption threadsOption;
+
+    @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", paramLabel = "N", description = "Prompt tokens for pp (0 = skip; default ${DEFAULT-VALUE}).")
+    int prompt;
+
+    @Option(names = {"-n", "--n-gen"}, defaultValue = "128", paramLabel = "N", description = "Generated tokens for tg (0 = skip; default ${DEFAULT-VALUE}).")
+    int gen;
+
+    @Option(names = {"-d", "--depth"}, defaultValue = "0", paramLabel = "N", description = "Tokens already in the context before tg (default ${DEFAULT-VALUE}).")
+    int depth;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3", paramLabel = "N", description = "Timed repetitions (default ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--cache-type", defaultValue = "F16", paramLabel = "TYPE", description = "KV cache: F32 or F16 (default ${DEFAULT-VALUE}, as llama.cpp).")
+    io.jseek.model.CacheType cacheType;
+
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    record Result(String test, int tokens, double mean, double stddev) {
+    }
+
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        if (reps < 1 || prompt < 0 || gen < 0 || depth < 0) {
+            throw new JseekException("repetitions must be at least 1 and token counts not negative");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        java.nio.file.Path path = modelOption.resolve();
+        long t0 = System.nanoTime();
+        try (io.jseek.core.gguf.GgufFile file = io.jseek.core.gguf.GgufFile.open(path);
+             io.jseek.core.kernel.WorkerPool pool = threadsOption.pool()) {
+            io.jseek.model.Model model = io.jseek.model.Model.load(file, pool);
+            double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            int vocab = io.jseek.core.tokenizer.Tokenizer.fromGguf(file.metadata()).vocabSize();
+            java.util.Random rnd = new java.util.Random(42);
+            java.util.List<Result> results = new java.util.ArrayList<>();
+            int ctx = Math.max(prompt, depth + gen) + 1;
+            if (prompt > 0) {
+                int[] tokens = rnd.ints(prompt, 0, vocab).toArray();
+                double[] rates = new double[reps];
+                for (int r = -1; r < reps; r++) {
+                    io.jseek.model.Session s = model.newSession(ctx, cacheType);
+                    long a = System.nanoTime();
+                    model.forward(s, tokens, false);
+                    double sec = (System.nanoTime() - a) / 1e9;
+                    if (r >= 0) {
+                        rates[r] = prompt / sec;
+                    }
+                }
+                results.add(stats("pp" + prompt, prompt, rates));
+            }
+            if (gen > 0) {
+                double[] rates = new double[reps];
+                int[] one = new int[1];
+                for (int r = -1; r < reps; r++) {
+                    io.jseek.model.Session s = model.newSession(ctx, cacheType);
+                    if (depth > 0) {
+                        model.forward(s, rnd.ints(depth, 0, vocab).toArray(), false);
+                    }
+                    long a = System.nanoTime();
+                    for (int i = 0; i < gen; i++) {
+                        one[0] = rnd.nextInt(vocab);
+                        model.forward(s, one, false);
+                    }
+                    double sec = (System.nanoTime() - a) / 1e9;
+                    if (r >= 0) {
+                        rates[r] = gen / sec;
+                    }
+                }
+                results.add(stats("tg" + gen + (depth > 0 ? " @ d" + depth : ""), gen, rates));
+            }
+            long rss = peakRss();
+            String name = path.getFileName().toString();
+            long kv = io.jseek.model.ModelStats.kvBytesPerToken(model.config(), cacheType.bytes);
+            if (json) {
+                StringBuilder sb = new StringBuilder("{\"model\": ").append(Json.quote(name))
+                        .append(", \"file_bytes\": ").append(file.fileSize())
+                        .append(", \"threads\": ").append(pool.threads())
+                        .append(", \"load_seconds\": ").append(String.format("%.3f", loadSeconds))
+                        .append(", \"kv_bytes_per_token\": ").append(kv)
+                        .append(", \"peak_rss_bytes\": ").append(rss).append(", \"results\": [");
+                for (int i = 0; i < results.size(); i++) {
+                    Result r = results.get(i);
+                    sb.append(i == 0 ? "" : ", ").append(String.format(
+                            "{\"test\": \"%s\", \"tokens\": %d, \"tokens_per_second\": %.3f, \"stddev\": %.3f}",
+                            r.test(), r.tokens(), r.mean(), r.stddev()));
+                }
+                out.println(sb.append("]}"));
+            } else {
+                out.printf("| model | size | threads | KV/token | test | t/s |%n|---|---:|---:|---:|---|---:|%n");
+                for (Result r : results) {
+                    out.printf("| %s | %s | %d | %s | %s | %.2f ± %.2f |%n", name, InfoCommand.bytes(file.fileSize()),
+                            pool.threads(), InfoCommand.bytes(kv), r.test(), r.mean(), r.stddev());
+                }
+                out.printf("%nload %.2f s, peak RSS %s%n", loadSeconds, rss > 0 ? InfoCommand.bytes(rss) : "unknown");
+            }
+        }
+        return 0;
+    }
+
+    private Result stats(String test, int tokens, double[] rates) {
+        double mean = java.util.Arrays.stream(rates).average().orElse(0);
+        double var = java.util.Arrays.stream(rates).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, rates.length - 1);
+        return new Result(test, tokens, mean, Math.sqrt(var));
+    }
+
+    /** Peak resident set size from /proc (Linux), or -1. */
+    private static long peakRss() {
+        try {
+            for (String line : Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     @Command(name = "tokenize", mixinStandardHelpOptions = true,

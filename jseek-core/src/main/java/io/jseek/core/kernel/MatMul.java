@@ -40,6 +40,14 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to) {
+            if (tokens == 1) {
+                float[] x0 = x[0];
+                float[] y0 = y[0];
+                for (int r = from; r < to; r++) {
+                    y0[yOff + r] = w.dotRow(firstRow + r, x0, xOff);
+                }
+                return;
+            }
             int n = w.rowLength();
             float[] row = rowBuffer(n);
             for (int r = from; r < to; r++) {
@@ -81,11 +89,8 @@ public final class MatMul {
 
     /** One vector, on the calling thread: y[yOff + r] = W[firstRow + r] · x[xOff ..] for r in [0, rows). */
     public static void mulVector(Tensor w, long firstRow, int rows, float[] x, int xOff, float[] y, int yOff) {
-        int n = w.rowLength();
-        float[] row = rowBuffer(n);
         for (int r = 0; r < rows; r++) {
-            w.dequantizeRow(firstRow + r, row);
-            y[yOff + r] = VectorMath.dot(row, 0, x, xOff, n);
+            y[yOff + r] = w.dotRow(firstRow + r, x, xOff);
         }
     }
 

@@ -12,6 +12,21 @@ public interface BlockCodec {
     /** Decodes {@code n} values (a whole number of blocks) stored at {@code src[offset..]} into {@code dst[dstOffset..]}. */
     void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n);
 
+    /**
+     * Σ_i w[i] · x[xOff + i] over the {@code n} values stored at {@code src[offset..]}: one weight row times
+     * one activation vector, decoding each weight byte once in registers. The default decodes into a
+     * scratch row first; types on the hot path override it with a fused SIMD kernel.
+     */
+    default float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        float[] row = Scratch.row(n);
+        dequantize(src, offset, row, 0, n);
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += row[i] * x[xOff + i];
+        }
+        return sum;
+    }
+
     /** True when {@link #quantize} is implemented. */
     default boolean canQuantize() {
         return false;

@@ -1,6 +1,9 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** F32: plain little-endian floats. */
 final class F32Codec implements BlockCodec {
@@ -9,6 +12,21 @@ final class F32Codec implements BlockCodec {
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         MemorySegment.copy(src, Bytes.FLOAT, offset, dst, dstOffset, n);
+    }
+
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        FloatVector acc = FloatVector.zero(Simd.F);
+        int i = 0;
+        for (int upper = Simd.F.loopBound(n); i < upper; i += Simd.F.length()) {
+            FloatVector w = FloatVector.fromMemorySegment(Simd.F, src, offset + 4L * i, ByteOrder.LITTLE_ENDIAN);
+            acc = w.fma(FloatVector.fromArray(Simd.F, x, xOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += src.get(Bytes.FLOAT, offset + 4L * i) * x[xOff + i];
+        }
+        return sum;
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q4_K: super-blocks of 256 = f16 d @0, f16 dmin @2, scales[12] @4 (eight 6-bit scale/min pairs), qs[128]
@@ -29,6 +32,42 @@ final class Q4_KCodec implements BlockCodec {
                 }
             }
         }
+    }
+
+    /**
+     * Per sub-block s of 32: Σ (d·sc_s·q − dmin·m_s)·x = d·sc_s·Σ q·x − dmin·m_s·Σ x, with the nibbles of 32
+     * bytes widened in registers.
+     */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return BlockCodec.super.dot(src, offset, x, xOff, n);
+        }
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            float dmin = Bytes.f16(src, o + 2);
+            for (int p = 0; p < 4; p++) {
+                int xi = xOff + b * QK + 64 * p;
+                FloatVector qxLo = FloatVector.zero(Simd.F);
+                FloatVector qxHi = FloatVector.zero(Simd.F);
+                for (int half = 0; half < 2; half++) {
+                    ByteVector q = Simd.load16(src, o + 16 + 32 * p + 16 * half);
+                    qxLo = Simd.dot16(q.and((byte) 0x0F), x, xi + 16 * half, qxLo);
+                    qxHi = Simd.dot16(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F), x, xi + 32 + 16 * half, qxHi);
+                }
+                FloatVector sumLo = Simd.sum(x, xi, 32, FloatVector.zero(Simd.F));
+                FloatVector sumHi = Simd.sum(x, xi + 32, 32, FloatVector.zero(Simd.F));
+                int s0 = 2 * p;
+                int s1 = 2 * p + 1;
+                acc = qxLo.fma(FloatVector.broadcast(Simd.F, d * KQuants.scale(src, o + 4, s0)), acc);
+                acc = qxHi.fma(FloatVector.broadcast(Simd.F, d * KQuants.scale(src, o + 4, s1)), acc);
+                acc = sumLo.fma(FloatVector.broadcast(Simd.F, -dmin * KQuants.min(src, o + 4, s0)), acc);
+                acc = sumHi.fma(FloatVector.broadcast(Simd.F, -dmin * KQuants.min(src, o + 4, s1)), acc);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q6_K: super-blocks of 256 = ql[128] @0 (low 4 bits), qh[64] @128 (high 2 bits), int8 scales[16] @192,
@@ -32,6 +35,40 @@ final class Q6_KCodec implements BlockCodec {
                 }
             }
         }
+    }
+
+    /**
+     * Per 16 values: 4 low bits from ql, 2 high bits from qh, minus 32, widened in registers; each group of
+     * 16 has its own int8 scale, applied as d·scale to the group's partial sums.
+     */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return BlockCodec.super.dot(src, offset, x, xOff, n);
+        }
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o + 208);
+            for (int h = 0; h < 2; h++) {
+                for (int l0 = 0; l0 < 32; l0 += 16) {
+                    ByteVector qlA = Simd.load16(src, o + 64 * h + l0);
+                    ByteVector qlB = Simd.load16(src, o + 64 * h + 32 + l0);
+                    ByteVector qh = Simd.load16(src, o + 128 + 32 * h + l0);
+                    for (int g = 0; g < 4; g++) {
+                        ByteVector ql = (g & 1) == 0 ? qlA : qlB;
+                        ByteVector low = g < 2 ? ql.and((byte) 0x0F) : ql.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
+                        ByteVector high = qh.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                        ByteVector q = low.or(high).sub((byte) 32);
+                        int xi = xOff + b * QK + 128 * h + 32 * g + l0;
+                        FloatVector part = Simd.dot16(q, x, xi, FloatVector.zero(Simd.F));
+                        float scale = d * Bytes.i8(src, o + 192 + 8 * h + 2 * g + l0 / 16);
+                        acc = part.fma(FloatVector.broadcast(Simd.F, scale), acc);
+                    }
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** Q8_0: blocks of 32 = f16 scale d @0, int8 qs[32] @2; value = qs[j]·d. */
 final class Q8_0Codec implements BlockCodec {
@@ -18,6 +20,24 @@ final class Q8_0Codec implements BlockCodec {
                 dst[y + j] = Bytes.i8(src, o + 2 + j) * d;
             }
         }
+    }
+
+    /** Per block: widen 32 int8 to floats, FMA with x, then scale the block's partial sums by d. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return BlockCodec.super.dot(src, offset, x, xOff, n);
+        }
+        FloatVector acc = FloatVector.zero(Simd.F);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            int xi = xOff + b * QK;
+            FloatVector block = FloatVector.zero(Simd.F);
+            block = Simd.dot16(Simd.load16(src, o + 2), x, xi, block);
+            block = Simd.dot16(Simd.load16(src, o + 18), x, xi + 16, block);
+            acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -76,6 +76,11 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         type.codec().dequantize(data, row * rowBytes(), dst, 0, rowLength());
     }
 
+    /** Row {@code row} · x[xOff, xOff + rowLength), fused (the row is decoded in registers, never stored). */
+    public float dotRow(long row, float[] x, int xOff) {
+        return type.codec().dot(data, row * rowBytes(), x, xOff, rowLength());
+    }
+
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
     public float[] dequantize() {
         float[] out = new float[Math.toIntExact(elementCount())];

@@ -1,0 +1,68 @@
+package io.jseek.core.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jseek.core.TestData;
+import io.jseek.core.gguf.GgufFile;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every fused SIMD dot kernel agrees with the scalar reference decoder followed by a float64 dot product. */
+class FusedDotTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void fusedDotMatchesDecodeThenDot(String name) {
+        GgmlType type = GgmlType.valueOf(name);
+        JsonNode file = null;
+        for (JsonNode f : TestData.json("quants/quants.json").get("files")) {
+            if (f.get("type").asText().equals(name)) {
+                file = f;
+            }
+        }
+        if (type == GgmlType.F32) {
+            file = null;
+        }
+        Random rnd = new Random(1);
+        if (file == null) {
+            // F32 has no reference file: use a quantized copy of random values.
+            float[] w = new float[4096];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) rnd.nextGaussian();
+            }
+            try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                var seg = arena.allocate(type.bytesFor(w.length));
+                type.codec().quantize(w, 0, seg, 0, w.length);
+                check(new Tensor("w", type, new long[] {1024, 4}, seg), rnd);
+            }
+            return;
+        }
+        try (GgufFile g = GgufFile.open(TestData.file("quants/" + file.get("gguf").asText()))) {
+            for (Tensor t : g.tensors()) {
+                check(t, rnd);
+            }
+        }
+    }
+
+    private static void check(Tensor t, Random rnd) {
+        int n = t.rowLength();
+        float[] x = new float[n + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[] row = new float[n];
+        for (long r = 0; r < t.rowCount(); r++) {
+            t.dequantizeRow(r, row);
+            double exact = 0;
+            double scale = 0;
+            for (int i = 0; i < n; i++) {
+                exact += (double) row[i] * x[3 + i];
+                scale += Math.abs((double) row[i] * x[3 + i]);
+            }
+            float fused = t.dotRow(r, x, 3);
+            assertTrue(Math.abs(fused - exact) <= 1e-5 * scale + 1e-30,
+                    t.type() + " " + t.name() + " row " + r + ": fused " + fused + " vs " + exact);
+        }
+    }
+}
