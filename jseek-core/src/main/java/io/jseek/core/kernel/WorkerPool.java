@@ -54,9 +54,15 @@ public final class WorkerPool implements AutoCloseable {
         return (int) ((long) n * chunk / chunks);
     }
 
+    /** Spins before parking: dispatches come in quick succession during a forward pass. */
+    private static final int SPINS = 20_000;
+
     private void work(int chunk) {
         int seen = 0;
         while (true) {
+            for (int spin = 0; spin < SPINS && generation == seen && !closed; spin++) {
+                Thread.onSpinWait();
+            }
             while (generation == seen && !closed) {
                 LockSupport.park(this);
             }
@@ -114,6 +120,9 @@ public final class WorkerPool implements AutoCloseable {
             body.run(0, from(n, 1, threads));
         } catch (Throwable t) {
             mine = t;
+        }
+        for (int spin = 0; spin < SPINS && pending.get() != 0; spin++) {
+            Thread.onSpinWait();
         }
         while (pending.get() != 0) {
             LockSupport.park(this);

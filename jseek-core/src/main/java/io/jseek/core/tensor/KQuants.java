@@ -22,6 +22,29 @@ final class KQuants {
                 : (Bytes.u8(src, scales + j + 4) >> 4) | ((Bytes.u8(src, scales + j) >> 6) << 4);
     }
 
+    /**
+     * Scale (low 8 bits) and min (next 8 bits) of sub-block j from the 12 scale bytes given as three
+     * little-endian ints: the same packing as {@link #scale} and {@link #min}, with no memory reads.
+     */
+    static int scaleMin(int s0, int s1, int s2, int j) {
+        int sc;
+        int m;
+        if (j < 4) {
+            sc = byteOf(s0, s1, s2, j) & 63;
+            m = byteOf(s0, s1, s2, j + 4) & 63;
+        } else {
+            int b = byteOf(s0, s1, s2, j + 4);
+            sc = (b & 0xF) | ((byteOf(s0, s1, s2, j - 4) >> 6) << 4);
+            m = (b >> 4) | ((byteOf(s0, s1, s2, j) >> 6) << 4);
+        }
+        return sc | m << 8;
+    }
+
+    private static int byteOf(int s0, int s1, int s2, int i) {
+        int w = i < 4 ? s0 : i < 8 ? s1 : s2;
+        return (w >>> (8 * (i & 3))) & 0xFF;
+    }
+
     /** Packs eight 6-bit scales and mins into the 12-byte layout {@link #scale} and {@link #min} read. */
     static void packScaleMin(int[] sc, int[] m, MemorySegment dst, long scales) {
         for (int j = 0; j < 4; j++) {

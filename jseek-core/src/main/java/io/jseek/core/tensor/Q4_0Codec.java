@@ -3,6 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /** Q4_0: blocks of 32 = f16 d @0, 16 bytes of nibbles @2 (byte j: value j low, value j+16 high); value = (q−8)·d. */
@@ -25,7 +26,7 @@ final class Q4_0Codec implements BlockCodec {
         }
     }
 
-    /** Per block: split 16 bytes into low and high nibbles minus 8, widen, FMA with x, scale by d. */
+    /** Per block: cut 16 bytes into low and high nibbles minus 8 (in int lanes), FMA with x, scale by d. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
         if (!Simd.USABLE) {
@@ -36,10 +37,14 @@ final class Q4_0Codec implements BlockCodec {
             long o = offset + (long) b * BYTES;
             int xi = xOff + b * QK;
             ByteVector q = Simd.load16(src, o + 2);
-            ByteVector lo = q.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-            FloatVector block = Simd.dot16(lo, x, xi, FloatVector.zero(Simd.F));
-            block = Simd.dot16(hi, x, xi + 16, block);
+            FloatVector block = FloatVector.zero(Simd.F);
+            for (int part = 0; part < Simd.PARTS; part++) {
+                IntVector qi = Simd.widen(q, part);
+                int xo = xi + part * Simd.F.length();
+                block = Simd.toFloat(qi.and(15).sub(8)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
+                block = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15).sub(8))
+                        .fma(FloatVector.fromArray(Simd.F, x, xo + 16), block);
+            }
             acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);

@@ -3,6 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -35,39 +36,47 @@ final class Q4_KCodec implements BlockCodec {
     }
 
     /**
-     * Per sub-block s of 32: Σ (d·sc_s·q − dmin·m_s)·x = d·sc_s·Σ q·x − dmin·m_s·Σ x, with the nibbles of 32
-     * bytes widened in registers.
+     * Per sub-block s of 32, the weights d·sc_s·q − dmin·m_s are formed in registers (one FMA from the
+     * nibbles) and FMA'd with x; nibbles are cut in int lanes.
      */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
         if (!Simd.USABLE) {
             return BlockCodec.super.dot(src, offset, x, xOff, n);
         }
+        int lanes = Simd.F.length();
+        // Independent accumulators, so consecutive FMAs do not wait on each other.
         FloatVector acc = FloatVector.zero(Simd.F);
+        FloatVector acc2 = FloatVector.zero(Simd.F);
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o);
             float dmin = Bytes.f16(src, o + 2);
+            int s0 = Bytes.u32(src, o + 4);
+            int s1 = Bytes.u32(src, o + 8);
+            int s2 = Bytes.u32(src, o + 12);
             for (int p = 0; p < 4; p++) {
+                int sm0 = KQuants.scaleMin(s0, s1, s2, 2 * p);
+                int sm1 = KQuants.scaleMin(s0, s1, s2, 2 * p + 1);
+                FloatVector a0 = FloatVector.broadcast(Simd.F, d * (sm0 & 0xFF));
+                FloatVector b0 = FloatVector.broadcast(Simd.F, -dmin * (sm0 >> 8));
+                FloatVector a1 = FloatVector.broadcast(Simd.F, d * (sm1 & 0xFF));
+                FloatVector b1 = FloatVector.broadcast(Simd.F, -dmin * (sm1 >> 8));
                 int xi = xOff + b * QK + 64 * p;
-                FloatVector qxLo = FloatVector.zero(Simd.F);
-                FloatVector qxHi = FloatVector.zero(Simd.F);
                 for (int half = 0; half < 2; half++) {
                     ByteVector q = Simd.load16(src, o + 16 + 32 * p + 16 * half);
-                    qxLo = Simd.dot16(q.and((byte) 0x0F), x, xi + 16 * half, qxLo);
-                    qxHi = Simd.dot16(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F), x, xi + 32 + 16 * half, qxHi);
+                    for (int part = 0; part < Simd.PARTS; part++) {
+                        IntVector qi = Simd.widen(q, part);
+                        int xo = xi + 16 * half + part * lanes;
+                        FloatVector lo = Simd.toFloat(qi.and(15)).fma(a0, b0);
+                        FloatVector hi = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15)).fma(a1, b1);
+                        acc = lo.fma(FloatVector.fromArray(Simd.F, x, xo), acc);
+                        acc2 = hi.fma(FloatVector.fromArray(Simd.F, x, xo + 32), acc2);
+                    }
                 }
-                FloatVector sumLo = Simd.sum(x, xi, 32, FloatVector.zero(Simd.F));
-                FloatVector sumHi = Simd.sum(x, xi + 32, 32, FloatVector.zero(Simd.F));
-                int s0 = 2 * p;
-                int s1 = 2 * p + 1;
-                acc = qxLo.fma(FloatVector.broadcast(Simd.F, d * KQuants.scale(src, o + 4, s0)), acc);
-                acc = qxHi.fma(FloatVector.broadcast(Simd.F, d * KQuants.scale(src, o + 4, s1)), acc);
-                acc = sumLo.fma(FloatVector.broadcast(Simd.F, -dmin * KQuants.min(src, o + 4, s0)), acc);
-                acc = sumHi.fma(FloatVector.broadcast(Simd.F, -dmin * KQuants.min(src, o + 4, s1)), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.add(acc2).reduceLanes(VectorOperators.ADD);
     }
 
     @Override

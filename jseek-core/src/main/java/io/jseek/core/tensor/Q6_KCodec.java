@@ -3,6 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -50,20 +51,27 @@ final class Q6_KCodec implements BlockCodec {
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o + 208);
+            long scalesLo = src.get(Bytes.LONG, o + 192);
+            long scalesHi = src.get(Bytes.LONG, o + 200);
             for (int h = 0; h < 2; h++) {
                 for (int l0 = 0; l0 < 32; l0 += 16) {
                     ByteVector qlA = Simd.load16(src, o + 64 * h + l0);
                     ByteVector qlB = Simd.load16(src, o + 64 * h + 32 + l0);
                     ByteVector qh = Simd.load16(src, o + 128 + 32 * h + l0);
-                    for (int g = 0; g < 4; g++) {
-                        ByteVector ql = (g & 1) == 0 ? qlA : qlB;
-                        ByteVector low = g < 2 ? ql.and((byte) 0x0F) : ql.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
-                        ByteVector high = qh.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-                        ByteVector q = low.or(high).sub((byte) 32);
-                        int xi = xOff + b * QK + 128 * h + 32 * g + l0;
-                        FloatVector part = Simd.dot16(q, x, xi, FloatVector.zero(Simd.F));
-                        float scale = d * Bytes.i8(src, o + 192 + 8 * h + 2 * g + l0 / 16);
-                        acc = part.fma(FloatVector.broadcast(Simd.F, scale), acc);
+                    for (int part = 0; part < Simd.PARTS; part++) {
+                        IntVector la = Simd.widen(qlA, part);
+                        IntVector lb = Simd.widen(qlB, part);
+                        IntVector hb = Simd.widen(qh, part);
+                        for (int g = 0; g < 4; g++) {
+                            IntVector ql = (g & 1) == 0 ? la : lb;
+                            IntVector low = g < 2 ? ql.and(15) : ql.lanewise(VectorOperators.LSHR, 4).and(15);
+                            IntVector high = hb.lanewise(VectorOperators.LSHR, 2 * g).and(3).lanewise(VectorOperators.LSHL, 4);
+                            int xi = xOff + b * QK + 128 * h + 32 * g + l0 + part * Simd.F.length();
+                            int si = 2 * g + l0 / 16;
+                            float scale = d * (byte) ((h == 0 ? scalesLo : scalesHi) >> (8 * si));
+                            FloatVector w = Simd.toFloat(low.or(high).sub(32)).mul(scale);
+                            acc = w.fma(FloatVector.fromArray(Simd.F, x, xi), acc);
+                        }
                     }
                 }
             }

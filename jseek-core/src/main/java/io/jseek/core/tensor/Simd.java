@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -20,6 +21,21 @@ final class Simd {
     static final boolean USABLE = F.length() >= 4 && F.length() <= 16;
 
     private Simd() {
+    }
+
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    /**
+     * Part {@code p} of 16 byte lanes as ints (sign-extended), one float vector's worth. Nibble and bit
+     * fields are then cut with int shifts and masks: x86 has no byte shifts, so doing it on bytes is slow.
+     */
+    static IntVector widen(ByteVector v, int p) {
+        return (IntVector) v.castShape(I, p);
+    }
+
+    /** Int lanes as floats. */
+    static FloatVector toFloat(IntVector v) {
+        return (FloatVector) v.castShape(F, 0);
     }
 
     /** 16 bytes at {@code offset}. */
