@@ -70,10 +70,15 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
 
     /** Decodes row {@code row} into {@code dst[0..rowLength)}. Allocates nothing. */
     public void dequantizeRow(long row, float[] dst) {
+        dequantizeRow(row, dst, 0);
+    }
+
+    /** Decodes row {@code row} into {@code dst[dstOff, dstOff + rowLength)}. */
+    public void dequantizeRow(long row, float[] dst, int dstOff) {
         if (row < 0 || row >= rowCount()) {
             throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
         }
-        type.codec().dequantize(data, row * rowBytes(), dst, 0, rowLength());
+        type.codec().dequantize(data, row * rowBytes(), dst, dstOff, rowLength());
     }
 
     /** Row {@code row} · x[xOff, xOff + rowLength), fused (the row is decoded in registers, never stored). */
