@@ -22,7 +22,7 @@ final class Q8_0Codec implements BlockCodec {
                 for (int half = 0; half < 2; half++) {
                     ByteVector q = Simd.load16(src, o + 2 + 16 * half);
                     for (int part = 0; part < Simd.PARTS; part++) {
-                        Simd.toFloat(q, part).mul(d).intoArray(dst, y + 16 * half + part * Simd.F.length());
+                        Simd.toFloat(Simd.widen(q, part)).mul(d).intoArray(dst, y + 16 * half + part * Simd.F.length());
                     }
                 }
             }
@@ -49,8 +49,13 @@ final class Q8_0Codec implements BlockCodec {
             long o = offset + (long) b * BYTES;
             int xi = xOff + b * QK;
             FloatVector block = FloatVector.zero(Simd.F);
-            block = Simd.dot16(Simd.load16(src, o + 2), x, xi, block);
-            block = Simd.dot16(Simd.load16(src, o + 18), x, xi + 16, block);
+            for (int half = 0; half < 2; half++) {
+                ByteVector q = Simd.load16(src, o + 2 + 16 * half);
+                for (int part = 0; part < Simd.PARTS; part++) {
+                    int xo = xi + 16 * half + part * Simd.F.length();
+                    block = Simd.toFloat(Simd.widen(q, part)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
+                }
+            }
             acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
