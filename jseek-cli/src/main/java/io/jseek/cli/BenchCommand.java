@@ -20,8 +20,9 @@ import picocli.CommandLine.Spec;
         description = {"Measure prompt processing (pp: the whole prompt in one forward) and text generation "
                 + "(tg: one token at a time), like llama-bench: mean ± standard deviation of tokens/s over "
                 + "repetitions after a warm-up, on random token ids. Run on a quiet machine and compare with "
-                + "llama-bench on the same file and threads.", "", "'jseek bench tokenize' measures the tokenizer."},
-        subcommands = {BenchCommand.Tokenize.class})
+                + "llama-bench on the same file and threads.", "",
+            "'jseek bench tokenize' measures the tokenizer, 'jseek bench bandwidth' the memory read bandwidth."},
+        subcommands = {BenchCommand.Tokenize.class, BenchCommand.Bandwidth.class})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -150,6 +151,62 @@ final class BenchCommand implements Callable<Integer> {
             return -1;
         }
         return -1;
+    }
+
+    @Command(name = "bandwidth", mixinStandardHelpOptions = true,
+            description = "Memory read bandwidth: sums a large off-heap buffer with SIMD loads on every thread, "
+                    + "the ceiling for decoding (which streams each weight byte once per token).")
+    static final class Bandwidth implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ThreadsOption threadsOption;
+
+        @Option(names = "--mib", defaultValue = "2048", description = "Buffer size in MiB (default ${DEFAULT-VALUE}; "
+                + "far larger than the caches).")
+        int mib;
+
+        @Override
+        public Integer call() {
+            long bytes = (long) mib << 20;
+            var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+            try (var arena = java.lang.foreign.Arena.ofShared(); var pool = threadsOption.pool()) {
+                var seg = arena.allocate(bytes, 64);
+                seg.fill((byte) 1);
+                long floats = bytes / 4;
+                float[] sink = new float[pool.threads()];
+                double best = 0;
+                for (int rep = 0; rep < 6; rep++) {
+                    long t0 = System.nanoTime();
+                    pool.forRange(pool.threads(), (from, to) -> {
+                        for (int c = from; c < to; c++) {
+                            long start = floats * c / pool.threads();
+                            long end = floats * (c + 1) / pool.threads();
+                            // Four independent sums, so the loop is bound by memory, not by add latency.
+                            var a0 = jdk.incubator.vector.FloatVector.zero(species);
+                            var a1 = a0;
+                            var a2 = a0;
+                            var a3 = a0;
+                            int l = species.length();
+                            var le = java.nio.ByteOrder.LITTLE_ENDIAN;
+                            for (long i = start; i + 4 * l <= end; i += 4 * l) {
+                                a0 = a0.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, 4 * i, le));
+                                a1 = a1.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, 4 * (i + l), le));
+                                a2 = a2.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, 4 * (i + 2 * l), le));
+                                a3 = a3.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, 4 * (i + 3 * l), le));
+                            }
+                            sink[c] = a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                        }
+                    });
+                    double gbs = bytes / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                    best = Math.max(best, gbs);
+                }
+                spec.commandLine().getOut().printf("read bandwidth: %.1f GB/s (best of 6 passes over %d MiB, %d threads; checksum %.3g)%n",
+                        best, mib, pool.threads(), sink[0]);
+            }
+            return 0;
+        }
     }
 
     @Command(name = "tokenize", mixinStandardHelpOptions = true,
