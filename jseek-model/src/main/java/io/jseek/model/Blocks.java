@@ -13,6 +13,22 @@ final class Blocks {
     private Blocks() {
     }
 
+    /**
+     * The start of every forward pass: checks the tokens, makes room in the cache, takes the buffers for
+     * this batch size and puts the tokens' embeddings in {@code x}.
+     */
+    static Workspace begin(Session s, int[] tokens, Tensor tokenEmbd, java.util.function.IntFunction<Workspace> newWorkspace) {
+        Model.checkTokens(tokens, Math.toIntExact(tokenEmbd.rowCount()));
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("no tokens to feed");
+        }
+        s.reserve(tokens.length);
+        Workspace ws = s.workspace(tokens.length, newWorkspace);
+        ws.tokens = tokens.length;
+        embed(tokenEmbd, tokens, ws.x);
+        return ws;
+    }
+
     /** x[i] = row tokens[i] of the embedding table. */
     static void embed(Tensor tokenEmbd, int[] tokens, float[][] x) {
         for (int i = 0; i < tokens.length; i++) {

@@ -259,18 +259,11 @@ final class DeepSeek2Model implements Model {
 
     @Override
     public float[][] forward(Session s, int[] tokens, boolean allLogits) {
-        Model.checkTokens(tokens, vocab);
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("no tokens to feed");
-        }
-        s.reserve(tokens.length);
-        int t = tokens.length;
-        Workspace ws = s.workspace(t, newWorkspace);
-        ws.tokens = t;
+        Workspace ws = Blocks.begin(s, tokens, tokenEmbd, newWorkspace);
+        int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
         int p0 = s.position();
         float eps = c.rmsNormEps();
-        Blocks.embed(tokenEmbd, tokens, ws.x);
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             Blocks.rmsNorm(ws.x, t, L.attnNorm, eps, ws.hn);
