@@ -13,21 +13,6 @@ final class Q8_0Codec implements BlockCodec {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        if (Simd.USABLE) {
-            // Same formula as the scalar loop below: (q as float) · d, so the same bits.
-            for (int b = 0; b < n / QK; b++) {
-                long o = offset + (long) b * BYTES;
-                FloatVector d = FloatVector.broadcast(Simd.F, Bytes.f16(src, o));
-                int y = dstOffset + b * QK;
-                for (int half = 0; half < 2; half++) {
-                    ByteVector q = Simd.load16(src, o + 2 + 16 * half);
-                    for (int part = 0; part < Simd.PARTS; part++) {
-                        Simd.toFloat(Simd.widen(q, part)).mul(d).intoArray(dst, y + 16 * half + part * Simd.F.length());
-                    }
-                }
-            }
-            return;
-        }
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o);
