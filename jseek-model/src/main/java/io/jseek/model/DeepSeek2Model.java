@@ -102,9 +102,18 @@ final class DeepSeek2Model implements Model {
         Layer layer;
         KvLayer cache;
         int p0;
+        /** ABSORBED: heads are handled in this many groups per token, each group reading the cache once. */
+        int groups;
 
         @Override
         public void run(int from, int to) {
+            // NAIVE (tests only): one (token, head) job at a time, decompressing every cached position.
+            if (form == AttentionForm.ABSORBED) {
+                for (int job = from; job < to; job++) {
+                    absorbedGroup(this, job / groups, job % groups);
+                }
+                return;
+            }
             int h = c.headCount();
             int nope = mla.qkNopeHeadDim();
             int rot = mla.qkRopeHeadDim();
@@ -118,33 +127,66 @@ final class DeepSeek2Model implements Model {
                 int n = p0 + i + 1;
                 float[] q = b.q[i];
                 float[] scores = Blocks.scores(n);
-                if (form == AttentionForm.ABSORBED) {
-                    absorbQuery(layer, head, q, head * qk, tmp, 0);
-                    for (int j = 0; j < n; j++) {
-                        scores[j] = (cache.dot(j, 0, tmp, 0, kvr) + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
-                    }
-                    Blocks.softmaxScores(scores, n);
-                    Arrays.fill(tmp, kvr, 2 * kvr, 0f);
-                    for (int j = 0; j < n; j++) {
-                        cache.axpy(scores[j], j, 0, tmp, kvr, kvr);
-                    }
-                    valueUp(layer, head, tmp, kvr, b.o[i], head * vh);
-                } else {
-                    for (int j = 0; j < n; j++) {
-                        cache.read(j, 0, tmp, 0, kvr);
-                        keyUp(layer, head, tmp, tmp, kvr);
-                        scores[j] = (VectorMath.dot(q, head * qk, tmp, kvr, nope)
-                                + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
-                    }
-                    Blocks.softmaxScores(scores, n);
-                    Arrays.fill(b.o[i], head * vh, (head + 1) * vh, 0f);
-                    for (int j = 0; j < n; j++) {
-                        cache.read(j, 0, tmp, 0, kvr);
-                        valueUp(layer, head, tmp, 0, tmp, kvr + Math.max(kvr, nope));
-                        VectorMath.axpy(scores[j], tmp, kvr + Math.max(kvr, nope), b.o[i], head * vh, vh);
-                    }
+                for (int j = 0; j < n; j++) {
+                    cache.read(j, 0, tmp, 0, kvr);
+                    keyUp(layer, head, tmp, tmp, kvr);
+                    scores[j] = (VectorMath.dot(q, head * qk, tmp, kvr, nope)
+                            + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
+                }
+                Blocks.softmaxScores(scores, n);
+                Arrays.fill(b.o[i], head * vh, (head + 1) * vh, 0f);
+                for (int j = 0; j < n; j++) {
+                    cache.read(j, 0, tmp, 0, kvr);
+                    valueUp(layer, head, tmp, 0, tmp, kvr + Math.max(kvr, nope));
+                    VectorMath.axpy(scores[j], tmp, kvr + Math.max(kvr, nope), b.o[i], head * vh, vh);
                 }
             }
+        }
+    }
+
+    /**
+     * Absorbed attention (§2.3) of token i for one group of heads. The latent cache is shared by every
+     * head, so each cached position is read (and converted from F16) once per group, not once per head.
+     */
+    private void absorbedGroup(Attention a, int i, int group) {
+        int h = c.headCount();
+        int nope = mla.qkNopeHeadDim();
+        int rot = mla.qkRopeHeadDim();
+        int qk = nope + rot;
+        int kvr = mla.kvLoraRank();
+        int vh = mla.vHeadDim();
+        int per = (h + a.groups - 1) / a.groups;
+        int h0 = group * per;
+        int hg = Math.min(h, h0 + per) - h0;
+        int n = a.p0 + i + 1;
+        float[] q = a.b.q[i];
+        // tmp: queries in latent space [per][kvr], latent sums [per][kvr], one cached row [kvr + rot]
+        float[] tmp = scratch(2 * per * kvr + kvr + rot);
+        int sums = per * kvr;
+        int row = 2 * per * kvr;
+        float[] scores = Blocks.scores(per * n);
+        for (int k = 0; k < hg; k++) {
+            absorbQuery(a.layer, h0 + k, q, (h0 + k) * qk, tmp, k * kvr);
+        }
+        for (int j = 0; j < n; j++) {
+            a.cache.read(j, 0, tmp, row, kvr + rot);
+            for (int k = 0; k < hg; k++) {
+                scores[k * n + j] = (VectorMath.dot(tmp, k * kvr, tmp, row, kvr)
+                        + VectorMath.dot(q, (h0 + k) * qk + nope, tmp, row + kvr, rot)) * kqScale;
+            }
+        }
+        for (int k = 0; k < hg; k++) {
+            VectorMath.softmax(scores, k * n, n);
+        }
+        Arrays.fill(tmp, sums, sums + hg * kvr, 0f);
+        for (int j = 0; j < n; j++) {
+            a.cache.read(j, 0, tmp, row, kvr);
+            for (int k = 0; k < hg; k++) {
+                VectorMath.axpy(scores[k * n + j], tmp, row, tmp, sums + k * kvr, kvr);
+            }
+        }
+        for (int k = 0; k < hg; k++) {
+            valueUp(a.layer, h0 + k, tmp, sums + k * kvr, a.b.o[i], (h0 + k) * vh);
         }
     }
 
@@ -309,7 +351,9 @@ final class DeepSeek2Model implements Model {
         b.attention.layer = L;
         b.attention.cache = cache;
         b.attention.p0 = p0;
-        pool.forRange(t * h, b.attention);
+        // Few tokens (decode): split each token's heads over the threads; many tokens: one group each.
+        b.attention.groups = t >= pool.threads() ? 1 : Math.min(h, pool.threads());
+        pool.forRange(form == AttentionForm.ABSORBED ? t * b.attention.groups : t * h, b.attention);
         b.attention.layer = null;
         Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
     }
