@@ -2,7 +2,6 @@ package io.jseek.core.kernel;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.IntConsumer;
 
 /**
  * A fixed set of worker threads, created once, that ops split their rows across: "for each row, in
@@ -84,15 +83,6 @@ public final class WorkerPool implements AutoCloseable {
                 LockSupport.unpark(caller);
             }
         }
-    }
-
-    /** Runs {@code body} for every index in [0, n). Allocates one lambda; hot paths use {@link #forRange}. */
-    public void forEach(int n, IntConsumer body) {
-        forRange(n, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                body.accept(i);
-            }
-        });
     }
 
     /** Runs {@code body} on contiguous chunks covering [0, n), one chunk per worker, and waits for all. */

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -464,17 +463,6 @@ public final class Tokenizer {
     /** A decoder for streaming generation: text comes out only in whole UTF-8 characters. */
     public TokenDecoder streamingDecoder(boolean special) {
         return new TokenDecoder(this, special);
-    }
-
-    /** The special tokens (CONTROL, USER_DEFINED, UNKNOWN) by text, for display. */
-    public Map<String, Integer> specialTokens() {
-        Map<String, Integer> m = new LinkedHashMap<>();
-        for (int i = 0; i < texts.length; i++) {
-            if ((types[i].attr & (TokenType.CONTROL.attr | TokenType.USER_DEFINED.attr | TokenType.UNKNOWN.attr)) != 0) {
-                m.put(texts[i], i);
-            }
-        }
-        return m;
     }
 
     @Override
