@@ -87,11 +87,6 @@ final class Blocks {
         return ws.logits;
     }
 
-    /** Turns attention scores over cached positions 0..n-1 into weights, in place. */
-    static void softmaxScores(float[] scores, int n) {
-        VectorMath.softmax(scores, 0, n);
-    }
-
     /** Each thread's attention-score buffer, grown as the context grows. */
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
 

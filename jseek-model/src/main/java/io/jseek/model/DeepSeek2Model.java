@@ -133,7 +133,7 @@ final class DeepSeek2Model implements Model {
                     scores[j] = (VectorMath.dot(q, head * qk, tmp, kvr, nope)
                             + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
                 }
-                Blocks.softmaxScores(scores, n);
+                VectorMath.softmax(scores, 0, n);
                 Arrays.fill(b.o[i], head * vh, (head + 1) * vh, 0f);
                 for (int j = 0; j < n; j++) {
                     cache.read(j, 0, tmp, 0, kvr);

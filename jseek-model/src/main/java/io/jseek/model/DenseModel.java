@@ -57,7 +57,7 @@ final class DenseModel implements Model {
                 for (int j = 0; j < n; j++) {
                     scores[j] = cache.dot(j, kvHead * hd, b.q[i], head * hd, hd) * kqScale;
                 }
-                Blocks.softmaxScores(scores, n);
+                VectorMath.softmax(scores, 0, n);
                 java.util.Arrays.fill(b.o[i], head * vd, (head + 1) * vd, 0f);
                 for (int j = 0; j < n; j++) {
                     cache.axpy(scores[j], j, vOff + kvHead * vd, b.o[i], head * vd, vd);

@@ -8,23 +8,9 @@ final class KQuants {
     }
 
     /**
-     * The 6-bit scale of sub-block {@code j} (0..7) packed in the 12 bytes at {@code scales}: j < 4:
-     * b[j] & 63; j ≥ 4: low 4 bits from b[j+4], high 2 bits from the top of b[j−4]. Used by Q4_K and Q5_K.
-     */
-    static int scale(MemorySegment src, long scales, int j) {
-        return j < 4 ? Bytes.u8(src, scales + j) & 63
-                : (Bytes.u8(src, scales + j + 4) & 0xF) | ((Bytes.u8(src, scales + j - 4) >> 6) << 4);
-    }
-
-    /** The 6-bit min of sub-block {@code j}: j < 4: b[j+4] & 63; j ≥ 4: b[j+4] >> 4 with the top of b[j]. */
-    static int min(MemorySegment src, long scales, int j) {
-        return j < 4 ? Bytes.u8(src, scales + j + 4) & 63
-                : (Bytes.u8(src, scales + j + 4) >> 4) | ((Bytes.u8(src, scales + j) >> 6) << 4);
-    }
-
-    /**
-     * Scale (low 8 bits) and min (next 8 bits) of sub-block j from the 12 scale bytes given as three
-     * little-endian ints: the same packing as {@link #scale} and {@link #min}, with no memory reads.
+     * Scale (low 8 bits) and min (next 8 bits) of sub-block j (0..7) from the 12 scale bytes b, given as
+     * three little-endian ints: j < 4: sc = b[j] & 63, m = b[j+4] & 63; j ≥ 4: low 4 bits from b[j+4],
+     * high 2 bits from the top of b[j−4] (scale) and b[j] (min). Used by Q4_K and Q5_K.
      */
     static int scaleMin(int s0, int s1, int s2, int j) {
         int sc;
@@ -45,7 +31,7 @@ final class KQuants {
         return (w >>> (8 * (i & 3))) & 0xFF;
     }
 
-    /** Packs eight 6-bit scales and mins into the 12-byte layout {@link #scale} and {@link #min} read. */
+    /** Packs eight 6-bit scales and mins into the 12-byte layout {@link #scaleMin} reads. */
     static void packScaleMin(int[] sc, int[] m, MemorySegment dst, long scales) {
         for (int j = 0; j < 4; j++) {
             Bytes.putU8(dst, scales + j, (sc[j] & 63) | ((sc[j + 4] >> 4) << 6));

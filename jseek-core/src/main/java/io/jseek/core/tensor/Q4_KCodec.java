@@ -21,11 +21,15 @@ final class Q4_KCodec implements BlockCodec {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o);
             float dmin = Bytes.f16(src, o + 2);
+            int s0 = Bytes.u32(src, o + 4);
+            int s1 = Bytes.u32(src, o + 8);
+            int s2 = Bytes.u32(src, o + 12);
             int y = dstOffset + b * QK;
             for (int p = 0; p < 4; p++) {
                 for (int k = 0; k < 2; k++) {
-                    float dl = d * KQuants.scale(src, o + 4, 2 * p + k);
-                    float ml = dmin * KQuants.min(src, o + 4, 2 * p + k);
+                    int sm = KQuants.scaleMin(s0, s1, s2, 2 * p + k);
+                    float dl = d * (sm & 0xFF);
+                    float ml = dmin * (sm >> 8);
                     for (int l = 0; l < 32; l++) {
                         int q = (Bytes.u8(src, o + 16 + 32 * p + l) >> (4 * k)) & 0xF;
                         dst[y++] = dl * q - ml;
