@@ -1,0 +1,173 @@
+package io.jseek.bench;
+
+import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.GgmlType;
+import io.jseek.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The matmul kernels in isolation, per weight type: what {@code jseek bench} measures end to end, minus
+ * everything that is not a matmul. Run with {@code scripts/jmh} (arguments go to JMH, e.g.
+ * {@code scripts/jmh KernelBench.decode -p type=Q4_0 -p threads=1}).
+ *
+ * <ul>
+ *   <li>{@code decode}: one token times a weight matrix of {@value #DECODE_MIB} MiB (rows of
+ *   {@value #COLS}), more than any cache holds, so it streams from memory as a decode step does.
+ *   Weight bandwidth in GiB/s = ops/s × {@value #DECODE_MIB} / 1024.</li>
+ *   <li>{@code prefill}: {@value #TOKENS} tokens times a {@value #COLS}×{@value #COLS} matrix (compute bound).
+ *   GFLOP/s = ops/s × 2·{@value #COLS}²·{@value #TOKENS} / 1e9.</li>
+ *   <li>{@code dequantize}: decoding one weight row to floats.</li>
+ * </ul>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g"})
+public class KernelBench {
+    /** Row length: 1536 is R1-Distill-Qwen-1.5B's width, 8960 its FFN's (ffn_down's rows). */
+    @Param({"1536"})
+    public int cols;
+
+    static final int COLS = 1536;
+    static final int DECODE_MIB = 256;
+    static final int TOKENS = 64;
+
+    @Param({"Q8_0", "Q4_0", "Q4_K", "Q6_K", "F16"})
+    public String type;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    /** Where the weights live: "memory" (off-heap) or "file" (written to a temp file and memory-mapped, as a model's are). */
+    @Param({"memory", "file"})
+    public String weights;
+
+    private Arena arena;
+    private WorkerPool pool;
+    private Tensor big;
+    private Tensor square;
+    private float[][] x1;
+    private float[][] y1;
+    private float[][] xs;
+    private float[][] ys;
+    private float[] row;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        GgmlType t = GgmlType.valueOf(type);
+        arena = Arena.ofShared();
+        pool = new WorkerPool(threads);
+        int bigRows = (int) ((long) DECODE_MIB << 20) / (int) t.bytesFor(cols);
+        big = randomTensor(t, cols, bigRows, 1);
+        square = randomTensor(t, COLS, COLS, 2);
+        x1 = randomRows(1, cols, 3);
+        y1 = new float[1][bigRows];
+        xs = randomRows(TOKENS, COLS, 4);
+        ys = new float[TOKENS][COLS];
+        row = new float[COLS];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    /** Random normal weights, quantized row by row with jseek's own quantizer. */
+    private Tensor randomTensor(GgmlType t, int cols, int rows, long seed) {
+        if (!t.canQuantize()) {
+            throw new IllegalArgumentException(t + " has no quantizer to build a benchmark matrix with");
+        }
+        long rowBytes = t.bytesFor(cols);
+        MemorySegment data = arena.allocate(rowBytes * rows, 64);
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] src = new float[cols];
+        // A few hundred distinct rows repeated: quantizing 256 MiB of distinct rows would take minutes.
+        int distinct = Math.min(rows, 256);
+        for (int r = 0; r < distinct; r++) {
+            for (int i = 0; i < cols; i++) {
+                src[i] = (float) (random.nextGaussian() * 0.02);
+            }
+            t.codec().quantize(src, 0, data, r * rowBytes, cols);
+        }
+        for (int r = distinct; r < rows; r++) {
+            MemorySegment.copy(data, (r % distinct) * rowBytes, data, r * rowBytes, rowBytes);
+        }
+        if (weights.equals("file")) {
+            data = mapped(data);
+        }
+        return new Tensor("bench." + t, t, new long[] {cols, rows}, data);
+    }
+
+    private MemorySegment mapped(MemorySegment data) {
+        try {
+            Path file = Files.createTempFile("jseek-bench", ".bin");
+            file.toFile().deleteOnExit();
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.write(data.asByteBuffer());
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, data.byteSize(), arena);
+                m.load();
+                return m;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static float[][] randomRows(int n, int cols, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[][] x = new float[n][cols];
+        for (float[] r : x) {
+            for (int i = 0; i < cols; i++) {
+                r[i] = (float) random.nextGaussian();
+            }
+        }
+        return x;
+    }
+
+    @Benchmark
+    public void decode(Blackhole bh) {
+        MatMul.mul(pool, big, x1, y1);
+        bh.consume(y1[0][0]);
+    }
+
+    @Benchmark
+    public void prefill(Blackhole bh) {
+        MatMul.mul(pool, square, xs, ys);
+        bh.consume(ys[0][0]);
+    }
+
+    @Benchmark
+    public void dequantize(Blackhole bh) {
+        square.dequantizeRow(7, row);
+        bh.consume(row[0]);
+    }
+}
