@@ -43,7 +43,13 @@ public final class MatMul {
             if (tokens == 1) {
                 float[] x0 = x[0];
                 float[] y0 = y[0];
-                for (int r = from; r < to; r++) {
+                // Two rows half the range apart at a time: x is loaded once per two rows, and the two
+                // weight streams lie in different pages, which the prefetcher follows.
+                int half = (to - from) / 2;
+                for (int r = from; r < from + half; r++) {
+                    w.dotRows2(firstRow + r, half, x0, xOff, y0, yOff + r);
+                }
+                for (int r = from + 2 * half; r < to; r++) {
                     y0[yOff + r] = w.dotRow(firstRow + r, x0, xOff);
                 }
                 return;

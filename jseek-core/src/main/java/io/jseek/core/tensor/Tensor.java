@@ -86,6 +86,15 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         return type.codec().dot(data, row * rowBytes(), x, xOff, rowLength());
     }
 
+    /**
+     * Rows {@code row} and {@code row + apart} times x, into {@code y[yOff]} and {@code y[yOff + apart]}:
+     * two rows streamed together, each slice of x loaded once (see {@link BlockCodec#dot2}).
+     */
+    public void dotRows2(long row, int apart, float[] x, int xOff, float[] y, int yOff) {
+        long rb = rowBytes();
+        type.codec().dot2(data, row * rb, apart * rb, x, xOff, rowLength(), y, yOff, apart);
+    }
+
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
     public float[] dequantize() {
         float[] out = new float[Math.toIntExact(elementCount())];

@@ -47,22 +47,34 @@ class FusedDotTest {
 
     private static void check(Tensor t, Random rnd) {
         int n = t.rowLength();
+        int rows = Math.toIntExact(t.rowCount());
         float[] x = new float[n + 3];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
         }
         float[] row = new float[n];
-        for (long r = 0; r < t.rowCount(); r++) {
+        double[] exact = new double[rows];
+        double[] scale = new double[rows];
+        for (int r = 0; r < rows; r++) {
             t.dequantizeRow(r, row);
-            double exact = 0;
-            double scale = 0;
             for (int i = 0; i < n; i++) {
-                exact += (double) row[i] * x[3 + i];
-                scale += Math.abs((double) row[i] * x[3 + i]);
+                exact[r] += (double) row[i] * x[3 + i];
+                scale[r] += Math.abs((double) row[i] * x[3 + i]);
             }
-            float fused = t.dotRow(r, x, 3);
-            assertTrue(Math.abs(fused - exact) <= 1e-5 * scale + 1e-30,
-                    t.type() + " " + t.name() + " row " + r + ": fused " + fused + " vs " + exact);
+            assertClose(t, "dotRow", r, t.dotRow(r, x, 3), exact[r], scale[r]);
         }
+        // The two-row kernels, rows half the tensor apart as the matmul pairs them.
+        int apart = rows / 2;
+        float[] y = new float[rows + 1];
+        for (int r = 0; r < apart; r++) {
+            t.dotRows2(r, apart, x, 3, y, r + 1);
+            assertClose(t, "dotRows2 (first)", r, y[r + 1], exact[r], scale[r]);
+            assertClose(t, "dotRows2 (second)", r + apart, y[r + 1 + apart], exact[r + apart], scale[r + apart]);
+        }
+    }
+
+    private static void assertClose(Tensor t, String kernel, int r, float fused, double exact, double scale) {
+        assertTrue(Math.abs(fused - exact) <= 1e-5 * scale + 1e-30,
+                t.type() + " " + t.name() + " " + kernel + " row " + r + ": " + fused + " vs " + exact);
     }
 }
