@@ -49,8 +49,10 @@ public final class MatMul {
                 for (int r = from; r < from + half; r++) {
                     w.dotRows2(firstRow + r, half, x0, xOff, y0, yOff + r);
                 }
-                for (int r = from + 2 * half; r < to; r++) {
-                    y0[yOff + r] = w.dotRow(firstRow + r, x0, xOff);
+                if (from + 2 * half < to) {
+                    // The odd row, paired with itself: the hot kernel, not a rarely run (so rarely
+                    // compiled, so slow and allocating) single-row one.
+                    w.dotRows2(firstRow + to - 1, 0, x0, xOff, y0, yOff + to - 1);
                 }
                 return;
             }

@@ -11,6 +11,14 @@ final class Q4_0Codec implements BlockCodec {
     static final Q4_0Codec INSTANCE = new Q4_0Codec();
     private static final int QK = 32;
     private static final int BYTES = 18;
+    /** Float bits of q − 8 for q = 0..15 (the lookup table of the two-row kernel). */
+    private static final int[] NIBBLE_FLOAT_BITS = new int[16];
+
+    static {
+        for (int q = 0; q < 16; q++) {
+            NIBBLE_FLOAT_BITS[q] = Float.floatToIntBits(q - 8);
+        }
+    }
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
@@ -78,6 +86,9 @@ final class Q4_0Codec implements BlockCodec {
             BlockCodec.super.dot2(src, offset, rowStride, x, xOff, n, y, yOff, yStride);
             return;
         }
+        // Nibble → (nibble − 8) as float bits, looked up 16 lanes at a time: selectFrom uses each index lane
+        // modulo 16, so the low nibble needs no mask and neither needs a subtraction or a conversion.
+        IntVector table = IntVector.fromArray(Simd.I, NIBBLE_FLOAT_BITS, 0);
         FloatVector acc0 = FloatVector.zero(Simd.F);
         FloatVector acc1 = FloatVector.zero(Simd.F);
         long o0 = offset;
@@ -89,10 +100,10 @@ final class Q4_0Codec implements BlockCodec {
             FloatVector x1 = FloatVector.fromArray(Simd.F, x, xi + 16);
             IntVector q0 = Simd.widen(Simd.load16(src, o0 + 2), 0);
             IntVector q1 = Simd.widen(Simd.load16(src, o1 + 2), 0);
-            FloatVector s0 = Simd.toFloat(q0.and(15).sub(8)).mul(x0);
-            FloatVector s1 = Simd.toFloat(q1.and(15).sub(8)).mul(x0);
-            s0 = Simd.toFloat(q0.lanewise(VectorOperators.LSHR, 4).and(15).sub(8)).fma(x1, s0);
-            s1 = Simd.toFloat(q1.lanewise(VectorOperators.LSHR, 4).and(15).sub(8)).fma(x1, s1);
+            FloatVector s0 = q0.selectFrom(table).reinterpretAsFloats().mul(x0);
+            FloatVector s1 = q1.selectFrom(table).reinterpretAsFloats().mul(x0);
+            s0 = q0.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s0);
+            s1 = q1.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s1);
             acc0 = s0.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o0)), acc0);
             acc1 = s1.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o1)), acc1);
             o0 += BYTES;
