@@ -56,27 +56,45 @@ public final class MatMul {
                 }
                 return;
             }
+            // Cache blocking: a panel of decoded rows meets a block of tokens, both sized to stay in the
+            // L2 cache together, and the register tile runs over them. (Running each 4-row tile over all
+            // the tokens re-read every token's activations, megabytes for a long prompt, per tile.)
             int n = w.rowLength();
-            float[] rows = rowBuffer(TILE * n);
-            for (int r = from; r < to; r += TILE) {
-                int nr = Math.min(TILE, to - r);
-                for (int k = 0; k < nr; k++) {
-                    w.dequantizeRow(firstRow + r + k, rows, k * n);
+            int panelRows = Math.max(TILE, BLOCK_BYTES / (4 * n) / TILE * TILE);
+            int tokenBlock = Math.max(4 * TILE, BLOCK_BYTES / (4 * n) / TILE * TILE);
+            float[] rows = rowBuffer(panelRows * n);
+            for (int p = from; p < to; p += panelRows) {
+                int pr = Math.min(panelRows, to - p);
+                for (int k = 0; k < pr; k++) {
+                    w.dequantizeRow(firstRow + p + k, rows, k * n);
                 }
-                int t = 0;
-                if (nr == TILE && n % F.length() == 0) {
-                    for (; t + TILE <= tokens; t += TILE) {
-                        tile4x4(rows, n, x, xOff, t, y, yOff + r);
-                    }
-                }
-                for (; t < tokens; t++) {
-                    for (int k = 0; k < nr; k++) {
-                        y[t][yOff + r + k] = VectorMath.dot(rows, k * n, x[t], xOff, n);
+                for (int t0 = 0; t0 < tokens; t0 += tokenBlock) {
+                    int t1 = Math.min(tokens, t0 + tokenBlock);
+                    for (int r = 0; r < pr; r += TILE) {
+                        int nr = Math.min(TILE, pr - r);
+                        int t = t0;
+                        if (nr == TILE && n % F.length() == 0) {
+                            for (; t + TILE <= t1; t += TILE) {
+                                tile4x4(rows, r * n, n, x, xOff, t, y, yOff + p + r);
+                            }
+                        }
+                        for (; t < t1; t++) {
+                            for (int k = 0; k < nr; k++) {
+                                y[t][yOff + p + r + k] = VectorMath.dot(rows, (r + k) * n, x[t], xOff, n);
+                            }
+                        }
                     }
                 }
             }
         }
     }
+
+    /**
+     * Bytes of decoded rows, and of token activations, in one cache block of the batched product. Measured
+     * on pp512 (R1-Distill-Qwen-1.5B shape, Zen 4, 1 MiB L2 per core): 96 KiB 50, 192 KiB 52, 384 KiB 56,
+     * 512 KiB 63, 768 KiB 60, 1.5 MiB 52 tokens/s; without blocking 47.
+     */
+    private static final int BLOCK_BYTES = 512 << 10;
 
     private static final jdk.incubator.vector.VectorSpecies<Float> F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
     /** Rows (and tokens) per register tile of the batched product. */
@@ -86,7 +104,7 @@ public final class MatMul {
      * The batched product's micro-kernel: 4 decoded weight rows × 4 tokens, 16 accumulators held in
      * registers, so each loaded vector feeds four FMAs instead of one.
      */
-    private static void tile4x4(float[] w, int n, float[][] x, int xOff, int t, float[][] y, int col) {
+    private static void tile4x4(float[] w, int wOff, int n, float[][] x, int xOff, int t, float[][] y, int col) {
         float[] x0 = x[t];
         float[] x1 = x[t + 1];
         float[] x2 = x[t + 2];
@@ -101,13 +119,13 @@ public final class MatMul {
             var a1 = jdk.incubator.vector.FloatVector.fromArray(F, x1, xOff + i);
             var a2 = jdk.incubator.vector.FloatVector.fromArray(F, x2, xOff + i);
             var a3 = jdk.incubator.vector.FloatVector.fromArray(F, x3, xOff + i);
-            var w0 = jdk.incubator.vector.FloatVector.fromArray(F, w, i);
+            var w0 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + i);
             c00 = w0.fma(a0, c00); c01 = w0.fma(a1, c01); c02 = w0.fma(a2, c02); c03 = w0.fma(a3, c03);
-            var w1 = jdk.incubator.vector.FloatVector.fromArray(F, w, n + i);
+            var w1 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + n + i);
             c10 = w1.fma(a0, c10); c11 = w1.fma(a1, c11); c12 = w1.fma(a2, c12); c13 = w1.fma(a3, c13);
-            var w2 = jdk.incubator.vector.FloatVector.fromArray(F, w, 2 * n + i);
+            var w2 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + 2 * n + i);
             c20 = w2.fma(a0, c20); c21 = w2.fma(a1, c21); c22 = w2.fma(a2, c22); c23 = w2.fma(a3, c23);
-            var w3 = jdk.incubator.vector.FloatVector.fromArray(F, w, 3 * n + i);
+            var w3 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + 3 * n + i);
             c30 = w3.fma(a0, c30); c31 = w3.fma(a1, c31); c32 = w3.fma(a2, c32); c33 = w3.fma(a3, c33);
         }
         var add = jdk.incubator.vector.VectorOperators.ADD;
