@@ -7,8 +7,9 @@ import io.jseek.core.tensor.Tensor;
  * ggml type. Each weight row is decoded once and used for every token of the batch, so a prompt does not
  * re-read the weights per token. Rows are split across the worker pool. Allocates nothing once warm.
  *
- * <p>This is the scalar-decode reference path; fused per-type SIMD kernels replace the decode step later
- * without changing this contract.
+ * <p>One token: fused dequantize-and-dot kernels, two rows at a time ({@code Tensor.dotRows2}). Several
+ * tokens: rows decoded to floats once per panel, 4×4 register tiles over cache-sized blocks of rows and
+ * tokens. docs/architecture.md ("Kernels") says why each choice was made and what it measured.
  */
 public final class MatMul {
     /** Each thread's buffer for one decoded weight row. */
