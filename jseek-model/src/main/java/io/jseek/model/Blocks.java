@@ -17,15 +17,15 @@ final class Blocks {
      * The start of every forward pass: checks the tokens, makes room in the cache, takes the buffers for
      * this batch size and puts the tokens' embeddings in {@code x}.
      */
-    static Workspace begin(Session s, int[] tokens, Tensor tokenEmbd, java.util.function.IntFunction<Workspace> newWorkspace) {
-        Model.checkTokens(tokens, Math.toIntExact(tokenEmbd.rowCount()));
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("no tokens to feed");
+    static Workspace begin(Batch batch, Tensor tokenEmbd, java.util.function.IntFunction<Workspace> newWorkspace) {
+        Model.checkTokens(batch.tokens, Math.toIntExact(tokenEmbd.rowCount()));
+        for (int p = 0; p < batch.parts.length; p++) {
+            batch.parts[p].reserve(batch.partTokens[p].length);
         }
-        s.reserve(tokens.length);
-        Workspace ws = s.workspace(tokens.length, newWorkspace);
-        ws.tokens = tokens.length;
-        embed(tokenEmbd, tokens, ws.x);
+        int t = batch.rows();
+        Workspace ws = batch.parts.length == 1 ? batch.parts[0].workspace(t, newWorkspace) : newWorkspace.apply(t);
+        ws.tokens = t;
+        embed(tokenEmbd, batch.tokens, ws.x);
         return ws;
     }
 
@@ -73,18 +73,30 @@ final class Blocks {
         MatMul.mul(pool, down, expert * embd, embd, g, 0, t, out, 0);
     }
 
-    /** Final norm and output projection, of every row or only the last (into logits[0]). */
-    static float[][] logits(WorkerPool pool, Workspace ws, float[] norm, float eps, Tensor output, boolean allLogits) {
+    /**
+     * The end of every forward pass: moves each session past its tokens, then the final norm and output
+     * projection of every row, or only of each part's last (one part: into the workspace's logits).
+     */
+    static float[][] finish(WorkerPool pool, Workspace ws, Batch batch, float[] norm, float eps, Tensor output,
+                            boolean allLogits) {
+        for (int p = 0; p < batch.parts.length; p++) {
+            batch.parts[p].advance(batch.partTokens[p].length);
+        }
         int t = ws.tokens;
+        int vocab = Math.toIntExact(output.rowCount());
         if (allLogits) {
             rmsNorm(ws.x, t, norm, eps, ws.normed);
-            float[][] out = new float[t][Math.toIntExact(output.rowCount())];
+            float[][] out = new float[t][vocab];
             matmul(pool, output, ws.normed, t, out);
             return out;
         }
-        VectorMath.rmsNorm(ws.normed[0], 0, ws.x[t - 1], 0, norm, norm.length, eps);
-        matmul(pool, output, ws.normed, 1, ws.logits);
-        return ws.logits;
+        int parts = batch.parts.length;
+        for (int p = 0; p < parts; p++) {
+            VectorMath.rmsNorm(ws.normed[p], 0, ws.x[batch.lastRow[p]], 0, norm, norm.length, eps);
+        }
+        float[][] out = parts == 1 ? ws.logits : new float[parts][vocab];
+        matmul(pool, output, ws.normed, parts, out);
+        return out;
     }
 
     /** Each thread's attention-score buffer, grown as the context grows. */

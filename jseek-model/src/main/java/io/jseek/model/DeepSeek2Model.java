@@ -100,8 +100,8 @@ final class DeepSeek2Model implements Model {
     private final class Attention implements WorkerPool.RangeBody {
         Buffers b;
         Layer layer;
-        KvLayer cache;
-        int p0;
+        Batch batch;
+        int l;
         /** ABSORBED: heads are handled in this many groups per token, each group reading the cache once. */
         int groups;
 
@@ -124,7 +124,8 @@ final class DeepSeek2Model implements Model {
             for (int job = from; job < to; job++) {
                 int i = job / h;
                 int head = job % h;
-                int n = p0 + i + 1;
+                KvLayer cache = batch.cache(i, l);
+                int n = batch.position[i] + 1;
                 float[] q = b.q[i];
                 float[] scores = Blocks.scores(n);
                 for (int j = 0; j < n; j++) {
@@ -158,7 +159,8 @@ final class DeepSeek2Model implements Model {
         int per = (h + a.groups - 1) / a.groups;
         int h0 = group * per;
         int hg = Math.min(h, h0 + per) - h0;
-        int n = a.p0 + i + 1;
+        KvLayer cache = a.batch.cache(i, a.l);
+        int n = a.batch.position[i] + 1;
         float[] q = a.b.q[i];
         // tmp: queries in latent space [per][kvr], latent sums [per][kvr], one cached row [kvr + rot]
         float[] tmp = scratch(2 * per * kvr + kvr + rot);
@@ -169,7 +171,7 @@ final class DeepSeek2Model implements Model {
             absorbQuery(a.layer, h0 + k, q, (h0 + k) * qk, tmp, k * kvr);
         }
         for (int j = 0; j < n; j++) {
-            a.cache.read(j, 0, tmp, row, kvr + rot);
+            cache.read(j, 0, tmp, row, kvr + rot);
             for (int k = 0; k < hg; k++) {
                 scores[k * n + j] = (VectorMath.dot(tmp, k * kvr, tmp, row, kvr)
                         + VectorMath.dot(q, (h0 + k) * qk + nope, tmp, row + kvr, rot)) * kqScale;
@@ -180,7 +182,7 @@ final class DeepSeek2Model implements Model {
         }
         Arrays.fill(tmp, sums, sums + hg * kvr, 0f);
         for (int j = 0; j < n; j++) {
-            a.cache.read(j, 0, tmp, row, kvr);
+            cache.read(j, 0, tmp, row, kvr);
             for (int k = 0; k < hg; k++) {
                 VectorMath.axpy(scores[k * n + j], tmp, row, tmp, sums + k * kvr, kvr);
             }
@@ -295,36 +297,34 @@ final class DeepSeek2Model implements Model {
     }
 
     @Override
-    public Session newSession(int contextLength, CacheType cacheType) {
-        return new Session(c.blockCount(), mla.kvLoraRank() + mla.qkRopeHeadDim(), contextLength, cacheType);
+    public int kvValuesPerToken() {
+        return mla.kvLoraRank() + mla.qkRopeHeadDim();
     }
 
     @Override
-    public float[][] forward(Session s, int[] tokens, boolean allLogits) {
-        Workspace ws = Blocks.begin(s, tokens, tokenEmbd, newWorkspace);
+    public float[][] forward(Batch batch, boolean allLogits) {
+        Workspace ws = Blocks.begin(batch, tokenEmbd, newWorkspace);
         int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
-        int p0 = s.position();
         float eps = c.rmsNormEps();
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             Blocks.rmsNorm(ws.x, t, L.attnNorm, eps, ws.hn);
-            attention(L, ws, b, s.layer(l), p0);
+            attention(L, ws, b, batch, l);
             Blocks.addInto(ws.x, ws.attnOut, t);
             Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
             if (L.isMoe()) {
-                moe(L, ws, b, s);
+                moe(L, ws, b, batch);
             } else {
                 Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             }
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
-        s.advance(t);
-        return Blocks.logits(pool, ws, outputNorm, eps, output, allLogits);
+        return Blocks.finish(pool, ws, batch, outputNorm, eps, output, allLogits);
     }
 
-    /** MLA for the batch at positions p0..: writes the new latents into the cache, W_O · heads into attnOut. */
-    private void attention(Layer L, Workspace ws, Buffers b, KvLayer cache, int p0) {
+    /** MLA for the batch: writes the new latents into each row's cache, W_O · heads into attnOut. */
+    private void attention(Layer L, Workspace ws, Buffers b, Batch batch, int l) {
         int t = ws.tokens;
         int h = c.headCount();
         int nope = mla.qkNopeHeadDim();
@@ -339,7 +339,8 @@ final class DeepSeek2Model implements Model {
         }
         Blocks.matmul(pool, L.wkvA, ws.hn, t, b.kv);
         for (int i = 0; i < t; i++) {
-            int pos = p0 + i;
+            int pos = batch.position[i];
+            KvLayer cache = batch.cache(i, l);
             for (int head = 0; head < h; head++) {
                 rope.apply(b.q[i], head * qk + nope, pos);
             }
@@ -349,12 +350,13 @@ final class DeepSeek2Model implements Model {
         }
         b.attention.b = b;
         b.attention.layer = L;
-        b.attention.cache = cache;
-        b.attention.p0 = p0;
+        b.attention.batch = batch;
+        b.attention.l = l;
         // Few tokens (decode): split each token's heads over the threads; many tokens: one group each.
         b.attention.groups = t >= pool.threads() ? 1 : Math.min(h, pool.threads());
         pool.forRange(form == AttentionForm.ABSORBED ? t * b.attention.groups : t * h, b.attention);
         b.attention.layer = null;
+        b.attention.batch = null;
         Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
     }
 
@@ -392,7 +394,7 @@ final class DeepSeek2Model implements Model {
     }
 
     /** DeepSeekMoE into ffnOut: routed experts (the batch's tokens grouped by expert) plus the shared experts. */
-    private void moe(Layer L, Workspace ws, Buffers b, Session s) {
+    private void moe(Layer L, Workspace ws, Buffers b, Batch batch) {
         ModelConfig.Moe m = c.moe();
         int t = ws.tokens;
         int e = c.embeddingLength();
@@ -400,7 +402,9 @@ final class DeepSeek2Model implements Model {
         for (int i = 0; i < t; i++) {
             route(b.routerLogits[i], L.selectionBias, b, b.chosen[i], b.weights[i]);
         }
-        s.addRouting(b.chosen, t);
+        for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
+            batch.parts[p].addRouting(b.chosen, row, batch.partTokens[p].length);
+        }
         if (L.gateShared != null) {
             Blocks.swiglu(pool, L.gateShared, L.upShared, L.downShared, 0,
                     m.expertFeedForwardLength() * m.expertSharedCount(), ws.hn, t, b.g, b.u, ws.ffnOut);

@@ -37,8 +37,8 @@ final class DenseModel implements Model {
     /** Causal attention of every (token, head) pair of the batch over the cache; a reusable task. */
     private final class Attention implements WorkerPool.RangeBody {
         Buffers b;
-        KvLayer cache;
-        int p0;
+        Batch batch;
+        int layer;
 
         @Override
         public void run(int from, int to) {
@@ -52,7 +52,8 @@ final class DenseModel implements Model {
                 int i = job / h;
                 int head = job % h;
                 int kvHead = head / group;
-                int n = p0 + i + 1;
+                KvLayer cache = batch.cache(i, layer);
+                int n = batch.position[i] + 1;
                 float[] scores = Blocks.scores(n);
                 for (int j = 0; j < n; j++) {
                     scores[j] = cache.dot(j, kvHead * hd, b.q[i], head * hd, hd) * kqScale;
@@ -118,16 +119,15 @@ final class DenseModel implements Model {
     }
 
     @Override
-    public Session newSession(int contextLength, CacheType cacheType) {
-        return new Session(c.blockCount(), c.headCountKv() * (c.keyLength() + c.valueLength()), contextLength, cacheType);
+    public int kvValuesPerToken() {
+        return c.headCountKv() * (c.keyLength() + c.valueLength());
     }
 
     @Override
-    public float[][] forward(Session s, int[] tokens, boolean allLogits) {
-        Workspace ws = Blocks.begin(s, tokens, tokenEmbd, newWorkspace);
+    public float[][] forward(Batch batch, boolean allLogits) {
+        Workspace ws = Blocks.begin(batch, tokenEmbd, newWorkspace);
         int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
-        int p0 = s.position();
         int hd = c.keyLength();
         int kvh = c.headCountKv();
         float eps = c.rmsNormEps();
@@ -137,23 +137,24 @@ final class DenseModel implements Model {
             Blocks.matmul(pool, L.wq, ws.hn, t, b.q);
             Blocks.matmul(pool, L.wk, ws.hn, t, b.k);
             Blocks.matmul(pool, L.wv, ws.hn, t, b.v);
-            KvLayer cache = s.layer(l);
             for (int i = 0; i < t; i++) {
+                KvLayer cache = batch.cache(i, l);
+                int pos = batch.position[i];
                 addBias(b.q[i], L.bq);
                 addBias(b.k[i], L.bk);
                 addBias(b.v[i], L.bv);
                 for (int head = 0; head < c.headCount(); head++) {
-                    rope.apply(b.q[i], head * hd, p0 + i);
+                    rope.apply(b.q[i], head * hd, pos);
                 }
                 for (int head = 0; head < kvh; head++) {
-                    rope.apply(b.k[i], head * hd, p0 + i);
+                    rope.apply(b.k[i], head * hd, pos);
                 }
-                cache.write(p0 + i, 0, b.k[i], 0, kvh * hd);
-                cache.write(p0 + i, kvh * hd, b.v[i], 0, kvh * c.valueLength());
+                cache.write(pos, 0, b.k[i], 0, kvh * hd);
+                cache.write(pos, kvh * hd, b.v[i], 0, kvh * c.valueLength());
             }
             b.attention.b = b;
-            b.attention.cache = cache;
-            b.attention.p0 = p0;
+            b.attention.batch = batch;
+            b.attention.layer = l;
             pool.forRange(t * c.headCount(), b.attention);
             Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
             Blocks.addInto(ws.x, ws.attnOut, t);
@@ -161,8 +162,8 @@ final class DenseModel implements Model {
             Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
-        s.advance(t);
-        return Blocks.logits(pool, ws, outputNorm, eps, output, allLogits);
+        b.attention.batch = null;
+        return Blocks.finish(pool, ws, batch, outputNorm, eps, output, allLogits);
     }
 
     private static void addBias(float[] x, float[] b) {

@@ -4,22 +4,32 @@ import io.jseek.core.kernel.VectorMath;
 import java.util.Arrays;
 
 /**
- * One layer's KV cache: {@code width} values per position, stored as F32 or F16. Attention reads it
- * only through these operations, so the storage type is decided once, when the session is created.
+ * One layer's KV cache: {@code width} values per position, stored as F32 or F16 in pages of
+ * {@link KvPool#BLOCK_TOKENS} positions (this layer's part of the session's {@link KvBlock}s). Attention
+ * reads it only through these operations, so the storage type is decided once, when the session is
+ * created.
  */
 abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
+    static final int SHIFT = Integer.numberOfTrailingZeros(KvPool.BLOCK_TOKENS);
+    static final int MASK = KvPool.BLOCK_TOKENS - 1;
+
     final int width;
 
     KvLayer(int width) {
         this.width = width;
     }
 
-    static KvLayer of(CacheType type, int width, int capacity) {
-        return type == CacheType.F32 ? new F32(width, capacity) : new F16(width, capacity);
+    static KvLayer of(CacheType type, int width) {
+        return type == CacheType.F32 ? new F32(width) : new F16(width);
     }
 
-    /** Grows the storage to hold {@code capacity} positions, keeping what is stored. */
-    abstract void grow(int capacity);
+    /** Makes {@code data} (this layer's array of a block) page {@code index}. */
+    abstract void page(int index, Object data);
+
+    /** Index of pos within its page's array. */
+    final int at(int pos, int off) {
+        return (pos & MASK) * width + off;
+    }
 
     /** Stores src[srcOff, +n) at position pos, values [off, off + n). */
     abstract void write(int pos, int off, float[] src, int srcOff, int n);
@@ -34,55 +44,60 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
     abstract void read(int pos, int off, float[] dst, int dstOff, int n);
 
     static final class F32 extends KvLayer {
-        private float[] data;
+        private float[][] pages = new float[4][];
 
-        F32(int width, int capacity) {
+        F32(int width) {
             super(width);
-            data = new float[Math.multiplyExact(width, capacity)];
         }
 
         @Override
-        void grow(int capacity) {
-            data = Arrays.copyOf(data, Math.multiplyExact(width, capacity));
+        void page(int index, Object data) {
+            if (index >= pages.length) {
+                pages = Arrays.copyOf(pages, Math.max(index + 1, 2 * pages.length));
+            }
+            pages[index] = (float[]) data;
         }
 
         @Override
         void write(int pos, int off, float[] src, int srcOff, int n) {
-            System.arraycopy(src, srcOff, data, pos * width + off, n);
+            System.arraycopy(src, srcOff, pages[pos >> SHIFT], at(pos, off), n);
         }
 
         @Override
         float dot(int pos, int off, float[] q, int qOff, int n) {
-            return VectorMath.dot(q, qOff, data, pos * width + off, n);
+            return VectorMath.dot(q, qOff, pages[pos >> SHIFT], at(pos, off), n);
         }
 
         @Override
         void axpy(float alpha, int pos, int off, float[] y, int yOff, int n) {
-            VectorMath.axpy(alpha, data, pos * width + off, y, yOff, n);
+            VectorMath.axpy(alpha, pages[pos >> SHIFT], at(pos, off), y, yOff, n);
         }
 
         @Override
         void read(int pos, int off, float[] dst, int dstOff, int n) {
-            System.arraycopy(data, pos * width + off, dst, dstOff, n);
+            System.arraycopy(pages[pos >> SHIFT], at(pos, off), dst, dstOff, n);
         }
     }
 
     static final class F16 extends KvLayer {
-        private short[] data;
+        private short[][] pages = new short[4][];
 
-        F16(int width, int capacity) {
+        F16(int width) {
             super(width);
-            data = new short[Math.multiplyExact(width, capacity)];
         }
 
         @Override
-        void grow(int capacity) {
-            data = Arrays.copyOf(data, Math.multiplyExact(width, capacity));
+        void page(int index, Object data) {
+            if (index >= pages.length) {
+                pages = Arrays.copyOf(pages, Math.max(index + 1, 2 * pages.length));
+            }
+            pages[index] = (short[]) data;
         }
 
         @Override
         void write(int pos, int off, float[] src, int srcOff, int n) {
-            int base = pos * width + off;
+            short[] data = pages[pos >> SHIFT];
+            int base = at(pos, off);
             for (int i = 0; i < n; i++) {
                 data[base + i] = Float.floatToFloat16(src[srcOff + i]);
             }
@@ -110,7 +125,8 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
 
         @Override
         void axpy(float alpha, int pos, int off, float[] y, int yOff, int n) {
-            int base = pos * width + off;
+            short[] data = pages[pos >> SHIFT];
+            int base = at(pos, off);
             for (int i = 0; i < n; i++) {
                 y[yOff + i] += alpha * Float.float16ToFloat(data[base + i]);
             }
@@ -118,7 +134,8 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
 
         @Override
         void read(int pos, int off, float[] dst, int dstOff, int n) {
-            int base = pos * width + off;
+            short[] data = pages[pos >> SHIFT];
+            int base = at(pos, off);
             for (int i = 0; i < n; i++) {
                 dst[dstOff + i] = Float.float16ToFloat(data[base + i]);
             }

@@ -12,8 +12,18 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     ModelConfig config();
 
+    /** KV-cache values per token and layer. */
+    int kvValuesPerToken();
+
+    /** A new, empty sequence with room for {@code contextLength} positions, its cache taken from {@code pool}. */
+    default Session newSession(int contextLength, KvPool pool) {
+        return new Session(config().blockCount(), kvValuesPerToken(), contextLength, pool);
+    }
+
     /** A new, empty sequence with room for {@code contextLength} positions, cached as {@code cacheType}. */
-    Session newSession(int contextLength, CacheType cacheType);
+    default Session newSession(int contextLength, CacheType cacheType) {
+        return newSession(contextLength, new KvPool(this, cacheType, 0));
+    }
 
     /** A new, empty sequence with an F32 cache. */
     default Session newSession(int contextLength) {
@@ -26,7 +36,17 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
      * {@code allLogits} is false ({@code [1][vocab]}). In that case the returned array belongs to the
      * session and is overwritten by its next call: a single-token step allocates nothing.
      */
-    float[][] forward(Session session, int[] tokens, boolean allLogits);
+    default float[][] forward(Session session, int[] tokens, boolean allLogits) {
+        return forward(Batch.of(session, tokens), allLogits);
+    }
+
+    /**
+     * One forward pass over several sequences at once (continuous batching): each part's tokens are fed at
+     * its session's next positions; the weights are streamed once for all of them. Returns the logits after
+     * every token ({@code allLogits}) or after each part's last token ({@code [parts][vocab]}; with a single
+     * one-token part the array belongs to its session, as above).
+     */
+    float[][] forward(Batch batch, boolean allLogits);
 
     /** Binds the weights of {@code file} to its architecture, checking every tensor's presence and shape. */
     static Model load(GgufFile file, WorkerPool pool) {

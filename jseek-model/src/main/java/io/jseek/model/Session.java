@@ -6,36 +6,77 @@ import java.util.List;
 
 /**
  * One sequence's state: its KV cache and how many positions it holds. The cache stores, per layer and
- * position, {@code kvValuesPerTokenPerLayer} values (for MLA: the normalized latent then the rotated rope
- * key) as F32 or F16; it grows by doubling up to the context length. Owned by one thread at a time.
+ * position, {@code kvValuesPerToken} values (for MLA: the normalized latent then the rotated rope key) as
+ * F32 or F16, in {@link KvBlock}s taken from a {@link KvPool} as the sequence grows, up to the context
+ * length. Blocks may be shared with other sessions (a cached prefix); a shared block is copied before this
+ * session writes into it. Owned by one thread at a time; {@link #close} gives the blocks back.
  */
-public final class Session {
+public final class Session implements AutoCloseable {
     private final int contextLength;
-    private final int valuesPerToken;
-    private final CacheType cacheType;
+    private final KvPool pool;
     private final KvLayer[] cache;
-    private int capacity;
+    private final java.util.ArrayList<KvBlock> blocks = new java.util.ArrayList<>();
     private int position;
     private List<int[][]> routing;
     /** The model's buffers for single-token steps, created on the first one. */
     private Workspace decodeWorkspace;
+    /** The batch for single-token steps, created on the first one. */
+    Batch decodeBatch;
 
-    Session(int layers, int valuesPerToken, int contextLength, CacheType cacheType) {
+    Session(int layers, int valuesPerToken, int contextLength, KvPool pool) {
         if (contextLength < 1) {
             throw new JseekException("context length must be at least 1, got " + contextLength);
         }
         this.contextLength = contextLength;
-        this.valuesPerToken = valuesPerToken;
-        this.cacheType = cacheType;
-        this.capacity = Math.min(contextLength, 64);
+        this.pool = pool;
         this.cache = new KvLayer[layers];
         for (int l = 0; l < layers; l++) {
-            cache[l] = KvLayer.of(cacheType, valuesPerToken, capacity);
+            cache[l] = KvLayer.of(pool.cacheType(), valuesPerToken);
         }
     }
 
     public CacheType cacheType() {
-        return cacheType;
+        return pool.cacheType();
+    }
+
+    public KvPool pool() {
+        return pool;
+    }
+
+    /**
+     * The blocks completely filled by the first {@code position()} positions, in order (for a prefix cache,
+     * which must {@link KvPool#retain} those it keeps).
+     */
+    public java.util.List<KvBlock> fullBlocks() {
+        return java.util.List.copyOf(blocks.subList(0, position / KvPool.BLOCK_TOKENS));
+    }
+
+    /**
+     * Starts an empty session from cached blocks holding its first {@code prefix.size() × BLOCK_TOKENS}
+     * positions (computed by another session of the same model and cache type); takes a reference to each.
+     */
+    public void attachPrefix(java.util.List<KvBlock> prefix) {
+        if (position != 0 || !blocks.isEmpty()) {
+            throw new IllegalStateException("a prefix can only start an empty session");
+        }
+        if ((long) prefix.size() * KvPool.BLOCK_TOKENS > contextLength) {
+            throw new JseekException("the cached prefix is longer than the context");
+        }
+        for (KvBlock b : prefix) {
+            pool.retain(b);
+            setBlock(blocks.size(), b);
+        }
+        position = prefix.size() * KvPool.BLOCK_TOKENS;
+    }
+
+    /** Gives every block back to the pool; the session is empty afterwards. */
+    @Override
+    public void close() {
+        for (KvBlock b : blocks) {
+            pool.release(b);
+        }
+        blocks.clear();
+        position = 0;
     }
 
     /** Number of tokens already in the cache: the position of the next token. */
@@ -68,28 +109,52 @@ public final class Session {
         return routing == null ? List.of() : routing;
     }
 
-    void addRouting(int[][] chosen, int tokens) {
+    void addRouting(int[][] chosen, int from, int tokens) {
         if (routing != null) {
             int[][] copy = new int[tokens][];
             for (int i = 0; i < tokens; i++) {
-                copy[i] = chosen[i].clone();
+                copy[i] = chosen[from + i].clone();
             }
             routing.add(copy);
         }
     }
 
-    /** Checks that {@code n} more tokens fit and makes room for them. */
+    /**
+     * Checks that {@code n} more tokens fit and makes room for them: blocks for new positions, and a private
+     * copy of any shared block they fall in.
+     */
     void reserve(int n) {
         if (position + n > contextLength) {
             throw new JseekException("the sequence needs " + (position + n) + " positions but the context holds "
                     + contextLength + " (use a larger context, or a shorter prompt)");
         }
-        if (position + n > capacity) {
-            int next = Math.min(contextLength, Math.max(position + n, 2 * capacity));
-            for (KvLayer layer : cache) {
-                layer.grow(next);
+        int first = position / KvPool.BLOCK_TOKENS;
+        int end = KvPool.blocksFor(position + n);
+        for (int i = first; i < Math.min(end, blocks.size()); i++) {
+            KvBlock b = blocks.get(i);
+            if (pool.refs(b) > 1) {
+                KvBlock copy = pool.take();
+                for (int l = 0; l < cache.length; l++) {
+                    Object from = b.layers[l];
+                    System.arraycopy(from, 0, copy.layers[l], 0, java.lang.reflect.Array.getLength(from));
+                }
+                setBlock(i, copy);
+                pool.release(b);
             }
-            capacity = next;
+        }
+        while (blocks.size() < end) {
+            setBlock(blocks.size(), pool.take());
+        }
+    }
+
+    private void setBlock(int index, KvBlock b) {
+        if (index == blocks.size()) {
+            blocks.add(b);
+        } else {
+            blocks.set(index, b);
+        }
+        for (int l = 0; l < cache.length; l++) {
+            cache[l].page(index, b.layers[l]);
         }
     }
 

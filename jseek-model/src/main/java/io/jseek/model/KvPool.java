@@ -1,0 +1,127 @@
+package io.jseek.model;
+
+import io.jseek.core.JseekException;
+import java.util.ArrayDeque;
+import java.util.function.BooleanSupplier;
+
+/**
+ * KV-cache memory as a pool of fixed-size {@link KvBlock}s shared by every session made from it, so that
+ * concurrent sequences divide one budget as they need it instead of each holding a fixed slice. A
+ * bounded pool refuses a block when all are in use (after asking its evictor, e.g. a prefix cache, to
+ * give one back); an unbounded pool, the default for a lone session, just allocates.
+ */
+public final class KvPool {
+    /** Positions per block. */
+    public static final int BLOCK_TOKENS = 16;
+
+    private final int layers;
+    private final int width;
+    private final CacheType type;
+    private final int maxBlocks;
+    private final ArrayDeque<KvBlock> free = new ArrayDeque<>();
+    private int allocated;
+    private int inUse;
+    private BooleanSupplier evictor = () -> false;
+
+    /** A pool for {@code model}'s cache layout; {@code maxBlocks} ≤ 0 means unbounded. */
+    public KvPool(Model model, CacheType type, int maxBlocks) {
+        this(model.config().blockCount(), model.kvValuesPerToken(), type, maxBlocks);
+    }
+
+    KvPool(int layers, int width, CacheType type, int maxBlocks) {
+        this.layers = layers;
+        this.width = width;
+        this.type = type;
+        this.maxBlocks = maxBlocks;
+    }
+
+    /** Blocks needed for {@code tokens} positions. */
+    public static int blocksFor(int tokens) {
+        return (tokens + BLOCK_TOKENS - 1) / BLOCK_TOKENS;
+    }
+
+    public CacheType cacheType() {
+        return type;
+    }
+
+    /** Bytes of one block. */
+    public long blockBytes() {
+        return (long) layers * width * BLOCK_TOKENS * type.bytes;
+    }
+
+    /** The most blocks the pool hands out, or 0 when unbounded. */
+    public int capacity() {
+        return Math.max(0, maxBlocks);
+    }
+
+    /** Blocks held by sessions or caches now. */
+    public synchronized int used() {
+        return inUse;
+    }
+
+    /**
+     * Called when the pool is out of blocks: should release one held only by a cache and return true, or
+     * return false when it has none to give.
+     */
+    public synchronized void evictor(BooleanSupplier evictor) {
+        this.evictor = evictor;
+    }
+
+    /** A block for the caller alone (one reference). */
+    synchronized KvBlock take() {
+        while (free.isEmpty() && maxBlocks > 0 && allocated >= maxBlocks) {
+            if (!evictor.getAsBoolean()) {
+                throw new KvPoolExhaustedException("the KV cache is full: all " + maxBlocks + " blocks of "
+                        + BLOCK_TOKENS + " positions are in use");
+            }
+        }
+        KvBlock b = free.poll();
+        if (b == null) {
+            Object[] data = new Object[layers];
+            for (int l = 0; l < layers; l++) {
+                int n = Math.multiplyExact(BLOCK_TOKENS, width);
+                data[l] = type == CacheType.F32 ? new float[n] : new short[n];
+            }
+            b = new KvBlock(data);
+            allocated++;
+        }
+        b.refs = 1;
+        inUse++;
+        return b;
+    }
+
+    /** One more holder of {@code b}. */
+    public synchronized void retain(KvBlock b) {
+        if (b.refs <= 0) {
+            throw new IllegalStateException("block already released");
+        }
+        b.refs++;
+    }
+
+    /** One holder fewer; the block returns to the pool with the last. */
+    public synchronized void release(KvBlock b) {
+        if (b.refs <= 0) {
+            throw new IllegalStateException("block released twice");
+        }
+        if (--b.refs == 0) {
+            inUse--;
+            if (maxBlocks > 0) {
+                free.push(b);
+            } else {
+                allocated--;
+            }
+        }
+    }
+
+    /** Holders of {@code b}. */
+    public synchronized int refs(KvBlock b) {
+        return b.refs;
+    }
+
+    /** The pool has no block for a session that needs one. */
+    public static final class KvPoolExhaustedException extends JseekException {
+        KvPoolExhaustedException(String message) {
+            super(message);
+        }
+    }
+}
