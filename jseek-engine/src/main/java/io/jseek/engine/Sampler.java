@@ -31,20 +31,39 @@ public final class Sampler {
             return argmax(l);
         }
         int n = l.length;
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> l[a] != l[b] ? Float.compare(l[b], l[a]) : Integer.compare(a, b));
-        int keep = n;
+        int[] order;
+        int keep;
+        // Share of the probability mass (over the candidates top-p sees) held by the tokens in order.
+        double coverage = 1;
         if (config.topK() > 0) {
-            keep = Math.min(keep, config.topK());
+            keep = Math.min(n, config.topK());
+            order = top(l, keep);
+        } else {
+            // No top-k: find just enough of the best tokens to cover top-p's mass (all when top-p is off).
+            double max = l[argmax(l)];
+            double total = 0;
+            for (float v : l) {
+                total += Math.exp(v - max);
+            }
+            keep = config.topP() < 1 ? Math.min(n, 64) : n;
+            while (true) {
+                order = top(l, keep);
+                double cum = 0;
+                for (int i = 0; i < keep; i++) {
+                    cum += Math.exp(l[order[i]] - max) / total;
+                }
+                if (cum >= config.topP() || keep == n) {
+                    coverage = keep == n ? 1 : cum;
+                    break;
+                }
+                keep = Math.min(n, keep * 4);
+            }
         }
         double[] p = softmax(l, order, keep, 1f);
         if (config.topP() < 1) {
             double cum = 0;
             for (int i = 0; i < keep; i++) {
-                cum += p[i];
+                cum += p[i] * coverage;
                 if (cum >= config.topP()) {
                     keep = i + 1;
                     break;
@@ -98,8 +117,71 @@ public final class Sampler {
         return best;
     }
 
+    /** Ids of the k largest logits, largest first, equal logits by lower id (a bounded heap, O(n log k)). */
+    static int[] top(float[] l, int k) {
+        int[] heap = new int[k];
+        int size = 0;
+        for (int id = 0; id < l.length; id++) {
+            if (size < k) {
+                heap[size] = id;
+                siftUp(l, heap, size++);
+            } else if (better(l, id, heap[0])) {
+                heap[0] = id;
+                siftDown(l, heap, 0, size);
+            }
+        }
+        // Pop the worst to the end: heap becomes best-first.
+        for (int end = size - 1; end > 0; end--) {
+            int t = heap[0];
+            heap[0] = heap[end];
+            heap[end] = t;
+            siftDown(l, heap, 0, end);
+        }
+        return heap;
+    }
+
+    /** True when token a ranks before token b. */
+    private static boolean better(float[] l, int a, int b) {
+        return l[a] > l[b] || (l[a] == l[b] && a < b);
+    }
+
+    /** Min-heap by rank: the root is the worst kept token. */
+    private static void siftUp(float[] l, int[] h, int i) {
+        while (i > 0) {
+            int parent = (i - 1) / 2;
+            if (!better(l, h[parent], h[i])) {
+                return;
+            }
+            int t = h[i];
+            h[i] = h[parent];
+            h[parent] = t;
+            i = parent;
+        }
+    }
+
+    private static void siftDown(float[] l, int[] h, int i, int size) {
+        while (true) {
+            int worst = i;
+            int a = 2 * i + 1;
+            int b = a + 1;
+            if (a < size && better(l, h[worst], h[a])) {
+                worst = a;
+            }
+            if (b < size && better(l, h[worst], h[b])) {
+                worst = b;
+            }
+            if (worst == i) {
+                return;
+            }
+            int t = h[i];
+            h[i] = h[worst];
+            h[worst] = t;
+            i = worst;
+        }
+    }
+
     /** Probabilities of the first {@code keep} tokens of {@code order} at this temperature. */
-    private static double[] softmax(float[] l, Integer[] order, int keep, float temperature) {
+    private static double[] softmax(float[] l, int[] order, int keep, float temperature) {
         double[] p = new double[keep];
         double max = l[order[0]] / temperature;
         double sum = 0;
