@@ -1,27 +1,21 @@
 package io.jseek.engine;
 
-import io.jseek.core.tokenizer.TokenDecoder;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.model.Model;
 import io.jseek.model.Session;
-import java.util.Arrays;
 
 /**
- * The generation loop: feed the prompt as one batch, then sample, stream and feed one token at a time
- * until an end-of-generation token, a stop string, the token limit or the end of the context.
- * {@code <think>} / {@code </think>} tokens switch between reasoning and answer and are not shown.
+ * The generation loop of one sequence on its own: feed the prompt as one batch, then sample, stream and
+ * feed one token at a time ({@link Decoding}) until an end-of-generation token, a stop string, the token
+ * limit or the end of the context.
  */
 final class Generator {
     private final Model model;
     private final Tokenizer tokenizer;
-    private final int think;
-    private final int endThink;
 
     Generator(Model model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
-        this.think = tokenizer.id("<think>");
-        this.endThink = tokenizer.id("</think>");
     }
 
     /** Feeds {@code prompt} after what the session holds, then generates. {@code history} = all tokens so far (for penalties). */
@@ -29,74 +23,12 @@ final class Generator {
         long t0 = System.nanoTime();
         float[] logits = model.forward(session, prompt, false)[0];
         long t1 = System.nanoTime();
-        Sampler sampler = new Sampler(opt.sampler());
-        TokenDecoder decoder = tokenizer.streamingDecoder(false);
-        int[] recent = Arrays.copyOf(history, history.length + opt.maxTokens());
-        int recentCount = history.length;
-        StringBuilder reasoning = new StringBuilder();
-        StringBuilder content = new StringBuilder();
-        StopFilter stops = new StopFilter(opt.stop());
-        boolean inReasoning = opt.startsReasoning();
-        Generation.StopReason reason = Generation.StopReason.MAX_TOKENS;
-        int generated = 0;
-        while (generated < opt.maxTokens()) {
-            int token = sampler.sample(logits, recent, recentCount);
-            recent[recentCount++] = token;
-            generated++;
-            if (tokenizer.isEndOfGeneration(token)) {
-                reason = Generation.StopReason.END_OF_GENERATION;
-                break;
-            }
-            if (token == think || token == endThink) {
-                flushText(decoder.flush(), inReasoning, reasoning, stops, content, out);
-                inReasoning = token == think;
-            } else {
-                String text = decoder.push(token);
-                if (flushText(text, inReasoning, reasoning, stops, content, out)) {
-                    reason = Generation.StopReason.STOP_STRING;
-                    break;
-                }
-            }
-            if (out.cancelled()) {
-                reason = Generation.StopReason.CANCELLED;
-                break;
-            }
-            if (session.position() >= session.contextLength()) {
-                reason = Generation.StopReason.CONTEXT_FULL;
-                break;
-            }
-            logits = model.forward(session, new int[] {token}, false)[0];
-        }
-        if (reason != Generation.StopReason.STOP_STRING) {
-            flushText(decoder.flush(), inReasoning, reasoning, stops, content, out);
-            String rest = stops.finish();
-            content.append(rest);
-            if (!rest.isEmpty()) {
-                out.onContent(rest);
-            }
+        Decoding d = new Decoding(tokenizer, history, opt, out);
+        while (d.step(logits, session.position() < session.contextLength())) {
+            logits = model.forward(session, new int[] {d.last()}, false)[0];
         }
         long t2 = System.nanoTime();
-        return new Generation(reasoning.toString(), content.toString(), reason, prompt.length, reused,
-                Arrays.copyOfRange(recent, history.length, recentCount), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
-    }
-
-    /** Routes text to reasoning or answer; returns true when the answer hit a stop string. */
-    private static boolean flushText(String text, boolean inReasoning, StringBuilder reasoning, StopFilter stops,
-                                     StringBuilder content, GenerationListener out) {
-        if (text.isEmpty()) {
-            return false;
-        }
-        if (inReasoning) {
-            reasoning.append(text);
-            out.onReasoning(text);
-            return false;
-        }
-        String ready = stops.push(text);
-        content.append(ready);
-        if (!ready.isEmpty()) {
-            out.onContent(ready);
-        }
-        return stops.stopped();
+        return d.result(prompt.length, reused, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     /** Holds back answer text that might be the start of a stop string, and cuts the text at a stop string. */
