@@ -156,6 +156,11 @@ public final class LoadedModel implements AutoCloseable {
         return model.newSession(plan.contextLength(), plan.cacheType());
     }
 
+    /** The forward pass. */
+    Model network() {
+        return model;
+    }
+
     Generator generator() {
         return new Generator(model, tokenizer);
     }

@@ -1,0 +1,378 @@
+package io.jseek.engine;
+
+import io.jseek.core.JseekException;
+import io.jseek.model.Batch;
+import io.jseek.model.CacheType;
+import io.jseek.model.KvBlock;
+import io.jseek.model.KvPool;
+import io.jseek.model.Model;
+import io.jseek.model.Session;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Continuous batching: every running sequence advances in one forward pass per step — one token each for
+ * those generating, a chunk of the prompt for those starting (so a long prompt does not stall running
+ * streams) — and new requests join between steps. KV memory is one {@link KvPool} shared by all
+ * sequences; finished sequences leave their blocks in a {@link PrefixCache} for later prompts with the
+ * same start. Listeners are called on the scheduler's thread and must not block.
+ *
+ * <p>Outputs are not batch-invariant: a sequence's logits differ in the last bits depending on what else
+ * is in its batch (different matrix kernels for one and for several rows), so a seeded request can,
+ * rarely, take another token when run alongside others.
+ */
+public final class Scheduler implements AutoCloseable {
+    /**
+     * @param parallel      sequences running at once
+     * @param contextLength most positions one sequence may use (prompt + generated)
+     * @param kvTokens      positions of KV cache shared by all sequences (at least contextLength)
+     * @param prefillChunk  prompt tokens fed per step, over all starting sequences
+     * @param maxQueue      requests waiting beyond the running ones before new ones are refused
+     */
+    public record Config(int parallel, int contextLength, int kvTokens, CacheType cacheType, int prefillChunk,
+                         int maxQueue) {
+        public Config {
+            if (parallel < 1 || contextLength < 2 || prefillChunk < 1 || maxQueue < 0) {
+                throw new JseekException("bad scheduler settings: parallel " + parallel + ", context " + contextLength
+                        + ", prefill chunk " + prefillChunk + ", queue " + maxQueue);
+            }
+            kvTokens = Math.max(kvTokens, contextLength);
+        }
+    }
+
+    /** A submitted request. */
+    public interface Handle {
+        /** Stops the request (queued or running) at the next step; its result completes as CANCELLED. */
+        void cancel();
+
+        /** Completes when the request ends, with what it generated, or exceptionally on an engine error. */
+        CompletableFuture<Generation> result();
+
+        /** Prompt tokens found in the prefix cache (known once the request has started; 0 before). */
+        int cachedTokens();
+    }
+
+    /** The queue is full; try again later. */
+    public static final class QueueFullException extends JseekException {
+        QueueFullException(String message) {
+            super(message);
+        }
+    }
+
+    /** A point-in-time view for health checks and metrics. */
+    public record Stats(int running, int waiting, int kvBlocksUsed, int kvBlocksTotal, int prefixCacheBlocks,
+                        long prefixQueryTokens, long prefixHitTokens, long promptTokens, long generatedTokens,
+                        long steps, long cancelled) {
+    }
+
+    private final class Sequence implements Handle {
+        final int[] prompt;
+        final GenerationOptions options;
+        final GenerationListener listener;
+        final CompletableFuture<Generation> result = new CompletableFuture<>();
+        volatile boolean cancel;
+        volatile int cached;
+        Session session;
+        int fed;
+        Decoding decoding;
+        long started;
+        long promptDone;
+
+        Sequence(int[] prompt, GenerationOptions options, GenerationListener listener) {
+            this.prompt = prompt;
+            this.options = options;
+            this.listener = listener;
+        }
+
+        @Override
+        public void cancel() {
+            cancel = true;
+            wake();
+        }
+
+        @Override
+        public CompletableFuture<Generation> result() {
+            return result;
+        }
+
+        @Override
+        public int cachedTokens() {
+            return cached;
+        }
+    }
+
+    private final LoadedModel model;
+    private final Model net;
+    private final Config config;
+    private final KvPool pool;
+    private final PrefixCache cache;
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> active = new ArrayList<>();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile int runningCount;
+    private final AtomicLong prefixQueries = new AtomicLong();
+    private final AtomicLong prefixHits = new AtomicLong();
+    private final AtomicLong promptTokens = new AtomicLong();
+    private final AtomicLong generatedTokens = new AtomicLong();
+    private final AtomicLong steps = new AtomicLong();
+    private final AtomicLong cancelled = new AtomicLong();
+
+    public Scheduler(LoadedModel model, Config config) {
+        this.model = model;
+        this.net = model.network();
+        this.config = config;
+        this.pool = new KvPool(net, config.cacheType(), KvPool.blocksFor(config.kvTokens()));
+        this.cache = new PrefixCache(pool);
+        this.thread = Thread.ofPlatform().name("jseek-scheduler").daemon().start(this::run);
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * Queues a request: {@code prompt} (token ids, BOS included as the model wants) then up to
+     * {@code options.maxTokens()} generated tokens, which together must fit the context.
+     */
+    public Handle submit(int[] prompt, GenerationOptions options, GenerationListener listener) {
+        if (prompt.length == 0) {
+            throw new JseekException("the prompt is empty");
+        }
+        Model.checkTokens(prompt, model.tokenizer().vocabSize());
+        if ((long) prompt.length + options.maxTokens() > config.contextLength()) {
+            throw new JseekException("the prompt has " + prompt.length + " tokens and up to " + options.maxTokens()
+                    + " more are asked for, but the context holds " + config.contextLength());
+        }
+        Sequence s = new Sequence(prompt, options, listener);
+        synchronized (this) {
+            if (closed) {
+                throw new JseekException("the scheduler is shut down");
+            }
+            if (waiting.size() >= config.maxQueue() + Math.max(0, config.parallel() - runningCount)) {
+                throw new QueueFullException("the server is busy: " + runningCount + " running, " + waiting.size()
+                        + " waiting");
+            }
+            waiting.add(s);
+            notifyAll();
+        }
+        return s;
+    }
+
+    public Stats stats() {
+        int queued;
+        synchronized (this) {
+            queued = waiting.size();
+        }
+        return new Stats(runningCount, queued, pool.used(), pool.capacity(), cacheSize, prefixQueries.get(),
+                prefixHits.get(), promptTokens.get(), generatedTokens.get(), steps.get(), cancelled.get());
+    }
+
+    private volatile int cacheSize;
+
+    /** Cancels everything, waits for the scheduler's thread and frees the cache. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+        }
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void wake() {
+        notifyAll();
+    }
+
+    private void run() {
+        try {
+            while (true) {
+                synchronized (this) {
+                    while (!closed && waiting.isEmpty() && active.isEmpty()) {
+                        wait();
+                    }
+                    if (closed) {
+                        break;
+                    }
+                }
+                admit();
+                dropCancelled();
+                step();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            failAll(t);
+            return;
+        }
+        List<Sequence> rest = new ArrayList<>(active);
+        synchronized (this) {
+            rest.addAll(waiting);
+            waiting.clear();
+        }
+        for (Sequence s : rest) {
+            s.cancel = true;
+        }
+        dropCancelled();
+        for (Sequence s : rest) {
+            if (!s.result.isDone()) {
+                s.result.completeExceptionally(new JseekException("the server is shutting down"));
+            }
+        }
+        cache.clear();
+    }
+
+    /** Moves waiting requests in while there are free slots and KV blocks for their prompts. */
+    private void admit() {
+        while (active.size() < config.parallel()) {
+            Sequence s;
+            synchronized (this) {
+                s = waiting.peek();
+                if (s == null) {
+                    return;
+                }
+                int free = pool.capacity() - pool.used() + cache.size();
+                int need = KvPool.blocksFor(s.prompt.length) + active.size();
+                if (!active.isEmpty() && free < need) {
+                    return;
+                }
+                waiting.poll();
+            }
+            s.started = System.nanoTime();
+            s.session = net.newSession(config.contextLength(), pool);
+            if (!s.cancel) {
+                List<KvBlock> prefix = cache.lookup(s.prompt);
+                s.session.attachPrefix(prefix);
+                s.fed = s.session.position();
+                s.cached = s.fed;
+                prefixQueries.addAndGet(s.prompt.length);
+                prefixHits.addAndGet(s.fed);
+            }
+            active.add(s);
+            runningCount = active.size();
+        }
+    }
+
+    private void dropCancelled() {
+        for (Sequence s : List.copyOf(active)) {
+            if (s.cancel) {
+                cancelled.incrementAndGet();
+                if (s.decoding == null) {
+                    s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
+                }
+                s.decoding.abort(Generation.StopReason.CANCELLED);
+                finish(s);
+            }
+        }
+    }
+
+    /** One forward pass over every active sequence. */
+    private void step() {
+        if (active.isEmpty()) {
+            return;
+        }
+        Batch.Builder batch = new Batch.Builder();
+        List<Sequence> parts = new ArrayList<>();
+        List<int[]> chunks = new ArrayList<>();
+        for (Sequence s : active) {
+            if (s.decoding != null) {
+                int[] one = {s.decoding.last()};
+                batch.add(s.session, one);
+                parts.add(s);
+                chunks.add(one);
+            }
+        }
+        int budget = config.prefillChunk();
+        for (Sequence s : active) {
+            if (s.decoding == null && budget > 0) {
+                int n = Math.min(budget, s.prompt.length - s.fed);
+                int[] chunk = Arrays.copyOfRange(s.prompt, s.fed, s.fed + n);
+                batch.add(s.session, chunk);
+                parts.add(s);
+                chunks.add(chunk);
+                budget -= n;
+            }
+        }
+        float[][] logits;
+        try {
+            logits = net.forward(batch.build(), false);
+        } catch (KvPool.KvPoolExhaustedException e) {
+            // Out of KV memory: the youngest sequence gives its blocks back to the others.
+            Sequence victim = active.getLast();
+            if (victim.decoding == null) {
+                victim.decoding = new Decoding(model.tokenizer(), victim.prompt, victim.options, victim.listener);
+            }
+            victim.decoding.abort(Generation.StopReason.NO_MEMORY);
+            finish(victim);
+            return;
+        } catch (RuntimeException e) {
+            // A bug or bad input in this step: its sequences fail, the others go on.
+            for (Sequence s : parts) {
+                active.remove(s);
+                s.session.close();
+                s.result.completeExceptionally(e);
+            }
+            return;
+        }
+        steps.incrementAndGet();
+        for (int i = 0; i < parts.size(); i++) {
+            Sequence s = parts.get(i);
+            if (s.decoding == null) {
+                s.fed += chunks.get(i).length;
+                promptTokens.addAndGet(chunks.get(i).length);
+                if (s.fed < s.prompt.length) {
+                    continue;
+                }
+                s.promptDone = System.nanoTime();
+                s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
+            }
+            generatedTokens.incrementAndGet();
+            if (!s.decoding.step(logits[i], s.session.position() < s.session.contextLength())) {
+                finish(s);
+            }
+        }
+    }
+
+    /** Ends a stopped sequence: its KV blocks go to the prefix cache, its result to the caller. */
+    private void finish(Sequence s) {
+        active.remove(s);
+        Generation g = s.decoding.result(s.prompt.length - s.cached, s.cached,
+                ((s.promptDone > 0 ? s.promptDone : System.nanoTime()) - s.started) / 1e9,
+                s.promptDone > 0 ? (System.nanoTime() - s.promptDone) / 1e9 : 0);
+        int held = s.session.position();
+        if (held > 0 && s.decoding.stopReason() != Generation.StopReason.NO_MEMORY) {
+            int[] all = Arrays.copyOf(s.prompt, s.prompt.length + g.tokens().length);
+            System.arraycopy(g.tokens(), 0, all, s.prompt.length, g.tokens().length);
+            cache.add(s.session, Arrays.copyOf(all, Math.min(held, all.length)));
+        }
+        s.session.close();
+        runningCount = active.size();
+        cacheSize = cache.size();
+        s.result.complete(g);
+    }
+
+    private void failAll(Throwable t) {
+        List<Sequence> all = new ArrayList<>(active);
+        synchronized (this) {
+            closed = true;
+            all.addAll(waiting);
+            waiting.clear();
+        }
+        for (Sequence s : all) {
+            if (s.session != null) {
+                s.session.close();
+            }
+            s.result.completeExceptionally(t);
+        }
+        active.clear();
+        runningCount = 0;
+    }
+}
