@@ -53,18 +53,10 @@ public final class ChatSession {
     public Generation send(String user, GenerationOptions options, GenerationListener listener) {
         List<ChatMessage> turn = new ArrayList<>(history);
         turn.add(ChatMessage.user(user));
-        ChatFormat format = model.format();
-        String prompt = format.render(turn, true);
-        boolean reasoning = options.startsReasoning();
-        if (!format.isComplete() && reasoning) {
-            prompt += "<think>\n";
-        } else if (format.isComplete()) {
-            reasoning = prompt.stripTrailing().endsWith("<think>");
-        }
-        boolean addBos = !(format.isComplete() && !model.bosText().isEmpty() && prompt.startsWith(model.bosText()));
-        int[] tokens = model.tokenizer().encode(prompt, addBos, true);
-        if (reasoning != options.startsReasoning()) {
-            options = new GenerationOptions(options.maxTokens(), options.sampler(), options.stop(), reasoning);
+        LoadedModel.ChatPrompt prompt = model.chatPrompt(turn, "");
+        int[] tokens = prompt.tokens();
+        if (prompt.startsReasoning() != options.startsReasoning()) {
+            options = new GenerationOptions(options.maxTokens(), options.sampler(), options.stop(), prompt.startsReasoning());
         }
         if (session == null) {
             session = model.newSession(plan, tokens.length);

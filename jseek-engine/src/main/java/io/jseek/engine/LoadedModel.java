@@ -128,6 +128,31 @@ public final class LoadedModel implements AutoCloseable {
         return new GenerationOptions(maxTokens, SamplerConfig.defaults(seed), List.of(), reasoning);
     }
 
+    /** A conversation rendered for generation: its text, its tokens, and whether the reply opens inside {@code <think>}. */
+    public record ChatPrompt(String text, int[] tokens, boolean startsReasoning) {
+    }
+
+    /**
+     * Renders {@code messages} ready for the assistant's reply, with R1's {@code <think>\n} opener where the
+     * model reasons (built-in formats add it here; Jinja templates write it themselves), then
+     * {@code assistantPrefix}, text the reply must continue (prefix completion; "" for none).
+     */
+    public ChatPrompt chatPrompt(List<ChatMessage> messages, String assistantPrefix) {
+        String prompt = format.render(messages, true);
+        if (!format.isComplete() && reasoning) {
+            prompt += "<think>\n";
+        }
+        boolean startsReasoning = prompt.stripTrailing().endsWith("<think>");
+        int close = assistantPrefix.lastIndexOf("</think>");
+        int open = assistantPrefix.lastIndexOf("<think>");
+        if (close >= 0 || open >= 0) {
+            startsReasoning = open > close;
+        }
+        prompt += assistantPrefix;
+        boolean addBos = !(format.isComplete() && !bosText().isEmpty() && prompt.startsWith(bosText()));
+        return new ChatPrompt(prompt, tokenizer.encode(prompt, addBos, true), startsReasoning);
+    }
+
     /** A new conversation. */
     public ChatSession chat(ContextPlan plan) {
         return new ChatSession(this, plan);
