@@ -61,6 +61,11 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /** The model file. */
+    public Path path() {
+        return file.path();
+    }
+
     public ModelConfig config() {
         return model.config();
     }

@@ -1,0 +1,124 @@
+package io.jseek.cli;
+
+import io.jseek.core.JseekException;
+import io.jseek.engine.ContextPlan;
+import io.jseek.engine.LoadedModel;
+import io.jseek.engine.Scheduler;
+import io.jseek.server.Server;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code jseek serve}: the DeepSeek/OpenAI-compatible HTTP server. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve the model over HTTP with the DeepSeek / OpenAI API (/v1/chat/completions, "
+                + "/v1/completions, /v1/models), /health, /metrics, /tokenize, /detokenize, /apply-template and a "
+                + "chat page at /. Concurrent requests are batched together. Ctrl-C stops it."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Mixin
+    ThreadsOption threadsOption;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address to listen on (default ${DEFAULT-VALUE}: this machine only).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", paramLabel = "PORT", description = "Port (default ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--parallel", defaultValue = "8", paramLabel = "N", description = "Requests generated at once (default ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--ctx", paramLabel = "N", description = "Most tokens one request may use, prompt and answer "
+            + "(default: the model's context, capped by memory).")
+    Integer context;
+
+    @Option(names = "--kv-tokens", paramLabel = "N", description = "KV-cache positions shared by all requests and the "
+            + "prefix cache (default: what fits in a third of the free heap, at least --ctx).")
+    Integer kvTokens;
+
+    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32 or F16 (default: as jseek run).")
+    io.jseek.model.CacheType cacheType;
+
+    @Option(names = "--prefill-chunk", defaultValue = "256", paramLabel = "N",
+            description = "Prompt tokens computed per step, so long prompts do not stall running streams (default ${DEFAULT-VALUE}).")
+    int prefillChunk;
+
+    @Option(names = "--queue", defaultValue = "64", paramLabel = "N", description = "Requests that may wait; more get 503 (default ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY (repeatable).")
+    List<String> apiKeys = new ArrayList<>();
+
+    @Option(names = "--api-key-file", paramLabel = "FILE", description = "Read accepted keys from FILE, one per line.")
+    Path apiKeyFile;
+
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN", description = "Allow browser calls from ORIGIN (repeatable; * for any). Off by default.")
+    List<String> corsOrigins = new ArrayList<>();
+
+    @Option(names = "--alias", paramLabel = "NAME", description = "The model id clients see (default: the file name).")
+    String alias;
+
+    @Option(names = "--strict-model", description = "Reject requests that name another model (default: serve them with this one).")
+    boolean strictModel;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> keys = new ArrayList<>(apiKeys);
+        if (apiKeyFile != null) {
+            for (String line : Files.readAllLines(apiKeyFile, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    keys.add(line.strip());
+                }
+            }
+            if (keys.isEmpty()) {
+                throw new JseekException(apiKeyFile + " has no API keys");
+            }
+        }
+        Path path = modelOption.resolve();
+        Server server = Server.start(new Server.Options(host, port, keys, corsOrigins, alias, strictModel, 8 << 20, 5000));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            err.println("jseek: stopping");
+            err.flush();
+            server.stop(2);
+            stopped.countDown();
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        LoadedModel m = LoadedModel.open(path, threadsOption.threads());
+        ContextPlan plan = m.plan(context, cacheType, msg -> err.println("jseek: " + msg));
+        int kv = kvTokens != null ? kvTokens : defaultKvTokens(m, plan);
+        server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue));
+        err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",
+                path.getFileName(), server.url(), plan.contextLength(), Math.max(kv, plan.contextLength()), plan.cacheType(), parallel);
+        err.flush();
+        stopped.await();
+        m.close();
+        return 0;
+    }
+
+    /** A third of the free heap, at least one full context. */
+    private static int defaultKvTokens(LoadedModel m, ContextPlan plan) {
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long fit = free / 3 / Math.max(1, m.kvBytesPerToken(plan.cacheType()));
+        return (int) Math.max(plan.contextLength(), Math.min(Integer.MAX_VALUE / 2, fit));
+    }
+}

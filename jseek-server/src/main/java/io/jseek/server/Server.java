@@ -1,0 +1,427 @@
+package io.jseek.server;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.jseek.core.JseekException;
+import io.jseek.engine.ChatMessage;
+import io.jseek.engine.LoadedModel;
+import io.jseek.engine.Scheduler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * jseek's HTTP server: the DeepSeek / OpenAI API (every path with and without {@code /v1}), health,
+ * metrics, tokenizer endpoints and a chat page, on the JDK's built-in HTTP server with a virtual thread
+ * per request. Generation runs in a {@link Scheduler} (continuous batching); request threads only parse,
+ * wait and write. Until {@link #ready} is called (the model is loading) every API path answers 503.
+ */
+public final class Server implements AutoCloseable {
+    /**
+     * @param apiKeys       keys accepted as {@code Authorization: Bearer KEY}; empty = no authentication
+     * @param corsOrigins   origins allowed to call from a browser ("*" for any); empty = no CORS headers
+     * @param alias         the model id clients see ({@code null}: the file name)
+     * @param strictModel   reject requests naming another model (else any name is served by the one loaded)
+     * @param maxBodyBytes  larger request bodies get 413
+     * @param keepAliveMs   a stream with nothing to send writes an SSE comment this often (noticing a client gone)
+     */
+    public record Options(String host, int port, List<String> apiKeys, List<String> corsOrigins, String alias,
+                          boolean strictModel, long maxBodyBytes, long keepAliveMs) {
+        public Options {
+            apiKeys = List.copyOf(apiKeys);
+            corsOrigins = List.copyOf(corsOrigins);
+        }
+
+        public static Options defaults() {
+            return new Options("127.0.0.1", 8080, List.of(), List.of(), null, false, 8 << 20, 5000);
+        }
+    }
+
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final Options options;
+    private final HttpServer http;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    final Metrics metrics = new Metrics();
+    private volatile LoadedModel model;
+    private volatile Scheduler scheduler;
+    private volatile String modelId;
+    private final long created = System.currentTimeMillis() / 1000;
+
+    private Server(Options options) throws IOException {
+        this.options = options;
+        this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
+        http.setExecutor(executor);
+        http.createContext("/", this::handle);
+        http.start();
+    }
+
+    /** Starts listening; the API answers 503 until {@link #ready}. */
+    public static Server start(Options options) {
+        try {
+            return new Server(options);
+        } catch (IOException e) {
+            throw new JseekException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Serves {@code loaded} through a scheduler with {@code config}. */
+    public void ready(LoadedModel loaded, Scheduler.Config config) {
+        this.modelId = options.alias() != null ? options.alias()
+                : loaded.path().getFileName().toString().replaceFirst("\\.gguf$", "");
+        this.scheduler = new Scheduler(loaded, config);
+        this.model = loaded;
+    }
+
+    /** The port listened on (useful with port 0). */
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    public URI url() {
+        String host = options.host().contains(":") ? "[" + options.host() + "]" : options.host();
+        return URI.create("http://" + host + ":" + port() + "/");
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** Stops accepting, cancels what runs, waits up to {@code graceSeconds} for responses to finish. */
+    public void stop(int graceSeconds) {
+        Scheduler s = scheduler;
+        if (s != null) {
+            s.close();
+        }
+        http.stop(graceSeconds);
+        executor.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        stop(0);
+    }
+
+    String modelId() {
+        return modelId;
+    }
+
+    long created() {
+        return created;
+    }
+
+    Options options() {
+        return options;
+    }
+
+    private void handle(HttpExchange ex) {
+        long start = System.nanoTime();
+        String path = ex.getRequestURI().getPath();
+        String endpoint = path;
+        int status = 500;
+        try (ex) {
+            cors(ex);
+            if (path.startsWith("/v1/") || path.equals("/v1")) {
+                path = path.substring(3);
+            }
+            if (path.startsWith("/beta/")) {
+                path = path.substring(5);
+            }
+            endpoint = path.isEmpty() ? "/" : path;
+            String method = ex.getRequestMethod();
+            if (method.equals("OPTIONS")) {
+                status = 204;
+                ex.sendResponseHeaders(204, -1);
+                return;
+            }
+            status = route(ex, method, endpoint);
+        } catch (ApiException e) {
+            status = e.status;
+            sendError(ex, e);
+        } catch (Exception e) {
+            status = 500;
+            System.Logger log = System.getLogger("jseek.server");
+            log.log(System.Logger.Level.ERROR, "request " + path + " failed", e);
+            sendError(ex, new ApiException(500, "server_error", "internal_error", null,
+                    "internal error: " + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), 0));
+        } finally {
+            metrics.request(known(endpoint), status);
+            if (endpoint.endsWith("completions")) {
+                metrics.e2e.observe((System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    /** A bounded label set for the metrics: unknown paths count as "other". */
+    private static String known(String endpoint) {
+        return switch (endpoint) {
+            case "/", "/health", "/models", "/metrics", "/chat/completions", "/completions", "/tokenize",
+                 "/detokenize", "/apply-template" -> endpoint;
+            default -> "other";
+        };
+    }
+
+    private int route(HttpExchange ex, String method, String path) throws IOException {
+        if (path.equals("/") || path.equals("/index.html")) {
+            requireMethod(method, "GET");
+            return sendPage(ex);
+        }
+        if (path.equals("/favicon.ico")) {
+            ex.sendResponseHeaders(204, -1);
+            return 204;
+        }
+        if (path.equals("/health")) {
+            boolean up = scheduler != null;
+            ObjectNode body = JSON.createObjectNode().put("status", up ? "ok" : "loading");
+            return sendJson(ex, up ? 200 : 503, body);
+        }
+        authorize(ex);
+        if (scheduler == null) {
+            throw new ApiException(503, "server_error", "model_loading", null, "the model is still loading", 1);
+        }
+        return switch (path) {
+            case "/models" -> {
+                requireMethod(method, "GET");
+                ObjectNode m = JSON.createObjectNode().put("id", modelId).put("object", "model")
+                        .put("created", created).put("owned_by", "jseek");
+                ObjectNode list = JSON.createObjectNode().put("object", "list");
+                list.putArray("data").add(m);
+                yield sendJson(ex, 200, list);
+            }
+            case "/metrics" -> {
+                requireMethod(method, "GET");
+                yield send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.render(scheduler.stats()).getBytes(StandardCharsets.UTF_8));
+            }
+            case "/chat/completions" -> {
+                requireMethod(method, "POST");
+                yield new Completions(this, model, scheduler).chat(ex, body(ex));
+            }
+            case "/completions" -> {
+                requireMethod(method, "POST");
+                yield new Completions(this, model, scheduler).text(ex, body(ex));
+            }
+            case "/tokenize" -> {
+                requireMethod(method, "POST");
+                yield tokenize(ex, body(ex));
+            }
+            case "/detokenize" -> {
+                requireMethod(method, "POST");
+                yield detokenize(ex, body(ex));
+            }
+            case "/apply-template" -> {
+                requireMethod(method, "POST");
+                JsonNode req = body(ex);
+                List<ChatMessage> messages = Completions.messages(req).messages();
+                ObjectNode out = JSON.createObjectNode().put("prompt", model.chatPrompt(messages, "").text());
+                yield sendJson(ex, 200, out);
+            }
+            default -> throw new ApiException(404, "invalid_request_error", "not_found", null, "no such endpoint: " + path, 0);
+        };
+    }
+
+    private int tokenize(HttpExchange ex, JsonNode req) throws IOException {
+        JsonNode content = req.get("content");
+        if (content == null || !content.isString()) {
+            throw ApiException.invalid("content", "content must be a string");
+        }
+        boolean special = req.path("add_special").asBoolean(false);
+        boolean pieces = req.path("with_pieces").asBoolean(false);
+        int[] ids = model.tokenizer().encode(content.asString(), special, true);
+        ArrayNode tokens = JSON.createArrayNode();
+        for (int id : ids) {
+            if (pieces) {
+                tokens.addObject().put("id", id).put("piece", model.tokenizer().decode(new int[] {id}, true));
+            } else {
+                tokens.add(id);
+            }
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.set("tokens", tokens);
+        return sendJson(ex, 200, out);
+    }
+
+    private int detokenize(HttpExchange ex, JsonNode req) throws IOException {
+        JsonNode tokens = req.get("tokens");
+        if (tokens == null || !tokens.isArray()) {
+            throw ApiException.invalid("tokens", "tokens must be an array of token ids");
+        }
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = tokens.get(i);
+            if (!t.isIntegralNumber() || t.asInt() < 0 || t.asInt() >= model.tokenizer().vocabSize()) {
+                throw ApiException.invalid("tokens", "tokens[" + i + "] is not a token id of this model");
+            }
+            ids[i] = t.asInt();
+        }
+        return sendJson(ex, 200, JSON.createObjectNode().put("content", model.tokenizer().decode(ids, true)));
+    }
+
+    private static void requireMethod(String method, String want) {
+        if (!method.equals(want)) {
+            throw new ApiException(405, "invalid_request_error", "method_not_allowed", null,
+                    method + " is not allowed here; use " + want, 0);
+        }
+    }
+
+    private void authorize(HttpExchange ex) {
+        if (options.apiKeys().isEmpty()) {
+            return;
+        }
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
+        if (given != null) {
+            for (String key : options.apiKeys()) {
+                if (MessageDigest.isEqual(key.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8))) {
+                    return;
+                }
+            }
+        }
+        throw new ApiException(401, "authentication_error", "invalid_api_key", null,
+                given == null ? "missing API key: send Authorization: Bearer KEY" : "invalid API key", 0);
+    }
+
+    private void cors(HttpExchange ex) {
+        String origin = ex.getRequestHeaders().getFirst("Origin");
+        if (origin == null || options.corsOrigins().isEmpty()) {
+            return;
+        }
+        boolean any = options.corsOrigins().contains("*");
+        if (any || options.corsOrigins().contains(origin)) {
+            var h = ex.getResponseHeaders();
+            h.set("Access-Control-Allow-Origin", any ? "*" : origin);
+            h.set("Vary", "Origin");
+            h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            h.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        }
+    }
+
+    /** The request body as JSON; 413 beyond the size limit, 400 when it does not parse or is not an object. */
+    JsonNode body(HttpExchange ex) throws IOException {
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        long max = options.maxBodyBytes();
+        if (length != null) {
+            try {
+                if (Long.parseLong(length.trim()) > max) {
+                    throw tooLarge(max);
+                }
+            } catch (NumberFormatException e) {
+                throw ApiException.invalid(null, "bad Content-Length header");
+            }
+        }
+        byte[] bytes;
+        try (InputStream in = ex.getRequestBody()) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        }
+        if (bytes.length > max) {
+            throw tooLarge(max);
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(bytes);
+        } catch (JacksonException e) {
+            throw new ApiException(400, "invalid_request_error", "invalid_json", null,
+                    "the request body is not valid JSON: " + e.getOriginalMessage(), 0);
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiException.invalid(null, "invalid_json", "the request body must be a JSON object");
+        }
+        return node;
+    }
+
+    private static ApiException tooLarge(long max) {
+        return new ApiException(413, "invalid_request_error", "request_too_large", null,
+                "the request body is larger than " + max + " bytes", 0);
+    }
+
+    static int sendJson(HttpExchange ex, int status, JsonNode body) throws IOException {
+        return send(ex, status, "application/json", JSON.writeValueAsBytes(body));
+    }
+
+    static int send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(body);
+        }
+        return status;
+    }
+
+    static ObjectNode errorBody(ApiException e) {
+        ObjectNode err = JSON.createObjectNode();
+        ObjectNode inner = err.putObject("error");
+        inner.put("message", e.getMessage()).put("type", e.type);
+        if (e.param != null) {
+            inner.put("param", e.param);
+        } else {
+            inner.putNull("param");
+        }
+        if (e.code != null) {
+            inner.put("code", e.code);
+        } else {
+            inner.putNull("code");
+        }
+        return err;
+    }
+
+    private static void sendError(HttpExchange ex, ApiException e) {
+        try {
+            if (ex.getResponseCode() != -1) {
+                return; // headers already sent: the handler wrote its own error event
+            }
+            if (e.retryAfter > 0) {
+                ex.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfter));
+            }
+            if (e.status >= 500 && e.status != 503) {
+                ex.getResponseHeaders().set("x-should-retry", "false");
+            }
+            sendJson(ex, e.status, errorBody(e));
+        } catch (IOException ignored) {
+            // the client is gone
+        }
+    }
+
+    private int sendPage(HttpExchange ex) throws IOException {
+        try (InputStream in = Server.class.getResourceAsStream("chat.html")) {
+            if (in == null) {
+                throw new IllegalStateException("chat.html missing from the server jar");
+            }
+            return send(ex, 200, "text/html; charset=utf-8", in.readAllBytes());
+        }
+    }
+
+    /** Text parts of a message's content joined (OpenAI allows a string or an array of parts). */
+    static String text(JsonNode content, String param) {
+        if (content == null || content.isNull()) {
+            return "";
+        }
+        if (content.isString()) {
+            return content.asString();
+        }
+        if (content.isArray()) {
+            List<String> parts = new ArrayList<>();
+            for (JsonNode part : content) {
+                if (!part.isObject() || !"text".equals(part.path("type").asString(""))
+                        || !part.path("text").isString()) {
+                    throw ApiException.invalid(param, "only text content parts ({\"type\":\"text\",\"text\":...}) are supported");
+                }
+                parts.add(part.get("text").asString());
+            }
+            return String.join("", parts);
+        }
+        throw ApiException.invalid(param, param + " must be a string or an array of text parts");
+    }
+}
