@@ -132,7 +132,7 @@ public final class Server implements AutoCloseable {
         String path = ex.getRequestURI().getPath();
         String endpoint = path;
         int status = 500;
-        try (ex) {
+        try {
             cors(ex);
             if (path.startsWith("/v1/") || path.equals("/v1")) {
                 path = path.substring(3);
@@ -158,6 +158,7 @@ public final class Server implements AutoCloseable {
             sendError(ex, new ApiException(500, "server_error", "internal_error", null,
                     "internal error: " + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), 0));
         } finally {
+            ex.close();
             metrics.request(known(endpoint), status);
             if (endpoint.endsWith("completions")) {
                 metrics.e2e.observe((System.nanoTime() - start) / 1e9);
