@@ -264,7 +264,6 @@ public final class Scheduler implements AutoCloseable {
     private void dropCancelled() {
         for (Sequence s : List.copyOf(active)) {
             if (s.cancel) {
-                cancelled.incrementAndGet();
                 if (s.decoding == null) {
                     s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
                 }
@@ -344,6 +343,9 @@ public final class Scheduler implements AutoCloseable {
     /** Ends a stopped sequence: its KV blocks go to the prefix cache, its result to the caller. */
     private void finish(Sequence s) {
         active.remove(s);
+        if (s.decoding.stopReason() == Generation.StopReason.CANCELLED) {
+            cancelled.incrementAndGet();
+        }
         Generation g = s.decoding.result(s.prompt.length - s.cached, s.cached,
                 ((s.promptDone > 0 ? s.promptDone : System.nanoTime()) - s.started) / 1e9,
                 s.promptDone > 0 ? (System.nanoTime() - s.promptDone) / 1e9 : 0);

@@ -33,6 +33,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class Completions {
     /** Non-streaming: after this long without a result, the status line is committed and whitespace keeps the connection checked. */
     private static final long HEARTBEAT_AFTER_MS = 1000;
+    /** Then a space this often: a write is the only way to find out that the client has left. */
+    private static final long HEARTBEAT_MS = 250;
 
     private final Server server;
     private final LoadedModel model;
@@ -381,13 +383,13 @@ final class Completions {
     /** Waits for the whole answer, committing the status line and writing whitespace while it takes long. */
     private Done await(HttpExchange ex, BlockingQueue<Event> events, Chunks chunks, int promptTokens,
                        Scheduler.Handle handle) throws IOException {
-        long deadline = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
+        long nextBeat = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
         OutputStream out = null;
         while (true) {
             Event e;
             try {
-                long wait = out == null ? Math.max(1, (deadline - System.nanoTime()) / 1_000_000) : 500;
-                e = events.poll(wait, TimeUnit.MILLISECONDS);
+                // Text deltas are not needed here; only the end, or the time for the next heartbeat.
+                e = events.poll(Math.max(1, (nextBeat - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted");
@@ -411,7 +413,7 @@ final class Completions {
                 }
                 return d;
             }
-            if (e == null) {
+            if (System.nanoTime() >= nextBeat) {
                 if (out == null) {
                     ex.getResponseHeaders().set("Content-Type", "application/json");
                     ex.sendResponseHeaders(200, 0);
@@ -419,6 +421,7 @@ final class Completions {
                 }
                 out.write(' ');
                 out.flush();
+                nextBeat = System.nanoTime() + HEARTBEAT_MS * 1_000_000;
             }
         }
     }
