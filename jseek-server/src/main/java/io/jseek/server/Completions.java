@@ -431,8 +431,12 @@ final class Completions {
         if (t instanceof java.util.concurrent.CompletionException || t instanceof ExecutionException) {
             t = t.getCause();
         }
-        String msg = t == null ? "the request was cancelled" : t.getMessage();
-        return new ApiException(500, "server_error", "internal_error", null, "generation failed: " + msg, 0);
+        if (t == null) {
+            // Cancelled while the client is still here: only a shutdown does that.
+            return new ApiException(503, "server_error", "server_shutting_down", null,
+                    "the server is shutting down; the request was stopped", 0);
+        }
+        return new ApiException(500, "server_error", "internal_error", null, "generation failed: " + t.getMessage(), 0);
     }
 
     static String finishReason(Generation g) {
