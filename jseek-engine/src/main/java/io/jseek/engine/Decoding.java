@@ -30,6 +30,10 @@ final class Decoding {
     private int reasoningTokens;
     private int last = -1;
     private Generation.StopReason reason;
+    /** The answer's grammar, if any: where the answer stands, and scratch for trying tokens. */
+    private final OutputConstraint.Matcher matcher;
+    private final OutputConstraint.Matcher trial;
+    private float[] masked;
 
     /** {@code history}: every token the sequence holds so far (the prompt), for the penalties. */
     Decoding(Tokenizer tokenizer, int[] history, GenerationOptions opt, GenerationListener out) {
@@ -45,6 +49,8 @@ final class Decoding {
         this.recentCount = history.length;
         this.stops = new Generator.StopFilter(opt.stop());
         this.inReasoning = opt.startsReasoning();
+        this.matcher = opt.constraint() != null ? opt.constraint().start() : null;
+        this.trial = matcher != null ? matcher.copy() : null;
     }
 
     /**
@@ -54,6 +60,24 @@ final class Decoding {
      */
     boolean step(float[] logits, boolean roomLeft) {
         int token = sampler.sample(logits, recent, recentCount);
+        boolean constrained = matcher != null && !inReasoning;
+        if (constrained && !allowed(token)) {
+            // The sampled token breaks the grammar: sample again among the tokens that keep to it.
+            if (masked == null) {
+                masked = new float[logits.length];
+            }
+            for (int id = 0; id < logits.length; id++) {
+                masked[id] = id < tokenizer.vocabSize() && allowed(id) ? logits[id] : Float.NEGATIVE_INFINITY;
+            }
+            token = sampler.sample(masked, recent, recentCount);
+        }
+        if (opt.topLogprobs() >= 0 && !inReasoning && token != think && token != endThink
+                && !tokenizer.isEndOfGeneration(token)) {
+            out.onToken(logprob(logits, token));
+        }
+        if (constrained && !tokenizer.isEndOfGeneration(token)) {
+            matcher.feed(tokenizer.pieces()[token]);
+        }
         recent[recentCount++] = token;
         generated++;
         last = token;
@@ -69,6 +93,9 @@ final class Decoding {
         } else if (route(decoder.push(token))) {
             return stop(Generation.StopReason.STOP_STRING);
         }
+        if (constrained && matcher.complete()) {
+            return stop(Generation.StopReason.END_OF_GENERATION);
+        }
         if (out.cancelled()) {
             return stop(Generation.StopReason.CANCELLED);
         }
@@ -79,6 +106,40 @@ final class Decoding {
             return stop(Generation.StopReason.CONTEXT_FULL);
         }
         return true;
+    }
+
+    /** True when {@code token} keeps the answer within its grammar. */
+    private boolean allowed(int token) {
+        if (tokenizer.isEndOfGeneration(token)) {
+            return matcher.complete();
+        }
+        byte[] bytes = tokenizer.pieces()[token];
+        if (token == think || token == endThink || bytes.length == 0) {
+            return false;
+        }
+        trial.copyFrom(matcher);
+        return trial.feed(bytes);
+    }
+
+    /** The token's log-probability under the model's own distribution, and the best alternatives. */
+    private TokenLogprob logprob(float[] logits, int token) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        float norm = (float) (max + Math.log(sum));
+        int[] top = Sampler.top(logits, opt.topLogprobs());
+        byte[][] topBytes = new byte[top.length][];
+        float[] topLp = new float[top.length];
+        for (int i = 0; i < top.length; i++) {
+            topBytes[i] = tokenizer.pieces()[top[i]];
+            topLp[i] = logits[top[i]] - norm;
+        }
+        return new TokenLogprob(token, tokenizer.pieces()[token], logits[token] - norm, top, topBytes, topLp);
     }
 
     /** Ends the sequence from outside (cancelled, or no memory left), flushing held text. */

@@ -120,6 +120,9 @@ public final class Sampler {
     /** Ids of the k largest logits, largest first, equal logits by lower id (a bounded heap, O(n log k)). */
     static int[] top(float[] l, int k) {
         int[] heap = new int[k];
+        if (k == 0) {
+            return heap;
+        }
         int size = 0;
         for (int id = 0; id < l.length; id++) {
             if (size < k) {

@@ -187,7 +187,39 @@ final class Completions {
         }
         SamplerConfig sampler = new SamplerConfig(temperature, topK, topP, minP, repetition, presence, frequency, 64, seed,
                 logitBias(req));
-        return new GenerationOptions(max, sampler, stops(req), startsReasoning);
+        return new GenerationOptions(max, sampler, stops(req), startsReasoning, topLogprobs(req), responseFormat(req));
+    }
+
+    /** -1 when no log-probabilities are asked for, else how many alternatives per token (0–20). */
+    private static int topLogprobs(JsonNode req) {
+        JsonNode lp = req.get("logprobs");
+        if (lp == null || lp.isNull() || (lp.isBoolean() && !lp.asBoolean())) {
+            if (req.hasNonNull("top_logprobs")) {
+                throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+            }
+            return -1;
+        }
+        if (lp.isBoolean()) {
+            return integer(req, "top_logprobs", 0, 0, 20);
+        }
+        if (lp.isIntegralNumber() && lp.asInt() >= 0 && lp.asInt() <= 20) {
+            return lp.asInt(); // the legacy completions form: logprobs = N alternatives
+        }
+        throw ApiException.invalid("logprobs", "logprobs must be true/false (chat) or an integer from 0 to 20 (completions)");
+    }
+
+    private static io.jseek.engine.OutputConstraint responseFormat(JsonNode req) {
+        JsonNode f = req.get("response_format");
+        if (f == null || f.isNull()) {
+            return null;
+        }
+        String type = f.path("type").asString("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> io.jseek.engine.JsonConstraint.OBJECT;
+            default -> throw ApiException.invalid("response_format", "response_format type must be \"text\" or "
+                    + "\"json_object\"" + (type.equals("json_schema") ? " (json_schema is not supported yet)" : ""));
+        };
     }
 
     /** OpenAI's logit_bias: token id (as a string key) → bias from -100 (ban) to 100. */
@@ -271,6 +303,9 @@ final class Completions {
     private record Done(Generation generation, Throwable error) implements Event {
     }
 
+    private record Token(io.jseek.engine.TokenLogprob logprob) implements Event {
+    }
+
     private int run(HttpExchange ex, JsonNode req, int[] prompt, GenerationOptions opt, boolean chat) throws IOException {
         boolean stream = req.path("stream").asBoolean(false);
         boolean usageChunk = req.path("stream_options").path("include_usage").asBoolean(false);
@@ -289,6 +324,11 @@ final class Completions {
             public void onContent(String delta) {
                 firstText.compareAndSet(0, System.nanoTime());
                 events.add(new Delta(false, delta));
+            }
+
+            @Override
+            public void onToken(io.jseek.engine.TokenLogprob token) {
+                events.add(new Token(token));
             }
 
             @Override
@@ -344,6 +384,7 @@ final class Completions {
         if (chunks.chat) {
             sse(out, chunks.first());
         }
+        List<io.jseek.engine.TokenLogprob> pending = new ArrayList<>();
         while (true) {
             Event e;
             try {
@@ -358,7 +399,15 @@ final class Completions {
                 continue;
             }
             switch (e) {
-                case Delta d -> sse(out, chunks.delta(d.reasoning(), d.text()));
+                case Token t -> pending.add(t.logprob());
+                case Delta d -> {
+                    ObjectNode c = chunks.delta(d.reasoning(), d.text());
+                    if (!d.reasoning() && !pending.isEmpty()) {
+                        ((ObjectNode) c.withArray("choices").get(0)).set("logprobs", chunks.logprobs(pending));
+                        pending.clear();
+                    }
+                    sse(out, c);
+                }
                 case Done d -> {
                     if (d.error() != null || d.generation().stopReason() == Generation.StopReason.CANCELLED) {
                         ApiException err = failure(d);
@@ -368,7 +417,11 @@ final class Completions {
                     }
                     Generation g = d.generation();
                     ObjectNode usage = usage(g, promptTokens, handle.cachedTokens());
-                    sse(out, chunks.last(finishReason(g), usage));
+                    ObjectNode last = chunks.last(finishReason(g), usage);
+                    if (!pending.isEmpty()) {
+                        ((ObjectNode) last.withArray("choices").get(0)).set("logprobs", chunks.logprobs(pending));
+                    }
+                    sse(out, last);
                     if (usageChunk) {
                         sse(out, chunks.usage(usage));
                     }
@@ -385,6 +438,7 @@ final class Completions {
                        Scheduler.Handle handle) throws IOException {
         long nextBeat = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
         OutputStream out = null;
+        List<io.jseek.engine.TokenLogprob> logprobs = new ArrayList<>();
         while (true) {
             Event e;
             try {
@@ -393,6 +447,9 @@ final class Completions {
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted");
+            }
+            if (e instanceof Token t) {
+                logprobs.add(t.logprob());
             }
             if (e instanceof Done d) {
                 byte[] body;
@@ -403,7 +460,11 @@ final class Completions {
                     body = Server.JSON.writeValueAsBytes(Server.errorBody(err));
                 } else {
                     Generation g = d.generation();
-                    body = Server.JSON.writeValueAsBytes(chunks.whole(g, finishReason(g), usage(g, promptTokens, handle.cachedTokens())));
+                    ObjectNode whole = chunks.whole(g, finishReason(g), usage(g, promptTokens, handle.cachedTokens()));
+                    if (!logprobs.isEmpty()) {
+                        ((ObjectNode) whole.withArray("choices").get(0)).set("logprobs", chunks.logprobs(logprobs));
+                    }
+                    body = Server.JSON.writeValueAsBytes(whole);
                 }
                 if (out == null) {
                     Server.send(ex, status, "application/json", body);
@@ -525,6 +586,43 @@ final class Completions {
             c.putArray("choices");
             c.set("usage", usage);
             return c;
+        }
+
+        /** Chat: {content: [{token, logprob, bytes, top_logprobs}]}; completions: the legacy parallel lists. */
+        ObjectNode logprobs(List<io.jseek.engine.TokenLogprob> tokens) {
+            ObjectNode lp = Server.JSON.createObjectNode();
+            if (chat) {
+                var content = lp.putArray("content");
+                for (var t : tokens) {
+                    ObjectNode entry = entry(content.addObject(), t.bytes(), t.logprob());
+                    var top = entry.putArray("top_logprobs");
+                    for (int i = 0; i < t.topIds().length; i++) {
+                        entry(top.addObject(), t.topBytes()[i], t.topLogprobs()[i]);
+                    }
+                }
+            } else {
+                var text = lp.putArray("tokens");
+                var values = lp.putArray("token_logprobs");
+                var tops = lp.putArray("top_logprobs");
+                for (var t : tokens) {
+                    text.add(new String(t.bytes(), StandardCharsets.UTF_8));
+                    values.add(t.logprob());
+                    ObjectNode top = tops.addObject();
+                    for (int i = 0; i < t.topIds().length; i++) {
+                        top.put(new String(t.topBytes()[i], StandardCharsets.UTF_8), t.topLogprobs()[i]);
+                    }
+                }
+            }
+            return lp;
+        }
+
+        private static ObjectNode entry(ObjectNode e, byte[] bytes, float logprob) {
+            e.put("token", new String(bytes, StandardCharsets.UTF_8)).put("logprob", logprob);
+            var b = e.putArray("bytes");
+            for (byte x : bytes) {
+                b.add(x & 0xFF);
+            }
+            return e;
         }
 
         ObjectNode whole(Generation g, String finish, ObjectNode usage) {

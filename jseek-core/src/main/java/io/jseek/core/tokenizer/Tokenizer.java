@@ -451,6 +451,23 @@ public final class Tokenizer {
         }
     }
 
+    private volatile byte[][] pieces;
+
+    /**
+     * Every token's {@link #piece} without special-token text, computed once (shared: do not modify).
+     */
+    public byte[][] pieces() {
+        byte[][] p = pieces;
+        if (p == null) {
+            p = new byte[texts.length][];
+            for (int id = 0; id < p.length; id++) {
+                p[id] = piece(id, false);
+            }
+            pieces = p;
+        }
+        return p;
+    }
+
     /** Decodes a whole sequence to text (malformed UTF-8 becomes U+FFFD). */
     public String decode(int[] ids, boolean special) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

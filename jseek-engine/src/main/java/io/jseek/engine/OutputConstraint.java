@@ -1,0 +1,26 @@
+package io.jseek.engine;
+
+/**
+ * A grammar the answer must follow (e.g. {@link JsonConstraint}): generation masks every token whose bytes
+ * would leave it, and stops when the output is complete. Matching works on bytes, so byte-level tokens
+ * that carry part of a UTF-8 character are judged as they come.
+ */
+public interface OutputConstraint {
+    /** A matcher at the start of the answer. */
+    Matcher start();
+
+    /** Where a partial output stands in the grammar. Not thread-safe. */
+    interface Matcher {
+        /** Feeds bytes; returns false, leaving the matcher unusable, when they cannot continue a valid output. */
+        boolean feed(byte[] bytes);
+
+        /** True when what was fed is a whole output (more may be allowed, e.g. whitespace). */
+        boolean complete();
+
+        /** Makes this matcher the same as {@code other} (of the same kind), without allocating. */
+        void copyFrom(Matcher other);
+
+        /** A new matcher in this one's state. */
+        Matcher copy();
+    }
+}
