@@ -40,6 +40,8 @@ import org.openjdk.jmh.infra.Blackhole;
  *   Weight bandwidth in GiB/s = ops/s × {@value #DECODE_MIB} / 1024.</li>
  *   <li>{@code prefill}: {@value #TOKENS} tokens times a {@value #COLS}×{@value #COLS} matrix (compute bound).
  *   GFLOP/s = ops/s × 2·{@value #COLS}²·{@value #TOKENS} / 1e9.</li>
+ *   <li>{@code batch}: {@code batch} tokens (a continuous-batching step) times the decode matrix.
+ *   Compare ops/s with {@code decode}'s: the ratio is the cost of the batch against one token.</li>
  *   <li>{@code dequantize}: decoding one weight row to floats.</li>
  * </ul>
  */
@@ -68,7 +70,13 @@ public class KernelBench {
     @Param({"memory", "file"})
     public String weights;
 
+    /** Tokens of the {@code batch} benchmark. */
+    @Param({"4", "8"})
+    public int batch;
+
     private Arena arena;
+    private float[][] xb;
+    private float[][] yb;
     private WorkerPool pool;
     private Tensor big;
     private Tensor square;
@@ -91,6 +99,8 @@ public class KernelBench {
         xs = randomRows(TOKENS, COLS, 4);
         ys = new float[TOKENS][COLS];
         row = new float[COLS];
+        xb = randomRows(batch, cols, 5);
+        yb = new float[batch][bigRows];
     }
 
     @TearDown(Level.Trial)
@@ -157,6 +167,12 @@ public class KernelBench {
     public void decode(Blackhole bh) {
         MatMul.mul(pool, big, x1, y1);
         bh.consume(y1[0][0]);
+    }
+
+    @Benchmark
+    public void batch(Blackhole bh) {
+        MatMul.mul(pool, big, xb, yb);
+        bh.consume(yb[0][0]);
     }
 
     @Benchmark

@@ -41,6 +41,26 @@ public interface BlockCodec {
         y[yOff + yStride] = dot(src, offset + rowStride, x, xOff, n);
     }
 
+    /**
+     * Two rows times four vectors: rows at {@code offset} and {@code offset + rowStride}, products into
+     * {@code ys[k][yOff]} and {@code ys[k][yOff + yStride]} for k = 0..3 (a caller with fewer tokens passes
+     * one vector several times and ignores the extra results). Kernels that override it decode each block
+     * of both rows once for all four vectors and load each slice of a vector once for both rows: for a
+     * handful of tokens (continuous batching) that beats both one token at a time and decoding whole rows
+     * to floats first. Rows should be far apart, as for {@link #dot2}.
+     */
+    default void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                        float[][] ys, int yOff, int yStride) {
+        for (int k = 0; k < 4; k++) {
+            dot2(src, offset, rowStride, xs[k], xOff, n, ys[k], yOff, yStride);
+        }
+    }
+
+    /** True when {@link #dot2x4} is a fused kernel (else the small-batch path is no faster). */
+    default boolean hasDot2x4() {
+        return false;
+    }
+
     /** True when {@link #quantize} is implemented. */
     default boolean canQuantize() {
         return false;

@@ -81,6 +81,93 @@ final class Q8_0Codec implements BlockCodec {
         y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Two rows times four tokens (see {@link BlockCodec#dot2x4}): each block of both rows is bytes converted and scaled
+     * once, each 16 floats of a token's x loaded once for both rows; 16 accumulators, one FMA per chain per
+     * block (two chained FMAs per block were latency-bound). Written out by hand for the same reason as
+     * {@link #dot2}: vectors must not cross calls or live in arrays.
+     */
+    @Override
+    public void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                       float[][] ys, int yOff, int yStride) {
+        if (Simd.PARTS != 1) {
+            BlockCodec.super.dot2x4(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
+            return;
+        }
+        float[] x0 = xs[0];
+        float[] x1 = xs[1];
+        float[] x2 = xs[2];
+        float[] x3 = xs[3];
+        FloatVector zero = FloatVector.zero(Simd.F);
+        FloatVector a0 = zero;
+        FloatVector b0 = zero;
+        FloatVector c0 = zero;
+        FloatVector e0 = zero;
+        FloatVector a1 = zero;
+        FloatVector b1 = zero;
+        FloatVector c1 = zero;
+        FloatVector e1 = zero;
+        FloatVector a2 = zero;
+        FloatVector b2 = zero;
+        FloatVector c2 = zero;
+        FloatVector e2 = zero;
+        FloatVector a3 = zero;
+        FloatVector b3 = zero;
+        FloatVector c3 = zero;
+        FloatVector e3 = zero;
+        long o0 = offset;
+        long o1 = offset + rowStride;
+        int blocks = n / QK;
+        for (int b = 0; b < blocks; b++) {
+            int xi = xOff + b * QK;
+            FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
+            FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
+            FloatVector lo0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(d0);
+            FloatVector hi0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).mul(d0);
+            FloatVector lo1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(d1);
+            FloatVector hi1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).mul(d1);
+            FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
+            a0 = lo0.fma(u0, a0);
+            c0 = lo1.fma(u0, c0);
+            FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
+            a1 = lo0.fma(u1, a1);
+            c1 = lo1.fma(u1, c1);
+            FloatVector u2 = FloatVector.fromArray(Simd.F, x2, xi);
+            a2 = lo0.fma(u2, a2);
+            c2 = lo1.fma(u2, c2);
+            FloatVector u3 = FloatVector.fromArray(Simd.F, x3, xi);
+            a3 = lo0.fma(u3, a3);
+            c3 = lo1.fma(u3, c3);
+            FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
+            b0 = hi0.fma(v0, b0);
+            e0 = hi1.fma(v0, e0);
+            FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
+            b1 = hi0.fma(v1, b1);
+            e1 = hi1.fma(v1, e1);
+            FloatVector v2 = FloatVector.fromArray(Simd.F, x2, xi + 16);
+            b2 = hi0.fma(v2, b2);
+            e2 = hi1.fma(v2, e2);
+            FloatVector v3 = FloatVector.fromArray(Simd.F, x3, xi + 16);
+            b3 = hi0.fma(v3, b3);
+            e3 = hi1.fma(v3, e3);
+            o0 += BYTES;
+            o1 += BYTES;
+        }
+        ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
+        ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+        ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
+        ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+        ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
+        ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
+        ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public boolean hasDot2x4() {
+        return Simd.PARTS == 1;
+    }
+
     @Override
     public boolean canQuantize() {
         return true;

@@ -95,6 +95,17 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         type.codec().dot2(data, row * rb, apart * rb, x, xOff, rowLength(), y, yOff, apart);
     }
 
+    /** Rows {@code row} and {@code row + apart} times four vectors at once (see {@code BlockCodec.dot2x4}). */
+    public void dotRows2x4(long row, int apart, float[][] xs, int xOff, float[][] ys, int yOff) {
+        long rb = rowBytes();
+        type.codec().dot2x4(data, row * rb, apart * rb, rowLength(), xs, xOff, ys, yOff, apart);
+    }
+
+    /** True when {@link #dotRows2x4} is a fused kernel for this tensor's type. */
+    public boolean hasFusedDot2x4() {
+        return type.codec().hasDot2x4();
+    }
+
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
     public float[] dequantize() {
         float[] out = new float[Math.toIntExact(elementCount())];

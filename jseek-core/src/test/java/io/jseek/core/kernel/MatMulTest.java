@@ -13,13 +13,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The matmul against a float64 product of the decoded rows, on shapes that cross every boundary of its
  * blocking: odd row counts (two-row kernel pairs, the leftover row), row panels and token blocks (rows of
- * 4096 values make blocks of 32), register tiles with leftover tokens, one and several threads.
+ * 4096 values make blocks of 32), register tiles with leftover tokens, the small-batch kernel's groups
+ * of four tokens (2, 3, 5 and 8 tokens), one and several threads.
  */
 class MatMulTest {
     @ParameterizedTest
     @CsvSource({
         "Q8_0, 4096, 71, 1, 2", "Q4_0, 4096, 71, 1, 2", "Q6_K, 4096, 33, 1, 1", "F32, 4096, 9, 1, 2",
         "Q8_0, 4096, 71, 75, 2", "Q4_0, 4096, 70, 38, 1", "Q4_K, 4096, 37, 5, 2", "F16, 256, 300, 70, 2",
+        "Q4_0, 512, 41, 2, 2", "Q4_0, 512, 41, 3, 1", "Q4_0, 256, 40, 5, 2", "Q8_0, 512, 33, 8, 2", "Q8_0, 256, 9, 3, 2",
     })
     void matchesFloat64Product(String typeName, int n, int rows, int tokens, int threads) {
         GgmlType type = GgmlType.valueOf(typeName);
