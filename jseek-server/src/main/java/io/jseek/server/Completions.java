@@ -68,9 +68,9 @@ final class Completions {
             switch (role) {
                 case "system", "developer" -> out.add(ChatMessage.system(content));
                 case "user" -> out.add(ChatMessage.user(content));
-                // Tool results go back to the model as user text: the built-in formats have no tool role.
-                case "tool" -> out.add(ChatMessage.user("Tool result" + (m.path("tool_call_id").isString()
-                        ? " (" + m.get("tool_call_id").asString() + ")" : "") + ":\n" + content));
+                // Tool results go back in DeepSeek's tool-output syntax, in a user turn (the chat formats
+                // have no tool role).
+                case "tool" -> out.add(ChatMessage.user(ToolCalls.output(content)));
                 case "assistant" -> {
                     // Incoming reasoning_content is accepted and left out, as R1's template does with history.
                     if (m.path("prefix").asBoolean(false)) {
@@ -79,7 +79,9 @@ final class Completions {
                         }
                         prefix = content;
                     } else {
-                        out.add(ChatMessage.assistant(content));
+                        JsonNode calls = m.get("tool_calls");
+                        out.add(ChatMessage.assistant(calls != null && calls.isArray() && !calls.isEmpty()
+                                ? content + ToolCalls.render(calls) : content));
                     }
                 }
                 default -> throw ApiException.invalid(param + ".role", "unknown role \"" + role
@@ -91,10 +93,50 @@ final class Completions {
 
     int chat(HttpExchange ex, JsonNode req) throws IOException {
         checkModel(req);
-        Conversation c = messages(req);
-        LoadedModel.ChatPrompt prompt = model.chatPrompt(c.messages(), c.assistantPrefix());
+        LoadedModel.ChatPrompt prompt = chatPrompt(req);
         GenerationOptions opt = options(req, prompt.tokens().length, prompt.startsReasoning());
-        return run(ex, req, prompt.tokens(), opt, true);
+        return run(ex, req, prompt.tokens(), opt, true, tools(req));
+    }
+
+    /** The prompt of a chat request: its messages, with the tools described in the system prompt. */
+    LoadedModel.ChatPrompt chatPrompt(JsonNode req) {
+        Conversation c = messages(req);
+        List<ChatMessage> messages = c.messages();
+        boolean tools = tools(req);
+        if (tools) {
+            // The tools go into the system prompt (a system message of the request's comes first).
+            String block = ToolCalls.describe(req.get("tools"));
+            messages = new ArrayList<>(messages);
+            if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
+                messages.set(0, ChatMessage.system(messages.getFirst().content() + "\n\n" + block));
+            } else {
+                messages.addFirst(ChatMessage.system(block));
+            }
+        }
+        return model.chatPrompt(messages, c.assistantPrefix());
+    }
+
+    /** True when the request offers tools the model may call (tool_choice none turns them off). */
+    private static boolean tools(JsonNode req) {
+        JsonNode t = req.get("tools");
+        if (t == null || t.isNull() || (t.isArray() && t.isEmpty())) {
+            return false;
+        }
+        JsonNode choice = req.get("tool_choice");
+        if (choice == null || choice.isNull()) {
+            return true;
+        }
+        if (choice.isString()) {
+            return switch (choice.asString()) {
+                case "none" -> false;
+                case "auto", "required" -> true;
+                default -> throw ApiException.invalid("tool_choice", "tool_choice must be none, auto, required or a function");
+            };
+        }
+        if (choice.isObject() && choice.path("function").path("name").isString()) {
+            return true;
+        }
+        throw ApiException.invalid("tool_choice", "tool_choice must be none, auto, required or a function");
     }
 
     int text(HttpExchange ex, JsonNode req) throws IOException {
@@ -118,7 +160,7 @@ final class Completions {
         if (tokens.length == 0) {
             throw ApiException.invalid("prompt", "the prompt is empty");
         }
-        return run(ex, req, tokens, options(req, tokens.length, false), false);
+        return run(ex, req, tokens, options(req, tokens.length, false), false, false);
     }
 
     /** The model's fill-in-the-middle prompt (DeepSeek's or Qwen's FIM tokens); 400 when it has none. */
@@ -306,7 +348,8 @@ final class Completions {
     private record Token(io.jseek.engine.TokenLogprob logprob) implements Event {
     }
 
-    private int run(HttpExchange ex, JsonNode req, int[] prompt, GenerationOptions opt, boolean chat) throws IOException {
+    private int run(HttpExchange ex, JsonNode req, int[] prompt, GenerationOptions opt, boolean chat, boolean tools)
+            throws IOException {
         boolean stream = req.path("stream").asBoolean(false);
         boolean usageChunk = req.path("stream_options").path("include_usage").asBoolean(false);
         long t0 = System.nanoTime();
@@ -350,8 +393,9 @@ final class Completions {
         Chunks chunks = new Chunks(id, created, server.modelId(), chat);
         Done done;
         try {
-            done = stream ? stream(ex, events, chunks, usageChunk, prompt.length, handle)
-                    : await(ex, events, chunks, prompt.length, handle);
+            ToolCalls.Parser parser = tools ? new ToolCalls.Parser() : null;
+            done = stream ? stream(ex, events, chunks, usageChunk, prompt.length, handle, parser)
+                    : await(ex, events, chunks, prompt.length, handle, parser);
         } catch (IOException e) {
             gone.set(true);
             handle.cancel();
@@ -374,7 +418,7 @@ final class Completions {
 
     /** Streams chunks until the request ends; returns how it ended. IOException: the client is gone. */
     private Done stream(HttpExchange ex, BlockingQueue<Event> events, Chunks chunks, boolean usageChunk, int promptTokens,
-                        Scheduler.Handle handle) throws IOException {
+                        Scheduler.Handle handle, ToolCalls.Parser parser) throws IOException {
         var h = ex.getResponseHeaders();
         h.set("Content-Type", "text/event-stream; charset=utf-8");
         h.set("Cache-Control", "no-cache");
@@ -401,7 +445,11 @@ final class Completions {
             switch (e) {
                 case Token t -> pending.add(t.logprob());
                 case Delta d -> {
-                    ObjectNode c = chunks.delta(d.reasoning(), d.text());
+                    String text = d.reasoning() || parser == null ? d.text() : parser.push(d.text());
+                    if (text.isEmpty()) {
+                        continue;
+                    }
+                    ObjectNode c = chunks.delta(d.reasoning(), text);
                     if (!d.reasoning() && !pending.isEmpty()) {
                         ((ObjectNode) c.withArray("choices").get(0)).set("logprobs", chunks.logprobs(pending));
                         pending.clear();
@@ -416,8 +464,15 @@ final class Completions {
                         return d;
                     }
                     Generation g = d.generation();
+                    List<ToolCalls.Call> calls = parser == null ? null : parser.finish();
+                    if (parser != null && calls == null && !parser.rest().isEmpty()) {
+                        sse(out, chunks.delta(false, parser.rest()));
+                    }
+                    if (calls != null) {
+                        sse(out, chunks.toolCalls(calls));
+                    }
                     ObjectNode usage = usage(g, promptTokens, handle.cachedTokens());
-                    ObjectNode last = chunks.last(finishReason(g), usage);
+                    ObjectNode last = chunks.last(calls != null ? "tool_calls" : finishReason(g), usage);
                     if (!pending.isEmpty()) {
                         ((ObjectNode) last.withArray("choices").get(0)).set("logprobs", chunks.logprobs(pending));
                     }
@@ -435,7 +490,7 @@ final class Completions {
 
     /** Waits for the whole answer, committing the status line and writing whitespace while it takes long. */
     private Done await(HttpExchange ex, BlockingQueue<Event> events, Chunks chunks, int promptTokens,
-                       Scheduler.Handle handle) throws IOException {
+                       Scheduler.Handle handle, ToolCalls.Parser parser) throws IOException {
         long nextBeat = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
         OutputStream out = null;
         List<io.jseek.engine.TokenLogprob> logprobs = new ArrayList<>();
@@ -460,7 +515,15 @@ final class Completions {
                     body = Server.JSON.writeValueAsBytes(Server.errorBody(err));
                 } else {
                     Generation g = d.generation();
-                    ObjectNode whole = chunks.whole(g, finishReason(g), usage(g, promptTokens, handle.cachedTokens()));
+                    String content = g.content();
+                    List<ToolCalls.Call> calls = null;
+                    if (parser != null) {
+                        String before = parser.push(content);
+                        calls = parser.finish();
+                        content = calls == null ? before + parser.rest() : before;
+                    }
+                    ObjectNode whole = chunks.whole(g, content, calls,
+                            calls != null ? "tool_calls" : finishReason(g), usage(g, promptTokens, handle.cachedTokens()));
                     if (!logprobs.isEmpty()) {
                         ((ObjectNode) whole.withArray("choices").get(0)).set("logprobs", chunks.logprobs(logprobs));
                     }
@@ -625,11 +688,41 @@ final class Completions {
             return e;
         }
 
-        ObjectNode whole(Generation g, String finish, ObjectNode usage) {
+        /** A stream chunk carrying the answer's function calls, each whole. */
+        ObjectNode toolCalls(List<ToolCalls.Call> calls) {
+            ObjectNode c = chunk();
+            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+            var list = choice.putObject("delta").putArray("tool_calls");
+            for (int i = 0; i < calls.size(); i++) {
+                call(list.addObject().put("index", i), calls.get(i));
+            }
+            choice.putNull("logprobs");
+            choice.putNull("finish_reason");
+            c.putNull("usage");
+            return c;
+        }
+
+        private static void call(ObjectNode o, ToolCalls.Call call) {
+            o.put("id", call.id()).put("type", "function");
+            o.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+        }
+
+        ObjectNode whole(Generation g, String content, List<ToolCalls.Call> calls, String finish, ObjectNode usage) {
             ObjectNode c = base(chat ? "chat.completion" : "text_completion");
             ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
             if (chat) {
-                ObjectNode m = choice.putObject("message").put("role", "assistant").put("content", g.content());
+                ObjectNode m = choice.putObject("message").put("role", "assistant");
+                if (calls != null && content.isBlank()) {
+                    m.putNull("content");
+                } else {
+                    m.put("content", content);
+                }
+                if (calls != null) {
+                    var list = m.putArray("tool_calls");
+                    for (ToolCalls.Call call : calls) {
+                        call(list.addObject(), call);
+                    }
+                }
                 if (!g.reasoning().isEmpty() || g.reasoningTokens() > 0) {
                     m.put("reasoning_content", g.reasoning());
                 }

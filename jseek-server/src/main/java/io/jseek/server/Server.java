@@ -3,7 +3,6 @@ package io.jseek.server;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.jseek.core.JseekException;
-import io.jseek.engine.ChatMessage;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.Scheduler;
 import java.io.IOException;
@@ -225,10 +224,8 @@ public final class Server implements AutoCloseable {
             }
             case "/apply-template" -> {
                 requireMethod(method, "POST");
-                JsonNode req = body(ex);
-                List<ChatMessage> messages = Completions.messages(req).messages();
-                ObjectNode out = JSON.createObjectNode().put("prompt", model.chatPrompt(messages, "").text());
-                yield sendJson(ex, 200, out);
+                String prompt = new Completions(this, model, scheduler).chatPrompt(body(ex)).text();
+                yield sendJson(ex, 200, JSON.createObjectNode().put("prompt", prompt));
             }
             default -> throw new ApiException(404, "invalid_request_error", "not_found", null, "no such endpoint: " + path, 0);
         };
