@@ -211,6 +211,22 @@ class RawHttpTest {
     }
 
     @Test
+    void whileTheModelLoadsHealthAndTheApiAnswer503() throws Exception {
+        try (Server loading = Server.start(new Server.Options("127.0.0.1", 0, List.of(), List.of(), null, false, 1024, 300))) {
+            var client = java.net.http.HttpClient.newHttpClient();
+            HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(loading.url() + "health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, health.statusCode());
+            assertEquals("loading", json(health.body()).get("status").asString());
+            HttpResponse<String> chat = client.send(HttpRequest.newBuilder(URI.create(loading.url() + "v1/chat/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, chat.statusCode());
+            assertEquals("model_loading", json(chat.body()).at("/error/code").asString());
+            assertEquals("1", chat.headers().firstValue("Retry-After").orElse(null));
+        }
+    }
+
+    @Test
     void aFullQueueAnswers503WithRetryAfter() throws Exception {
         try (TestServer small = new TestServer(List.of(), 1, 256, 512, 0)) {
             Socket busy = null;
