@@ -162,7 +162,7 @@ public final class Tape {
                 double s = inv[r];
                 double c = dot * s * s * s / n;
                 for (int i = 0; i < n; i++) {
-                    gx[r * n + i] += s * w.v[i] * y.g[r * n + i];
+                    gx[r * n + i] += s * w.v[i] * y.g[r * n + i] - x.v[r * n + i] * c;
                 }
             }
         });
