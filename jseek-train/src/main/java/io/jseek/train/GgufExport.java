@@ -1,0 +1,175 @@
+package io.jseek.train;
+
+import io.jseek.core.JseekException;
+import io.jseek.core.gguf.GgufValue;
+import io.jseek.core.gguf.GgufValueType;
+import io.jseek.core.gguf.GgufWriter;
+import io.jseek.core.tensor.GgmlType;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a {@link TrainableDeepSeek} as a GGUF file of the {@code deepseek2} architecture that jseek and
+ * llama.cpp load: the split MLA layout ({@code attn_k_b} / {@code attn_v_b}, with the {@code *_mla} key
+ * and value lengths), DeepSeekMoE with sigmoid gating and the selection bias, the character vocabulary.
+ * Matrices are written as F32 or Q8_0; norms and the bias always as F32.
+ */
+public final class GgufExport {
+    private GgufExport() {
+    }
+
+    public static void write(TrainableDeepSeek model, CharVocabulary vocab, Path out, GgmlType type, String name,
+                             String chatTemplate) throws IOException {
+        if (type != GgmlType.F32 && type != GgmlType.Q8_0) {
+            throw new JseekException("export writes F32 or Q8_0, not " + type);
+        }
+        TrainableDeepSeek.Config c = model.config();
+        if (c.vocab() != vocab.size()) {
+            throw new JseekException("the model has " + c.vocab() + " token rows but the vocabulary " + vocab.size());
+        }
+        Map<String, GgufValue> md = metadata(c, vocab, type, name, chatTemplate);
+        Map<String, float[]> data = new LinkedHashMap<>();
+        List<GgufWriter.TensorSpec> specs = new ArrayList<>();
+        for (Var p : model.parameters()) {
+            String n = p.name;
+            if (n.endsWith("attn_kv_b.weight")) {
+                String prefix = n.substring(0, n.length() - "attn_kv_b.weight".length());
+                splitKvB(p, c, prefix, specs, data, type);
+                continue;
+            }
+            long[] shape;
+            if (n.endsWith("_exps.weight")) {
+                // Stacked experts: rows of length cols, rows/experts rows per expert.
+                shape = new long[] {p.cols, p.rows / c.experts(), c.experts()};
+            } else if (p.rows == 1) {
+                shape = new long[] {p.cols};
+            } else {
+                shape = new long[] {p.cols, p.rows};
+            }
+            boolean quantize = p.rows > 1 && p.cols % 32 == 0 && type == GgmlType.Q8_0;
+            specs.add(new GgufWriter.TensorSpec(n, quantize ? type : GgmlType.F32, shape));
+            data.put(n, toFloat(p.v));
+        }
+        for (int l : model.moeLayers()) {
+            String n = "blk." + l + ".exp_probs_b.bias";
+            specs.add(new GgufWriter.TensorSpec(n, GgmlType.F32, new long[] {c.experts()}));
+            data.put(n, toFloat(model.selectionBias(l)));
+        }
+        try (GgufWriter w = new GgufWriter(out, md, specs); Arena arena = Arena.ofConfined()) {
+            for (GgufWriter.TensorSpec s : specs) {
+                float[] v = data.get(s.name());
+                MemorySegment seg;
+                if (s.type() == GgmlType.F32) {
+                    seg = arena.allocate((long) v.length * 4, 32);
+                    MemorySegment.copy(v, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v.length);
+                } else {
+                    seg = arena.allocate(s.type().bytesFor(v.length), 32);
+                    int rowLen = (int) s.shape()[0];
+                    long rowBytes = s.type().bytesFor(rowLen);
+                    for (int r = 0; r < v.length / rowLen; r++) {
+                        s.type().codec().quantize(v, r * rowLen, seg, r * rowBytes, rowLen);
+                    }
+                }
+                w.writeTensor(s.name(), seg);
+            }
+        }
+    }
+
+    /**
+     * attn_kv_b rows: per head, nope rows of W_UK then vHead rows of W_UV, each kvLora long. GGUF's split
+     * layout: attn_k_b (ne nope, kvLora, heads) holds W_UK transposed per head; attn_v_b (ne kvLora, vHead,
+     * heads) holds W_UV as is.
+     */
+    private static void splitKvB(Var kvb, TrainableDeepSeek.Config c, String prefix, List<GgufWriter.TensorSpec> specs,
+                                 Map<String, float[]> data, GgmlType type) {
+        int h = c.heads();
+        int nope = c.nope();
+        int vh = c.vHead();
+        int kvr = c.kvLora();
+        float[] kb = new float[h * kvr * nope];
+        float[] vb = new float[h * vh * kvr];
+        for (int head = 0; head < h; head++) {
+            for (int d = 0; d < nope; d++) {
+                for (int ci = 0; ci < kvr; ci++) {
+                    kb[(head * kvr + ci) * nope + d] = (float) kvb.v[(head * (nope + vh) + d) * kvr + ci];
+                }
+            }
+            for (int d = 0; d < vh; d++) {
+                for (int ci = 0; ci < kvr; ci++) {
+                    vb[(head * vh + d) * kvr + ci] = (float) kvb.v[(head * (nope + vh) + nope + d) * kvr + ci];
+                }
+            }
+        }
+        specs.add(new GgufWriter.TensorSpec(prefix + "attn_k_b.weight",
+                type == GgmlType.Q8_0 && nope % 32 == 0 ? type : GgmlType.F32, new long[] {nope, kvr, h}));
+        data.put(prefix + "attn_k_b.weight", kb);
+        specs.add(new GgufWriter.TensorSpec(prefix + "attn_v_b.weight",
+                type == GgmlType.Q8_0 && kvr % 32 == 0 ? type : GgmlType.F32, new long[] {kvr, vh, h}));
+        data.put(prefix + "attn_v_b.weight", vb);
+    }
+
+    private static float[] toFloat(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
+    }
+
+    private static Map<String, GgufValue> metadata(TrainableDeepSeek.Config c, CharVocabulary vocab, GgmlType type,
+                                                   String name, String chatTemplate) {
+        String a = "deepseek2";
+        Map<String, GgufValue> m = new LinkedHashMap<>();
+        m.put("general.architecture", GgufValue.string(a));
+        m.put("general.type", GgufValue.string("model"));
+        m.put("general.name", GgufValue.string(name));
+        m.put("general.quantization_version", GgufValue.u32(2));
+        m.put("general.file_type", GgufValue.u32(type == GgmlType.F32 ? 0 : 7));
+        m.put(a + ".block_count", GgufValue.u32(c.layers()));
+        m.put(a + ".context_length", GgufValue.u32(c.contextLength()));
+        m.put(a + ".embedding_length", GgufValue.u32(c.embd()));
+        m.put(a + ".feed_forward_length", GgufValue.u32(c.ff()));
+        m.put(a + ".attention.head_count", GgufValue.u32(c.heads()));
+        m.put(a + ".attention.head_count_kv", GgufValue.u32(1));
+        m.put(a + ".rope.freq_base", GgufValue.f32((float) c.ropeBase()));
+        m.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.f32((float) c.eps()));
+        m.put(a + ".vocab_size", GgufValue.u32(c.vocab()));
+        m.put(a + ".leading_dense_block_count", GgufValue.u32(c.denseLead()));
+        m.put(a + ".attention.q_lora_rank", GgufValue.u32(0));
+        m.put(a + ".attention.kv_lora_rank", GgufValue.u32(c.kvLora()));
+        m.put(a + ".attention.key_length", GgufValue.u32(c.kvLora() + c.rot()));
+        m.put(a + ".attention.value_length", GgufValue.u32(c.kvLora()));
+        m.put(a + ".attention.key_length_mla", GgufValue.u32(c.nope() + c.rot()));
+        m.put(a + ".attention.value_length_mla", GgufValue.u32(c.vHead()));
+        m.put(a + ".expert_feed_forward_length", GgufValue.u32(c.expertFf()));
+        m.put(a + ".expert_count", GgufValue.u32(c.experts()));
+        m.put(a + ".expert_used_count", GgufValue.u32(c.expertsUsed()));
+        m.put(a + ".expert_shared_count", GgufValue.u32(c.sharedExperts()));
+        m.put(a + ".expert_weights_scale", GgufValue.f32(1.0f));
+        m.put(a + ".expert_weights_norm", GgufValue.bool(true));
+        m.put(a + ".expert_gating_func", GgufValue.u32(2));
+        m.put(a + ".rope.dimension_count", GgufValue.u32(c.rot()));
+        m.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
+        m.put("tokenizer.ggml.pre", GgufValue.string("default"));
+        m.put("tokenizer.ggml.tokens", GgufValue.array(GgufValueType.STRING, vocab.tokens().toArray(new String[0])));
+        m.put("tokenizer.ggml.token_type", GgufValue.array(GgufValueType.INT32,
+                vocab.types().stream().mapToInt(Integer::intValue).toArray()));
+        m.put("tokenizer.ggml.merges", GgufValue.array(GgufValueType.STRING, new String[0]));
+        m.put("tokenizer.ggml.bos_token_id", GgufValue.u32(vocab.bos()));
+        m.put("tokenizer.ggml.eos_token_id", GgufValue.u32(vocab.eos()));
+        m.put("tokenizer.ggml.padding_token_id", GgufValue.u32(vocab.pad()));
+        m.put("tokenizer.ggml.add_bos_token", GgufValue.bool(true));
+        m.put("tokenizer.ggml.add_eos_token", GgufValue.bool(false));
+        if (chatTemplate != null) {
+            m.put("tokenizer.chat_template", GgufValue.string(chatTemplate));
+        }
+        return m;
+    }
+}

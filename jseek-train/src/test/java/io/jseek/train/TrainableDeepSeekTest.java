@@ -1,0 +1,115 @@
+package io.jseek.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.GgmlType;
+import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.model.Model;
+import io.jseek.model.Session;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The trainable DeepSeek model: its gradient against finite differences, its logits against jseek's
+ * inference engine (which ReferenceLogitsTest checks against llama.cpp) after export, and overfitting.
+ */
+class TrainableDeepSeekTest {
+    static final CharVocabulary VOCAB = new CharVocabulary();
+
+    static TrainableDeepSeek.Config tiny(int embd) {
+        return new TrainableDeepSeek.Config(VOCAB.size(), embd, 2, 2, 8, 4, 4, 4, 2 * embd, 1, 4, 2, 8, 1,
+                10000, 1e-6, 64, 0.001);
+    }
+
+    private static int[][] sequences(String... texts) {
+        int[][] out = new int[texts.length][];
+        for (int i = 0; i < texts.length; i++) {
+            int[] body = VOCAB.encode(texts[i]);
+            out[i] = new int[body.length + 1];
+            out[i][0] = VOCAB.bos();
+            System.arraycopy(body, 0, out[i], 1, body.length);
+        }
+        return out;
+    }
+
+    /** Next-token targets of packed sequences: each token predicts the next of its own sequence. */
+    static int[] targets(int[][] seqs) {
+        List<Integer> t = new ArrayList<>();
+        for (int[] s : seqs) {
+            for (int i = 0; i < s.length; i++) {
+                t.add(i + 1 < s.length ? s[i + 1] : -1);
+            }
+        }
+        return t.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Test
+    void wholeModelGradientMatchesFiniteDifferences() {
+        TrainableDeepSeek m = new TrainableDeepSeek(tiny(8), 3);
+        int[][] seqs = sequences("12+7=19", "<think>3</think>");
+        int[] targets = targets(seqs);
+        GradCheck.check(m.parameters(), t -> t.crossEntropy(m.forward(t, seqs), targets), 6, 1e-5);
+    }
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void exportedGgufGivesTheEngineTheSameLogits() throws Exception {
+        TrainableDeepSeek m = new TrainableDeepSeek(tiny(32), 5);
+        int[][] seqs = sequences("47+38+95=<think>7+8+5=20;4+3+9+2=18</think><answer>180</answer>", "Q 12+30=");
+        Var logits = m.forward(new Tape(), seqs);
+        Path file = tmp.resolve("tiny.gguf");
+        GgufExport.write(m, VOCAB, file, GgmlType.F32, "tiny-test", null);
+        try (GgufFile f = GgufFile.open(file); WorkerPool pool = new WorkerPool(1)) {
+            Model engine = Model.load(f, pool);
+            Tokenizer tok = Tokenizer.fromGguf(f.metadata());
+            int row = 0;
+            for (int[] s : seqs) {
+                assertArrayEquals(s, tok.encode(VOCAB.decode(s), true, true), "the GGUF vocabulary tokenizes alike");
+                Session session = engine.newSession(128);
+                float[][] got = engine.forward(session, s, true);
+                for (int i = 0; i < s.length; i++, row++) {
+                    for (int v = 0; v < VOCAB.size(); v++) {
+                        assertEquals(logits.v[row * VOCAB.size() + v], got[i][v], 1e-4, "row " + row + " token " + v);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void overfitsEightSequences() {
+        TrainableDeepSeek m = new TrainableDeepSeek(tiny(32), 9);
+        int[][] seqs = sequences("11+22=33", "40+2=42", "<think>1+1=2</think>", "9+9=18", "Q 5+5=10", "S 7+1=8",
+                "<answer>99</answer>", "72+12=84");
+        // The first token after BOS is a free choice among the eight; every later one is determined.
+        int[] targets = targets(seqs);
+        for (int r = 0, i = 0; i < seqs.length; r += seqs[i].length, i++) {
+            targets[r] = -1;
+        }
+        AdamW opt = new AdamW(m.parameters(), new AdamW.Settings(1e-2, 0.9, 0.99, 1e-8, 0.0, 1.0, 10, 300, 0.1));
+        double loss = Double.NaN;
+        double first = Double.NaN;
+        for (int step = 0; step < 300; step++) {
+            Tape t = new Tape();
+            Var l = t.crossEntropy(m.forward(t, seqs), targets);
+            t.backward(l);
+            opt.step();
+            m.updateSelectionBias();
+            loss = l.v[0];
+            if (step == 0) {
+                first = loss;
+            }
+        }
+        assertTrue(first > 3, "starts near log(vocab): " + first);
+        assertTrue(loss < 0.05, "loss after 300 steps: " + loss);
+    }
+}
