@@ -427,10 +427,6 @@ public final class Tape {
         int[][] chosen = new int[t][k];
         double[][] weights = new double[t][k];
         double[][] sums = new double[t][1];
-        // Per (token, slot): gate and up activations and the expert's output, for the backward pass.
-        double[][] a = new double[t * k][];
-        double[][] b = new double[t * k][];
-        double[][] yOut = new double[t * k][];
         Var y = out(t, d);
         for (int i = 0; i < t; i++) {
             double max = Double.NEGATIVE_INFINITY;
@@ -470,35 +466,66 @@ public final class Tape {
                 double p = probs[i * experts + chosen[i][s]];
                 weights[i][s] = (normalize ? p / sum : p) * scale;
             }
-            for (int s = 0; s < k; s++) {
-                int e = chosen[i][s];
-                double[] ai = new double[f];
-                double[] bi = new double[f];
-                double[] m = new double[f];
-                for (int j = 0; j < f; j++) {
-                    double ga = 0;
-                    double ub = 0;
-                    for (int c = 0; c < d; c++) {
-                        ga += gate.v[(e * f + j) * d + c] * h.v[i * d + c];
-                        ub += up.v[(e * f + j) * d + c] * h.v[i * d + c];
-                    }
-                    ai[j] = ga;
-                    bi[j] = ub;
-                    m[j] = ga * sigmoid(ga) * ub;
+        }
+        // The batch's tokens grouped by expert, each expert run once over its rows as matrix products.
+        int[][] rowsOf = new int[experts][];
+        int[][] slotOf = new int[experts][];
+        {
+            int[] count = new int[experts];
+            for (int i = 0; i < t; i++) {
+                for (int s = 0; s < k; s++) {
+                    count[chosen[i][s]]++;
                 }
-                double[] yo = new double[d];
-                for (int c = 0; c < d; c++) {
-                    double acc = 0;
-                    for (int j = 0; j < f; j++) {
-                        acc += down.v[(e * d + c) * f + j] * m[j];
-                    }
-                    yo[c] = acc;
-                    y.v[i * d + c] += weights[i][s] * acc;
-                }
-                a[i * k + s] = ai;
-                b[i * k + s] = bi;
-                yOut[i * k + s] = yo;
             }
+            for (int e = 0; e < experts; e++) {
+                rowsOf[e] = new int[count[e]];
+                slotOf[e] = new int[count[e]];
+                count[e] = 0;
+            }
+            for (int i = 0; i < t; i++) {
+                for (int s = 0; s < k; s++) {
+                    int e = chosen[i][s];
+                    rowsOf[e][count[e]] = i;
+                    slotOf[e][count[e]++] = s;
+                }
+            }
+        }
+        double[][] xe = new double[experts][];
+        double[][] ae = new double[experts][];
+        double[][] be = new double[experts][];
+        double[][] me = new double[experts][];
+        double[][] ye = new double[experts][];
+        for (int e = 0; e < experts; e++) {
+            int n = rowsOf[e].length;
+            if (n == 0) {
+                continue;
+            }
+            double[] xs = new double[n * d];
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(h.v, rowsOf[e][r] * d, xs, r * d, d);
+            }
+            double[] av = new double[n * f];
+            double[] bv = new double[n * f];
+            Linalg.mulT(xs, 0, gate.v, e * f * d, av, 0, n, d, f);
+            Linalg.mulT(xs, 0, up.v, e * f * d, bv, 0, n, d, f);
+            double[] mv = new double[n * f];
+            for (int j = 0; j < mv.length; j++) {
+                mv[j] = av[j] * sigmoid(av[j]) * bv[j];
+            }
+            double[] yv = new double[n * d];
+            Linalg.mulT(mv, 0, down.v, e * d * f, yv, 0, n, f, d);
+            for (int r = 0; r < n; r++) {
+                int i = rowsOf[e][r];
+                double w = weights[i][slotOf[e][r]];
+                for (int c = 0; c < d; c++) {
+                    y.v[i * d + c] += w * yv[r * d + c];
+                }
+            }
+            xe[e] = xs;
+            ae[e] = av;
+            be[e] = bv;
+            me[e] = mv;
+            ye[e] = yv;
         }
         record(() -> {
             if (y.g == null) {
@@ -509,53 +536,62 @@ public final class Tape {
             double[] gg = gate.grad();
             double[] gu = up.grad();
             double[] gd = down.grad();
-            for (int i = 0; i < t; i++) {
-                double[] dw = new double[k];
-                for (int s = 0; s < k; s++) {
-                    int e = chosen[i][s];
+            double[][] dw = new double[t][k];
+            for (int e = 0; e < experts; e++) {
+                int n = rowsOf[e].length;
+                if (n == 0) {
+                    continue;
+                }
+                double[] dy = new double[n * d];
+                for (int r = 0; r < n; r++) {
+                    int i = rowsOf[e][r];
+                    int s = slotOf[e][r];
                     double w = weights[i][s];
-                    double[] yo = yOut[i * k + s];
-                    double[] ai = a[i * k + s];
-                    double[] bi = b[i * k + s];
+                    double acc = 0;
                     for (int c = 0; c < d; c++) {
-                        dw[s] += y.g[i * d + c] * yo[c];
+                        acc += y.g[i * d + c] * ye[e][r * d + c];
+                        dy[r * d + c] = w * y.g[i * d + c];
                     }
-                    // Through the expert with upstream w · dy.
-                    double[] dm = new double[f];
+                    dw[i][s] = acc;
+                }
+                double[] dm = new double[n * f];
+                Linalg.mulAdd(dy, 0, down.v, e * d * f, dm, 0, n, d, f);
+                Linalg.mulTransAdd(dy, 0, me[e], 0, gd, e * d * f, n, d, f);
+                double[] da = new double[n * f];
+                double[] db = new double[n * f];
+                for (int j = 0; j < da.length; j++) {
+                    double a = ae[e][j];
+                    double sg = sigmoid(a);
+                    da[j] = dm[j] * be[e][j] * sg * (1 + a * (1 - sg));
+                    db[j] = dm[j] * a * sg;
+                }
+                Linalg.mulTransAdd(da, 0, xe[e], 0, gg, e * f * d, n, f, d);
+                Linalg.mulTransAdd(db, 0, xe[e], 0, gu, e * f * d, n, f, d);
+                double[] dx = new double[n * d];
+                Linalg.mulAdd(da, 0, gate.v, e * f * d, dx, 0, n, f, d);
+                Linalg.mulAdd(db, 0, up.v, e * f * d, dx, 0, n, f, d);
+                for (int r = 0; r < n; r++) {
+                    int i = rowsOf[e][r];
                     for (int c = 0; c < d; c++) {
-                        double go = w * y.g[i * d + c];
-                        for (int j = 0; j < f; j++) {
-                            double sa = ai[j] * sigmoid(ai[j]);
-                            dm[j] += down.v[(e * d + c) * f + j] * go;
-                            gd[(e * d + c) * f + j] += go * sa * bi[j];
-                        }
-                    }
-                    for (int j = 0; j < f; j++) {
-                        double sg = sigmoid(ai[j]);
-                        double sa = ai[j] * sg;
-                        double da = dm[j] * bi[j] * sg * (1 + ai[j] * (1 - sg));
-                        double db = dm[j] * sa;
-                        for (int c = 0; c < d; c++) {
-                            gg[(e * f + j) * d + c] += da * h.v[i * d + c];
-                            gu[(e * f + j) * d + c] += db * h.v[i * d + c];
-                            gh[i * d + c] += gate.v[(e * f + j) * d + c] * da + up.v[(e * f + j) * d + c] * db;
-                        }
+                        gh[i * d + c] += dx[r * d + c];
                     }
                 }
+            }
+            for (int i = 0; i < t; i++) {
                 // Gate weights back to the probabilities of the chosen experts.
                 double[] dp = new double[experts];
                 double sum = sums[i][0];
                 if (normalize) {
                     double cross = 0;
                     for (int s = 0; s < k; s++) {
-                        cross += dw[s] * probs[i * experts + chosen[i][s]];
+                        cross += dw[i][s] * probs[i * experts + chosen[i][s]];
                     }
                     for (int s = 0; s < k; s++) {
-                        dp[chosen[i][s]] += scale * (dw[s] / sum - cross / (sum * sum));
+                        dp[chosen[i][s]] += scale * (dw[i][s] / sum - cross / (sum * sum));
                     }
                 } else {
                     for (int s = 0; s < k; s++) {
-                        dp[chosen[i][s]] += scale * dw[s];
+                        dp[chosen[i][s]] += scale * dw[i][s];
                     }
                 }
                 // Probabilities back to the router logits.
