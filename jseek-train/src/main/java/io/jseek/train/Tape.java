@@ -389,6 +389,98 @@ public final class Tape {
         return y;
     }
 
+    /**
+     * Log-probabilities of {@code targets} under softmax(logits), one per row (rows with target −1 get 0
+     * and no gradient): {@code T × 1}.
+     */
+    public Var logProbs(Var logits, int[] targets) {
+        int v = logits.cols;
+        Var y = out(logits.rows, 1);
+        double[] probs = new double[logits.v.length];
+        for (int r = 0; r < logits.rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < v; i++) {
+                max = Math.max(max, logits.v[r * v + i]);
+            }
+            double sum = 0;
+            for (int i = 0; i < v; i++) {
+                probs[r * v + i] = Math.exp(logits.v[r * v + i] - max);
+                sum += probs[r * v + i];
+            }
+            for (int i = 0; i < v; i++) {
+                probs[r * v + i] /= sum;
+            }
+            if (targets[r] >= 0) {
+                y.v[r] = logits.v[r * v + targets[r]] - max - Math.log(sum);
+            }
+        }
+        record(() -> {
+            if (y.g == null) {
+                return;
+            }
+            double[] gl = logits.grad();
+            for (int r = 0; r < logits.rows; r++) {
+                if (targets[r] < 0 || y.g[r] == 0) {
+                    continue;
+                }
+                for (int i = 0; i < v; i++) {
+                    gl[r * v + i] += y.g[r] * ((i == targets[r] ? 1 : 0) - probs[r * v + i]);
+                }
+            }
+        });
+        return y;
+    }
+
+    /**
+     * The GRPO objective as a loss (docs/training.md §1): per token t with weight {@code weight[t]} (0 for
+     * tokens that do not count: prompts, padding, masked sequences; else the aggregation's normaliser),
+     * ratio ρ = exp(lp − oldLp), surrogate min(ρ·A, clip(ρ, 1−εlo, 1+εhi)·A) with the token's advantage A,
+     * minus β times the k3 estimate of KL to the reference, exp(refLp − lp) − (refLp − lp) − 1. The loss is
+     * −Σ_t weight·(surrogate − β·KL); {@code lp} is a {@code T × 1} Var of the policy's log-probabilities.
+     */
+    public Var grpoLoss(Var lp, double[] oldLp, double[] refLp, double[] advantage, double[] weight,
+                        double epsLow, double epsHigh, double beta) {
+        int t = lp.rows;
+        double loss = 0;
+        double[] dl = new double[t];
+        for (int i = 0; i < t; i++) {
+            if (weight[i] == 0) {
+                continue;
+            }
+            double a = advantage[i];
+            double ratio = Math.exp(lp.v[i] - oldLp[i]);
+            double clipped = Math.min(Math.max(ratio, 1 - epsLow), 1 + epsHigh);
+            double surrogate;
+            double dSurrogate;
+            if (ratio * a <= clipped * a) {
+                surrogate = ratio * a;
+                dSurrogate = ratio * a;
+            } else {
+                surrogate = clipped * a;
+                dSurrogate = 0;
+            }
+            double kl = 0;
+            double dKl = 0;
+            if (beta != 0) {
+                double diff = refLp[i] - lp.v[i];
+                kl = Math.exp(diff) - diff - 1;
+                dKl = -Math.exp(diff) + 1;
+            }
+            loss -= weight[i] * (surrogate - beta * kl);
+            dl[i] = -weight[i] * (dSurrogate - beta * dKl);
+        }
+        Var y = out(1, 1);
+        y.v[0] = loss;
+        record(() -> {
+            double g = y.grad()[0];
+            double[] glp = lp.grad();
+            for (int i = 0; i < t; i++) {
+                glp[i] += g * dl[i];
+            }
+        });
+        return y;
+    }
+
     /** Σ of all values, as a 1×1 Var (for tests and composite losses). */
     public Var sum(Var x) {
         Var y = out(1, 1);

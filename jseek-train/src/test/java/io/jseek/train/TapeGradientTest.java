@@ -68,6 +68,22 @@ class TapeGradientTest {
     }
 
     @Test
+    void logProbsAndGrpoLoss() {
+        Var logits = GradCheck.random("logits", 5, 6, rnd, 1.5);
+        int[] targets = {2, -1, 0, 5, 1};
+        double[] old = {-1.9, 0, -1.5, -2.2, -1.7};
+        double[] ref = {-1.6, 0, -2.0, -1.8, -1.9};
+        double[] adv = {0.8, 0, -1.2, 0.5, -0.3};
+        double[] weight = {0.25, 0, 0.25, 0.25, 0.25};
+        GradCheck.check(List.of(logits), t -> GradCheck.project(t, t.logProbs(logits, targets), 8), 100, TOL);
+        for (double beta : new double[] {0, 0.1}) {
+            // Ratios away from the clip boundaries, some inside and some beyond it (the clipped branch has no gradient).
+            GradCheck.check(List.of(logits), t -> t.grpoLoss(t.logProbs(logits, targets), old, ref, adv, weight,
+                    0.2, 0.28, beta), 100, TOL);
+        }
+    }
+
+    @Test
     void moeBothGatings() {
         for (boolean sigmoid : new boolean[] {true, false}) {
             for (boolean normalize : new boolean[] {true, false}) {
