@@ -85,6 +85,46 @@ class TrainableDeepSeekTest {
         }
     }
 
+    /**
+     * Rollouts run in the inference engine on exported weights; the trainer must compute the same
+     * log-probabilities for the tokens they sampled (the engine reports its own, from its raw logits).
+     */
+    @Test
+    void rolloutAndTrainerLogProbsAgree() throws Exception {
+        TrainableDeepSeek m = new TrainableDeepSeek(tiny(32), 11);
+        Path file = tmp.resolve("policy.gguf");
+        GgufExport.write(m, VOCAB, file, GgmlType.F32, "policy", null);
+        int[] prompt = sequences("Q 12+34=<answer>")[0];
+        List<io.jseek.engine.TokenLogprob> seen = new ArrayList<>();
+        io.jseek.engine.Generation g;
+        try (io.jseek.engine.LoadedModel lm = io.jseek.engine.LoadedModel.open(file, 1);
+             io.jseek.engine.Scheduler s = new io.jseek.engine.Scheduler(lm,
+                     new io.jseek.engine.Scheduler.Config(2, 64, 128, io.jseek.model.CacheType.F32, 64, 4))) {
+            var opt = new io.jseek.engine.GenerationOptions(12, new io.jseek.engine.SamplerConfig(1f, 0, 1, 0, 1, 0, 0, 64, 5),
+                    List.of(), false, 0, null);
+            g = s.submit(prompt, opt, new io.jseek.engine.GenerationListener() {
+                @Override
+                public void onToken(io.jseek.engine.TokenLogprob token) {
+                    seen.add(token);
+                }
+            }).result().get();
+        }
+        int[] seq = java.util.Arrays.copyOf(prompt, prompt.length + g.tokens().length);
+        System.arraycopy(g.tokens(), 0, seq, prompt.length, g.tokens().length);
+        int[] targets = new int[seq.length];
+        java.util.Arrays.fill(targets, -1);
+        for (int i = prompt.length - 1; i + 1 < seq.length; i++) {
+            targets[i] = seq[i + 1];
+        }
+        Tape t = new Tape();
+        Var lp = t.logProbs(m.forward(t, new int[][] {seq}), targets);
+        assertTrue(seen.size() >= 3, "tokens reported: " + seen.size());
+        for (int k = 0; k < seen.size(); k++) {
+            assertEquals(seq[prompt.length + k], seen.get(k).id());
+            assertEquals(lp.v[prompt.length - 1 + k], seen.get(k).logprob(), 1e-4, "token " + k);
+        }
+    }
+
     @Test
     void overfitsEightSequences() {
         TrainableDeepSeek m = new TrainableDeepSeek(tiny(32), 9);
