@@ -81,4 +81,52 @@ public final class AdamW {
     public int steps() {
         return step;
     }
+
+    /** The optimizer's resumable state: its step and every parameter's two moments. */
+    public record State(int step, java.util.List<double[][]> moments) {
+        static State read(java.io.DataInputStream in, List<Var> params) throws java.io.IOException {
+            int step = in.readInt();
+            java.util.List<double[][]> m = new java.util.ArrayList<>();
+            for (Var p : params) {
+                boolean has = in.readBoolean();
+                if (!has) {
+                    m.add(null);
+                    continue;
+                }
+                double[][] mv = new double[2][p.size()];
+                for (int k = 0; k < 2; k++) {
+                    for (int i = 0; i < p.size(); i++) {
+                        mv[k][i] = in.readDouble();
+                    }
+                }
+                m.add(mv);
+            }
+            return new State(step, m);
+        }
+    }
+
+    void save(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeInt(step);
+        for (Var p : params) {
+            double[][] m = moments.get(p);
+            out.writeBoolean(m != null);
+            if (m != null) {
+                for (double[] a : m) {
+                    for (double d : a) {
+                        out.writeDouble(d);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Continues from a saved state (same parameters, in the same order). */
+    public void restore(State state) {
+        step = state.step();
+        for (int i = 0; i < params.size(); i++) {
+            if (state.moments().get(i) != null) {
+                moments.put(params.get(i), state.moments().get(i));
+            }
+        }
+    }
 }

@@ -53,7 +53,7 @@ public final class Grpo {
     private final Settings s;
     private final RolloutExecutor rollouts;
     private final AdamW optimizer;
-    private final Random rnd;
+    private final long seed;
     private int step;
 
     /** {@code reference}: the frozen model of the KL penalty (may be null when beta is 0). */
@@ -69,7 +69,16 @@ public final class Grpo {
         this.s = settings;
         this.rollouts = rollouts;
         this.optimizer = new AdamW(model.parameters(), settings.optimizer());
-        this.rnd = new Random(seed);
+        this.seed = seed;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Continues a run from its step (problems and sampling seeds depend only on the seed and the step). */
+    public void resumeAt(int step) {
+        this.step = step;
     }
 
     /** Judges a rollout: its text without the end-of-sequence token; cut off by the token limit = malformed. */
@@ -87,6 +96,7 @@ public final class Grpo {
     }
 
     public Step step() {
+        Random rnd = new Random(seed * 1_000_003L + step);
         List<AdditionTask.Problem> problems = new ArrayList<>();
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < s.prompts(); i++) {
@@ -94,7 +104,7 @@ public final class Grpo {
             problems.add(p);
             prompts.add(Evaluation.prompt(vocab, p));
         }
-        List<List<Generation>> groups = sample(prompts);
+        List<List<Generation>> groups = sample(prompts, rnd.nextLong());
         // Rewards and group-relative advantages.
         List<int[]> seqs = new ArrayList<>();
         List<Integer> promptLengths = new ArrayList<>();
@@ -156,13 +166,13 @@ public final class Grpo {
                 length / (double) total, zeroVariance / (double) problems.size(), loss, kl);
     }
 
-    private List<List<Generation>> sample(List<int[]> prompts) {
+    private List<List<Generation>> sample(List<int[]> prompts, long samplingSeed) {
         Path file = null;
         try {
             file = Files.createTempFile("jseek-policy", ".gguf");
             GgufExport.write(model, vocab, file, io.jseek.core.tensor.GgmlType.F32, "policy", null);
             return rollouts.sample(file, prompts, s.groupSize(),
-                    new SamplerConfig(s.temperature(), 0, 1, 0, 1, 0, 0, 64, 0), rnd.nextLong(), s.maxTokens());
+                    new SamplerConfig(s.temperature(), 0, 1, 0, 1, 0, 0, 64, 0), samplingSeed, s.maxTokens());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {

@@ -12,7 +12,7 @@ public final class Pretrainer {
     private final AdditionTask task;
     private final AdamW optimizer;
     private final int batch;
-    private final Random rnd;
+    private final long seed;
 
     public Pretrainer(TrainableDeepSeek model, CharVocabulary vocab, AdditionTask task, AdamW.Settings settings, int batch,
                       long seed) {
@@ -21,7 +21,7 @@ public final class Pretrainer {
         this.task = task;
         this.optimizer = new AdamW(model.parameters(), settings);
         this.batch = batch;
-        this.rnd = new Random(seed);
+        this.seed = seed;
     }
 
     public AdamW optimizer() {
@@ -33,6 +33,8 @@ public final class Pretrainer {
     }
 
     public Step step() {
+        // Each step's documents depend only on the seed and the step, so a resumed run sees the same data.
+        Random rnd = new Random(seed * 1_000_003L + optimizer.steps());
         int[][] docs = new int[batch][];
         int tokens = 0;
         for (int b = 0; b < batch; b++) {

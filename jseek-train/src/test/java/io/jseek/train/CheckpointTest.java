@@ -1,0 +1,73 @@
+package io.jseek.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run interrupted by a checkpoint and resumed ends where the uninterrupted run ends: the same data, the
+ * same optimizer state. (To 1e-12, not bit for bit: the Vector API's lane reductions sum in a different
+ * order before and after the JIT compiles them.)
+ */
+class CheckpointTest {
+    @TempDir
+    Path tmp;
+
+    private static final AdamW.Settings OPT = new AdamW.Settings(3e-3, 0.9, 0.95, 1e-8, 0.01, 1.0, 2, 10, 0.1);
+    private static final AdditionTask TASK = new AdditionTask(2, 3, 2, 0.1);
+
+    @Test
+    void resumeIsExact() throws Exception {
+        CharVocabulary v = new CharVocabulary();
+        var c = TrainableDeepSeekTest.tiny(16);
+        TrainableDeepSeek straight = new TrainableDeepSeek(c, 4);
+        Pretrainer a = new Pretrainer(straight, v, TASK, OPT, 4, 9);
+        for (int i = 0; i < 6; i++) {
+            a.step();
+        }
+
+        TrainableDeepSeek first = new TrainableDeepSeek(c, 4);
+        Pretrainer b = new Pretrainer(first, v, TASK, OPT, 4, 9);
+        for (int i = 0; i < 3; i++) {
+            b.step();
+        }
+        Path file = tmp.resolve("run.ckpt");
+        Checkpoint.save(file, first, b.optimizer(), new Checkpoint.Info("pretrain", 3, Map.of("tokens", 123L)));
+        assertEquals(false, Files.exists(tmp.resolve("run.ckpt.tmp")));
+
+        Checkpoint.Loaded loaded = Checkpoint.load(file);
+        assertEquals(3, loaded.info().step());
+        assertEquals(123L, loaded.info().counters().get("tokens"));
+        Pretrainer resumed = new Pretrainer(loaded.model(), v, TASK, OPT, 4, 9);
+        resumed.optimizer().restore(loaded.optimizer());
+        for (int i = 0; i < 3; i++) {
+            resumed.step();
+        }
+        for (int p = 0; p < straight.parameters().size(); p++) {
+            assertArrayEquals(straight.parameters().get(p).v, loaded.model().parameters().get(p).v, 1e-12,
+                    straight.parameters().get(p).name);
+        }
+        for (int l : straight.moeLayers()) {
+            assertArrayEquals(straight.selectionBias(l), loaded.model().selectionBias(l), 1e-12);
+        }
+    }
+
+    @Test
+    void aTruncatedOrForeignFileIsAClearError() throws Exception {
+        TrainableDeepSeek m = new TrainableDeepSeek(TrainableDeepSeekTest.tiny(16), 1);
+        Path file = tmp.resolve("m.ckpt");
+        Checkpoint.save(file, m, null, new Checkpoint.Info("pretrain", 0, Map.of()));
+        byte[] all = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(all, all.length / 2));
+        var e = assertThrows(io.jseek.core.JseekException.class, () -> Checkpoint.load(file));
+        assertEquals(file + " is truncated", e.getMessage());
+        Files.writeString(file, "hello world, not a checkpoint");
+        assertThrows(io.jseek.core.JseekException.class, () -> Checkpoint.load(file));
+    }
+}
