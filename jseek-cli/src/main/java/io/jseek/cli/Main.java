@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "jseek",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, TrainCommands.Train.class, TrainCommands.GrpoCmd.class, TrainCommands.Distill.class, TrainCommands.Export.class, InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         description = {
             "jseek: DeepSeek models (V2, V3, R1 and the R1 distills) in pure Java, from GGUF files.",
             "",
