@@ -80,7 +80,7 @@ JSEEK_JAR="$JSEEK_ROOT/jseek-cli/target/jseek-cli.jar"
 jseek_build_if_stale() {
     local changed=""
     if [ -f "$JSEEK_JAR" ]; then
-        changed="$(cd "$JSEEK_ROOT" && find pom.xml */pom.xml */src testdata/r1qwen-q8_0.gguf -newer "$JSEEK_JAR" -print -quit 2>/dev/null)"
+        changed="$(cd "$JSEEK_ROOT" && find pom.xml */pom.xml */src models -newer "$JSEEK_JAR" -print -quit 2>/dev/null)"
         [ -z "$changed" ] && return 0
     fi
     mkdir -p "$JSEEK_ROOT/target"

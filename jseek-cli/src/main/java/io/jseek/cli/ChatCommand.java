@@ -94,7 +94,7 @@ final class ChatCommand implements Callable<Integer> {
             PrintWriter out = terminal.writer();
             boolean ansi = !Terminal.TYPE_DUMB.equals(terminal.getType()) && System.getenv("NO_COLOR") == null;
             out.printf("jseek chat: %s (%s%s). /help for commands, Ctrl-D to leave.%n", modelOption.resolve().getFileName(),
-                    m.config().architecture().ggufName, modelOption.model == null ? ", embedded test model with random weights" : "");
+                    m.config().architecture().ggufName, modelOption.model == null ? ", the embedded addition model: ask it a sum such as 47+38+95=" : "");
             while (true) {
                 String line;
                 try {

@@ -8,12 +8,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * The model that ships inside jseek, used when no {@code -m} is given. Until jseek trains its own, this is
- * the smallest test model (random weights: it produces nonsense). It is copied out of the jar once into
- * the user's cache folder, because a model is memory-mapped from a file.
+ * The model that ships inside jseek, used when no {@code -m} is given: jseek's own R1-recipe model, a
+ * 1M-parameter DeepSeek-architecture model (MLA + MoE) trained here to add numbers with column-addition
+ * reasoning (models/MODEL_CARD.md). It is copied out of the jar once into the user's cache folder, because
+ * a model is memory-mapped from a file.
  */
 final class DefaultModel {
-    static final String FILE_NAME = "r1qwen-q8_0.gguf";
+    static final String FILE_NAME = "jseek-r1-addition.gguf";
     private static final String RESOURCE = "/io/jseek/cli/default-model/" + FILE_NAME;
 
     private DefaultModel() {

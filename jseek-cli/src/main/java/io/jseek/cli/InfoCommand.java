@@ -41,7 +41,7 @@ final class InfoCommand implements Callable<Integer> {
             ModelConfig c = ModelConfig.fromGguf(file.metadata());
             ModelStats s = ModelStats.of(file, c);
             boolean embedded = positional == null && modelOption.model == null;
-            row(out, "file", path + " (" + (embedded ? "embedded default model, random weights; " : "")
+            row(out, "file", path + " (" + (embedded ? "embedded default model, see models/MODEL_CARD.md; " : "")
                     + bytes(s.fileBytes()) + ", GGUF v" + file.version()
                     + (file.shardCount() > 1 ? ", " + file.shardCount() + " shards" : "") + ")");
             row(out, "name", c.name().isEmpty() ? "(none)" : c.name());

@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
         description = {
             "jseek: DeepSeek models (V2, V3, R1 and the R1 distills) in pure Java, from GGUF files.",
             "",
-            "Without -m, commands use the embedded default model: a tiny test model with random weights."},
+            "Without -m, commands use the embedded default model: jseek's own 1M-parameter DeepSeek-architecture model, "
+                + "trained with the R1 recipe to add numbers (ask it 47+38+95=)."},
         footer = {"", "Run 'jseek help COMMAND' or 'jseek COMMAND --help' for a command's options."})
 public final class Main implements Runnable {
     @Spec

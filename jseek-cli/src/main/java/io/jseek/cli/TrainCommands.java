@@ -68,10 +68,10 @@ final class TrainCommands {
         @Mixin
         ThreadsOption threads;
 
-        @Option(names = "--size", defaultValue = "small", description = "Model size: tiny (~0.13M parameters) or small (~1M; default).")
+        @Option(names = "--size", defaultValue = "small", description = "Model size: tiny (~0.13M parameters), medium (~0.4M) or small (~1M; default).")
         String size;
 
-        @Option(names = "--steps", defaultValue = "1500", description = "Optimizer steps (default ${DEFAULT-VALUE}).")
+        @Option(names = "--steps", defaultValue = "2000", description = "Optimizer steps (default ${DEFAULT-VALUE}).")
         int steps;
 
         @Option(names = "--batch", defaultValue = "32", description = "Documents per step (default ${DEFAULT-VALUE}).")
@@ -201,13 +201,13 @@ final class TrainCommands {
         @Option(names = "--teacher", paramLabel = "CKPT", description = "Teacher checkpoint (default DIR/grpo.ckpt).")
         Path teacher;
 
-        @Option(names = "--student-size", defaultValue = "tiny", description = "Student size (default ${DEFAULT-VALUE}).")
+        @Option(names = "--student-size", defaultValue = "medium", description = "Student size: tiny, medium (~0.4M; default) or small.")
         String studentSize;
 
         @Option(names = "--traces", defaultValue = "4000", description = "Problems the teacher answers (default ${DEFAULT-VALUE}).")
         int traces;
 
-        @Option(names = "--steps", defaultValue = "1500", description = "Student training steps (default ${DEFAULT-VALUE}).")
+        @Option(names = "--steps", defaultValue = "2000", description = "Student training steps (default ${DEFAULT-VALUE}).")
         int steps;
 
         @Option(names = "--batch", defaultValue = "32", description = "Traces per step (default ${DEFAULT-VALUE}).")

@@ -26,10 +26,13 @@ public final class Recipe {
             // ~0.13M parameters: the unit-test size (docs/training.md §3.5).
             case "tiny" -> new TrainableDeepSeek.Config(v.size(), 64, 2, 2, 32, 16, 16, 16, 192, 1, 4, 2, 64, 1,
                     10000, 1e-6, 128, 0.001);
+            // ~0.4M parameters: the distillation student.
+            case "medium" -> new TrainableDeepSeek.Config(v.size(), 96, 3, 4, 32, 16, 16, 16, 288, 1, 4, 2, 96, 1,
+                    10000, 1e-6, 128, 0.001);
             // ~1M parameters: MLA + 4-expert MoE, 4 layers.
             case "small" -> new TrainableDeepSeek.Config(v.size(), 128, 4, 4, 32, 16, 16, 16, 384, 1, 4, 2, 128, 1,
                     10000, 1e-6, 128, 0.001);
-            default -> throw new IllegalArgumentException("unknown model size \"" + name + "\" (tiny or small)");
+            default -> throw new IllegalArgumentException("unknown model size \"" + name + "\" (tiny, medium or small)");
         };
     }
 
