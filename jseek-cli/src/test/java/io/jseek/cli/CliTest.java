@@ -170,7 +170,7 @@ class CliTest {
         assertTrue(info.out().contains("deepseek2"), info.out());
         Result tok = run(null, "tokenize", "12+3=");
         assertEquals(0, tok.code(), tok.err());
-        assertEquals("[0, 25, 26, 19, 27, 37]", tok.out().strip(), "BOS, then one token per character");
+        assertEquals("[0,25,26,19,27,37]", tok.out().strip(), "BOS, then one token per character");
     }
 
     @Test

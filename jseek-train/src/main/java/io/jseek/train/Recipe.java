@@ -23,8 +23,8 @@ public final class Recipe {
     /** Model sizes by name. */
     public static TrainableDeepSeek.Config size(String name, CharVocabulary v) {
         return switch (name) {
-            // ~0.13M parameters: the unit-test size (docs/training.md §3.5).
-            case "tiny" -> new TrainableDeepSeek.Config(v.size(), 64, 2, 2, 32, 16, 16, 16, 192, 1, 4, 2, 64, 1,
+            // ~0.2M parameters: the unit-test size (RecipeTest).
+            case "tiny" -> new TrainableDeepSeek.Config(v.size(), 64, 3, 2, 32, 16, 16, 16, 192, 1, 4, 2, 64, 1,
                     10000, 1e-6, 128, 0.001);
             // ~0.4M parameters: the distillation student.
             case "medium" -> new TrainableDeepSeek.Config(v.size(), 96, 3, 4, 32, 16, 16, 16, 288, 1, 4, 2, 96, 1,

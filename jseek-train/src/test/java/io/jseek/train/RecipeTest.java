@@ -15,11 +15,13 @@ class RecipeTest {
     @Test
     void grpoTeachesATinyModelToThink() {
         CharVocabulary v = new CharVocabulary();
-        var c = new TrainableDeepSeek.Config(v.size(), 64, 2, 2, 32, 16, 16, 16, 192, 1, 4, 2, 64, 1, 10000, 1e-6, 64, 0.001);
+        // Three layers: with two, the worked solutions stayed unreliable on most seeds (6–22 % when forced
+        // to think, seeds 1–3); with three, 79 % and 86 % (seeds 1, 2).
+        var c = new TrainableDeepSeek.Config(v.size(), 64, 3, 2, 32, 16, 16, 16, 192, 1, 4, 2, 64, 1, 10000, 1e-6, 64, 0.001);
         TrainableDeepSeek m = new TrainableDeepSeek(c, 1);
         AdditionTask task = new AdditionTask(3, 3, 2, 0.1);
-        Pretrainer p = new Pretrainer(m, v, task, new AdamW.Settings(2e-3, 0.9, 0.95, 1e-8, 0.01, 1.0, 50, 1500, 0.1), 32, 1);
-        for (int i = 0; i < 1500; i++) {
+        Pretrainer p = new Pretrainer(m, v, task, new AdamW.Settings(3e-3, 0.9, 0.95, 1e-8, 0.01, 1.0, 50, 1200, 0.1), 32, 1);
+        for (int i = 0; i < 1200; i++) {
             p.step();
         }
         try (InProcessRollouts rollouts = new InProcessRollouts(2, 1)) {
@@ -33,9 +35,9 @@ class RecipeTest {
             assertTrue(base.thinkRate() < 0.3, before);
 
             Grpo grpo = new Grpo(m, null, v, task, new Grpo.Settings(16, 8, 40, 1.0f,
-                    new AdamW.Settings(1e-4, 0.9, 0.99, 1e-8, 0.0, 1.0, 0, 80, 1.0),
+                    new AdamW.Settings(1e-4, 0.9, 0.99, 1e-8, 0.0, 1.0, 0, 60, 1.0),
                     Grpo.Aggregation.TOKEN_MEAN, Grpo.AdvantageScale.GROUP_STD, 0.2, 0.28, 0, 1, true, false), rollouts, 1);
-            for (int i = 0; i < 80; i++) {
+            for (int i = 0; i < 60; i++) {
                 grpo.step();
             }
             Evaluation.Result after = eval.run(m, rollouts);
