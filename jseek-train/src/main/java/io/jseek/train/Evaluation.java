@@ -2,10 +2,6 @@ package io.jseek.train;
 
 import io.jseek.engine.Generation;
 import io.jseek.engine.SamplerConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -72,46 +68,31 @@ public final class Evaluation {
      * accurate), whatever it would choose on its own.
      */
     public Result run(TrainableDeepSeek model, RolloutExecutor rollouts, Start start) {
-        Path file = null;
-        try {
-            file = Files.createTempFile("jseek-eval", ".gguf");
-            GgufExport.write(model, vocab, file, io.jseek.core.tensor.GgmlType.F32, "eval", null);
-            List<int[]> prompts = problems.stream().map(p -> prompt(vocab, p, start)).toList();
-            List<List<Generation>> out = rollouts.sample(file, prompts, 1,
-                    new SamplerConfig(1.0f, 0, 1, 0, 1, 0, 0, 64, 0), 987_654_321L, maxTokens);
-            int correct = 0;
-            int thought = 0;
-            int thoughtCorrect = 0;
-            int directCorrect = 0;
-            long length = 0;
-            double reward = 0;
-            for (int i = 0; i < problems.size(); i++) {
-                Generation g = out.get(i).getFirst();
-                AdditionTask.Verdict v = Grpo.verdict(problems.get(i), start.text, g, vocab);
-                length += g.tokens().length;
-                reward += v.reward();
-                correct += v.correct() ? 1 : 0;
-                if (v.thought()) {
-                    thought++;
-                    thoughtCorrect += v.correct() ? 1 : 0;
-                } else {
-                    directCorrect += v.correct() ? 1 : 0;
-                }
-            }
-            int n = problems.size();
-            return new Result(n, correct / (double) n, thought / (double) n,
-                    thought == 0 ? 0 : thoughtCorrect / (double) thought,
-                    thought == n ? 0 : directCorrect / (double) (n - thought), length / (double) n, reward / n);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (file != null) {
-                try {
-                    Files.deleteIfExists(file);
-                } catch (IOException ignored) {
-                    // a temp file
-                }
+        List<int[]> prompts = problems.stream().map(p -> prompt(vocab, p, start)).toList();
+        List<List<Generation>> out = GgufExport.withTemporaryFile(model, vocab, "eval", file -> rollouts.sample(file,
+                prompts, 1, new SamplerConfig(1.0f, 0, 1, 0, 1, 0, 0, 64, 0), 987_654_321L, maxTokens));
+        int correct = 0;
+        int thought = 0;
+        int thoughtCorrect = 0;
+        int directCorrect = 0;
+        long length = 0;
+        double reward = 0;
+        for (int i = 0; i < problems.size(); i++) {
+            Generation g = out.get(i).getFirst();
+            AdditionTask.Verdict v = Grpo.verdict(problems.get(i), start.text, g, vocab);
+            length += g.tokens().length;
+            reward += v.reward();
+            correct += v.correct() ? 1 : 0;
+            if (v.thought()) {
+                thought++;
+                thoughtCorrect += v.correct() ? 1 : 0;
+            } else {
+                directCorrect += v.correct() ? 1 : 0;
             }
         }
+        int n = problems.size();
+        return new Result(n, correct / (double) n, thought / (double) n,
+                thought == 0 ? 0 : thoughtCorrect / (double) thought,
+                thought == n ? 0 : directCorrect / (double) (n - thought), length / (double) n, reward / n);
     }
 }

@@ -25,6 +25,30 @@ public final class GgufExport {
     private GgufExport() {
     }
 
+    /**
+     * Runs {@code use} on the model written (F32) to a temporary GGUF file, deleted afterwards: how rollouts
+     * and evaluations hand the current weights to the inference engine.
+     */
+    static <T> T withTemporaryFile(TrainableDeepSeek model, CharVocabulary vocab, String name,
+                                   java.util.function.Function<Path, T> use) {
+        Path file = null;
+        try {
+            file = java.nio.file.Files.createTempFile("jseek-" + name, ".gguf");
+            write(model, vocab, file, GgmlType.F32, name, null);
+            return use.apply(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            if (file != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // a temporary file; the system cleans it up eventually
+                }
+            }
+        }
+    }
+
     public static void write(TrainableDeepSeek model, CharVocabulary vocab, Path out, GgmlType type, String name,
                              String chatTemplate) throws IOException {
         if (type != GgmlType.F32 && type != GgmlType.Q8_0) {

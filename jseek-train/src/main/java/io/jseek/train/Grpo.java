@@ -2,10 +2,6 @@ package io.jseek.train;
 
 import io.jseek.engine.Generation;
 import io.jseek.engine.SamplerConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -167,23 +163,8 @@ public final class Grpo {
     }
 
     private List<List<Generation>> sample(List<int[]> prompts, long samplingSeed) {
-        Path file = null;
-        try {
-            file = Files.createTempFile("jseek-policy", ".gguf");
-            GgufExport.write(model, vocab, file, io.jseek.core.tensor.GgmlType.F32, "policy", null);
-            return rollouts.sample(file, prompts, s.groupSize(),
-                    new SamplerConfig(s.temperature(), 0, 1, 0, 1, 0, 0, 64, 0), samplingSeed, s.maxTokens());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (file != null) {
-                try {
-                    Files.deleteIfExists(file);
-                } catch (IOException ignored) {
-                    // a temp file
-                }
-            }
-        }
+        return GgufExport.withTemporaryFile(model, vocab, "policy", file -> rollouts.sample(file, prompts, s.groupSize(),
+                new SamplerConfig(s.temperature(), 0, 1, 0, 1, 0, 0, 64, 0), samplingSeed, s.maxTokens()));
     }
 
     /** The policy-gradient updates on one batch; returns {loss, mean KL to the reference}. */

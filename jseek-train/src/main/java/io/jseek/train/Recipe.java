@@ -4,7 +4,6 @@ import io.jseek.core.tensor.GgmlType;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -214,24 +213,18 @@ public final class Recipe {
             problems.add(p);
             prompts.add(Evaluation.prompt(vocab, p));
         }
-        Path file = Files.createTempFile("jseek-teacher", ".gguf");
         List<int[]> kept = new ArrayList<>();
         List<Integer> promptLengths = new ArrayList<>();
-        try {
-            GgufExport.write(teacher, vocab, file, GgmlType.F32, "teacher", null);
-            var gens = rollouts.sample(file, prompts, 1, new io.jseek.engine.SamplerConfig(1.0f, 0, 1, 0, 1, 0, 0, 64, 0),
-                    s.seed(), 64);
-            for (int i = 0; i < problems.size(); i++) {
-                var g = gens.get(i).getFirst();
-                if (Grpo.verdict(problems.get(i), g, vocab).correct()) {
-                    int[] seq = java.util.Arrays.copyOf(prompts.get(i), prompts.get(i).length + g.tokens().length);
-                    System.arraycopy(g.tokens(), 0, seq, prompts.get(i).length, g.tokens().length);
-                    kept.add(seq);
-                    promptLengths.add(prompts.get(i).length);
-                }
+        var gens = GgufExport.withTemporaryFile(teacher, vocab, "teacher", file -> rollouts.sample(file, prompts, 1,
+                new io.jseek.engine.SamplerConfig(1.0f, 0, 1, 0, 1, 0, 0, 64, 0), s.seed(), 64));
+        for (int i = 0; i < problems.size(); i++) {
+            var g = gens.get(i).getFirst();
+            if (Grpo.verdict(problems.get(i), g, vocab).correct()) {
+                int[] seq = java.util.Arrays.copyOf(prompts.get(i), prompts.get(i).length + g.tokens().length);
+                System.arraycopy(g.tokens(), 0, seq, prompts.get(i).length, g.tokens().length);
+                kept.add(seq);
+                promptLengths.add(prompts.get(i).length);
             }
-        } finally {
-            Files.deleteIfExists(file);
         }
         out.printf("distillation: the teacher answered %d problems, %d correctly (kept)%n", s.traces(), kept.size());
         if (kept.isEmpty()) {
@@ -281,14 +274,5 @@ public final class Recipe {
 
     public static void export(Path ckpt, Path out, GgmlType type, String name) throws IOException {
         GgufExport.write(Checkpoint.load(ckpt).model(), new CharVocabulary(), out, type, name, CHAT_TEMPLATE);
-    }
-
-    /** A short line for logs. */
-    static String describe(Path p) {
-        return p.toAbsolutePath().toString();
-    }
-
-    static void writeText(Path p, String text) throws IOException {
-        Files.writeString(p, text, StandardCharsets.UTF_8);
     }
 }

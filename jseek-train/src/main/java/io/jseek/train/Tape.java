@@ -344,15 +344,10 @@ public final class Tape {
         return y;
     }
 
-    /**
-     * Mean cross-entropy of softmax(logits) against {@code targets} over the rows whose target is ≥ 0
-     * (−1 masks a row out). Returns a 1×1 Var.
-     */
-    public Var crossEntropy(Var logits, int[] targets) {
+    /** Each row's softmax into {@code probs}; returns each row's log Σ exp (its log-normaliser). */
+    private static double[] softmaxRows(Var logits, double[] probs) {
         int v = logits.cols;
-        int counted = 0;
-        double loss = 0;
-        double[] probs = new double[logits.v.length];
+        double[] lse = new double[logits.rows];
         for (int r = 0; r < logits.rows; r++) {
             double max = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < v; i++) {
@@ -366,8 +361,24 @@ public final class Tape {
             for (int i = 0; i < v; i++) {
                 probs[r * v + i] /= sum;
             }
+            lse[r] = max + Math.log(sum);
+        }
+        return lse;
+    }
+
+    /**
+     * Mean cross-entropy of softmax(logits) against {@code targets} over the rows whose target is ≥ 0
+     * (−1 masks a row out). Returns a 1×1 Var.
+     */
+    public Var crossEntropy(Var logits, int[] targets) {
+        int v = logits.cols;
+        int counted = 0;
+        double loss = 0;
+        double[] probs = new double[logits.v.length];
+        double[] lse = softmaxRows(logits, probs);
+        for (int r = 0; r < logits.rows; r++) {
             if (targets[r] >= 0) {
-                loss -= Math.log(probs[r * v + targets[r]]);
+                loss -= logits.v[r * v + targets[r]] - lse[r];
                 counted++;
             }
         }
@@ -397,21 +408,10 @@ public final class Tape {
         int v = logits.cols;
         Var y = out(logits.rows, 1);
         double[] probs = new double[logits.v.length];
+        double[] lse = softmaxRows(logits, probs);
         for (int r = 0; r < logits.rows; r++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < v; i++) {
-                max = Math.max(max, logits.v[r * v + i]);
-            }
-            double sum = 0;
-            for (int i = 0; i < v; i++) {
-                probs[r * v + i] = Math.exp(logits.v[r * v + i] - max);
-                sum += probs[r * v + i];
-            }
-            for (int i = 0; i < v; i++) {
-                probs[r * v + i] /= sum;
-            }
             if (targets[r] >= 0) {
-                y.v[r] = logits.v[r * v + targets[r]] - max - Math.log(sum);
+                y.v[r] = logits.v[r * v + targets[r]] - lse[r];
             }
         }
         record(() -> {
