@@ -472,7 +472,7 @@ final class Completions {
                         sse(out, chunks.toolCalls(calls));
                     }
                     ObjectNode usage = usage(g, promptTokens, handle.cachedTokens());
-                    ObjectNode last = chunks.last(calls != null ? "tool_calls" : finishReason(g), usage);
+                    ObjectNode last = chunks.last(calls != null ? "tool_calls" : finishReason(g));
                     if (!pending.isEmpty()) {
                         ((ObjectNode) last.withArray("choices").get(0)).set("logprobs", chunks.logprobs(pending));
                     }
@@ -600,48 +600,45 @@ final class Completions {
             return base(chat ? "chat.completion.chunk" : "text_completion");
         }
 
-        ObjectNode first() {
+        /** A stream chunk with one choice, filled by {@code fill}; {@code finish} null while the answer runs. */
+        private ObjectNode streamChunk(java.util.function.Consumer<ObjectNode> fill, String finish) {
             ObjectNode c = chunk();
             ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            choice.putObject("delta").put("role", "assistant").put("content", "");
+            fill.accept(choice);
             choice.putNull("logprobs");
-            choice.putNull("finish_reason");
+            if (finish != null) {
+                choice.put("finish_reason", finish);
+            } else {
+                choice.putNull("finish_reason");
+            }
             c.putNull("usage");
             return c;
+        }
+
+        ObjectNode first() {
+            return streamChunk(choice -> choice.putObject("delta").put("role", "assistant").put("content", ""), null);
         }
 
         ObjectNode delta(boolean reasoning, String text) {
-            ObjectNode c = chunk();
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            if (chat) {
-                ObjectNode d = choice.putObject("delta");
-                if (reasoning) {
-                    d.putNull("content");
-                    d.put("reasoning_content", text);
+            return streamChunk(choice -> {
+                if (!chat) {
+                    choice.put("text", text);
+                } else if (reasoning) {
+                    choice.putObject("delta").putNull("content").put("reasoning_content", text);
                 } else {
-                    d.put("content", text);
+                    choice.putObject("delta").put("content", text);
                 }
-            } else {
-                choice.put("text", text);
-            }
-            choice.putNull("logprobs");
-            choice.putNull("finish_reason");
-            c.putNull("usage");
-            return c;
+            }, null);
         }
 
-        ObjectNode last(String finish, ObjectNode usage) {
-            ObjectNode c = chunk();
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            if (chat) {
-                choice.putObject("delta");
-            } else {
-                choice.put("text", "");
-            }
-            choice.putNull("logprobs");
-            choice.put("finish_reason", finish);
-            c.putNull("usage");
-            return c;
+        ObjectNode last(String finish) {
+            return streamChunk(choice -> {
+                if (chat) {
+                    choice.putObject("delta");
+                } else {
+                    choice.put("text", "");
+                }
+            }, finish);
         }
 
         ObjectNode usage(ObjectNode usage) {
@@ -690,16 +687,12 @@ final class Completions {
 
         /** A stream chunk carrying the answer's function calls, each whole. */
         ObjectNode toolCalls(List<ToolCalls.Call> calls) {
-            ObjectNode c = chunk();
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            var list = choice.putObject("delta").putArray("tool_calls");
-            for (int i = 0; i < calls.size(); i++) {
-                call(list.addObject().put("index", i), calls.get(i));
-            }
-            choice.putNull("logprobs");
-            choice.putNull("finish_reason");
-            c.putNull("usage");
-            return c;
+            return streamChunk(choice -> {
+                var list = choice.putObject("delta").putArray("tool_calls");
+                for (int i = 0; i < calls.size(); i++) {
+                    call(list.addObject().put("index", i), calls.get(i));
+                }
+            }, null);
         }
 
         private static void call(ObjectNode o, ToolCalls.Call call) {
