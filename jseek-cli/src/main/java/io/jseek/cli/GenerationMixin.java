@@ -5,10 +5,10 @@ import io.jseek.engine.ContextPlan;
 import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
-import io.jseek.model.CacheType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options that say how text is generated, shared by run and chat. */
@@ -49,12 +49,8 @@ final class GenerationMixin {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when the answer produces TEXT (repeatable).")
     List<String> stop = new ArrayList<>();
 
-    @Option(names = "--ctx", paramLabel = "N", description = "Context length in tokens (default: the model's, capped by memory).")
-    Integer context;
-
-    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32 or F16 (default: F32 if "
-            + "the whole context fits in a quarter of the heap, else F16).")
-    CacheType cacheType;
+    @Mixin
+    ContextOptions context;
 
     @Option(names = "--chat-template", paramLabel = "FILE",
             description = "A Jinja chat template to use instead of the model's (gets messages, add_generation_prompt, "
@@ -110,9 +106,6 @@ final class GenerationMixin {
     }
 
     ContextPlan plan(LoadedModel model, java.io.PrintWriter err) {
-        if (context != null && context < 8) {
-            throw new JseekException("--ctx must be at least 8, got " + context);
-        }
-        return model.plan(context, cacheType, msg -> err.println("jseek: " + msg));
+        return context.plan(model, err);
     }
 }

@@ -45,16 +45,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--parallel", defaultValue = "8", paramLabel = "N", description = "Requests generated at once (default ${DEFAULT-VALUE}).")
     int parallel;
 
-    @Option(names = "--ctx", paramLabel = "N", description = "Most tokens one request may use, prompt and answer "
-            + "(default: the model's context, capped by memory).")
-    Integer context;
+    /** --ctx: the most tokens one request may use, prompt and answer. */
+    @Mixin
+    ContextOptions context;
 
     @Option(names = "--kv-tokens", paramLabel = "N", description = "KV-cache positions shared by all requests and the "
             + "prefix cache (default: what fits in a third of the free heap, at least --ctx).")
     Integer kvTokens;
-
-    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32 or F16 (default: as jseek run).")
-    io.jseek.model.CacheType cacheType;
 
     @Option(names = "--prefill-chunk", defaultValue = "256", paramLabel = "N",
             description = "Prompt tokens computed per step, so long prompts do not stall running streams (default ${DEFAULT-VALUE}).")
@@ -103,7 +100,7 @@ final class ServeCommand implements Callable<Integer> {
         });
         Runtime.getRuntime().addShutdownHook(hook);
         LoadedModel m = LoadedModel.open(path, threadsOption.threads());
-        ContextPlan plan = m.plan(context, cacheType, msg -> err.println("jseek: " + msg));
+        ContextPlan plan = context.plan(m, err);
         int kv = kvTokens != null ? kvTokens : defaultKvTokens(m, plan);
         server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue));
         err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",

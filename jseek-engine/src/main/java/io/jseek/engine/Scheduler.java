@@ -115,6 +115,7 @@ public final class Scheduler implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile int runningCount;
+    private volatile int cacheSize;
     private final AtomicLong prefixQueries = new AtomicLong();
     private final AtomicLong prefixHits = new AtomicLong();
     private final AtomicLong promptTokens = new AtomicLong();
@@ -171,8 +172,6 @@ public final class Scheduler implements AutoCloseable {
         return new Stats(runningCount, queued, pool.used(), pool.capacity(), cacheSize, prefixQueries.get(),
                 prefixHits.get(), promptTokens.get(), generatedTokens.get(), steps.get(), cancelled.get());
     }
-
-    private volatile int cacheSize;
 
     /** Cancels everything, waits for the scheduler's thread and frees the cache. */
     @Override
@@ -264,11 +263,7 @@ public final class Scheduler implements AutoCloseable {
     private void dropCancelled() {
         for (Sequence s : List.copyOf(active)) {
             if (s.cancel) {
-                if (s.decoding == null) {
-                    s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
-                }
-                s.decoding.abort(Generation.StopReason.CANCELLED);
-                finish(s);
+                end(s, Generation.StopReason.CANCELLED);
             }
         }
     }
@@ -305,20 +300,11 @@ public final class Scheduler implements AutoCloseable {
             logits = net.forward(batch.build(), false);
         } catch (KvPool.KvPoolExhaustedException e) {
             // Out of KV memory: the youngest sequence gives its blocks back to the others.
-            Sequence victim = active.getLast();
-            if (victim.decoding == null) {
-                victim.decoding = new Decoding(model.tokenizer(), victim.prompt, victim.options, victim.listener);
-            }
-            victim.decoding.abort(Generation.StopReason.NO_MEMORY);
-            finish(victim);
+            end(active.getLast(), Generation.StopReason.NO_MEMORY);
             return;
         } catch (RuntimeException e) {
             // A bug or bad input in this step: its sequences fail, the others go on.
-            for (Sequence s : parts) {
-                active.remove(s);
-                s.session.close();
-                s.result.completeExceptionally(e);
-            }
+            parts.forEach(s -> fail(s, e));
             return;
         }
         steps.incrementAndGet();
@@ -338,6 +324,25 @@ public final class Scheduler implements AutoCloseable {
                 finish(s);
             }
         }
+    }
+
+    /** Stops a sequence from outside its decoding (cancelled, or no memory left), prompt fed or not. */
+    private void end(Sequence s, Generation.StopReason why) {
+        if (s.decoding == null) {
+            s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
+        }
+        s.decoding.abort(why);
+        finish(s);
+    }
+
+    /** Ends a sequence that failed: its blocks go back to the pool, the error to the caller. */
+    private void fail(Sequence s, Throwable error) {
+        active.remove(s);
+        if (s.session != null) {
+            s.session.close();
+        }
+        runningCount = active.size();
+        s.result.completeExceptionally(error);
     }
 
     /** Ends a stopped sequence: its KV blocks go to the prefix cache, its result to the caller. */
@@ -369,12 +374,7 @@ public final class Scheduler implements AutoCloseable {
             waiting.clear();
         }
         for (Sequence s : all) {
-            if (s.session != null) {
-                s.session.close();
-            }
-            s.result.completeExceptionally(t);
+            fail(s, t);
         }
-        active.clear();
-        runningCount = 0;
     }
 }

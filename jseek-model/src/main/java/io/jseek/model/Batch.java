@@ -83,10 +83,6 @@ public final class Batch {
             return this;
         }
 
-        public boolean isEmpty() {
-            return sessions.isEmpty();
-        }
-
         public Batch build() {
             return new Batch(sessions, tokens);
         }
@@ -94,15 +90,6 @@ public final class Batch {
 
     public int rows() {
         return tokens.length;
-    }
-
-    public int parts() {
-        return parts.length;
-    }
-
-    /** The session of row r. */
-    Session session(int r) {
-        return parts[partOf[r]];
     }
 
     /** Layer l's cache of row r's session. */

@@ -44,11 +44,6 @@ public final class KvPool {
         return type;
     }
 
-    /** Bytes of one block. */
-    public long blockBytes() {
-        return (long) layers * width * BLOCK_TOKENS * type.bytes;
-    }
-
     /** The most blocks the pool hands out, or 0 when unbounded. */
     public int capacity() {
         return Math.max(0, maxBlocks);

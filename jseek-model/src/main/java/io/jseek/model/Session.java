@@ -39,10 +39,6 @@ public final class Session implements AutoCloseable {
         return pool.cacheType();
     }
 
-    public KvPool pool() {
-        return pool;
-    }
-
     /**
      * The blocks completely filled by the first {@code position()} positions, in order (for a prefix cache,
      * which must {@link KvPool#retain} those it keeps).

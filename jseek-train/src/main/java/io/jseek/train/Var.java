@@ -35,11 +35,6 @@ public final class Var {
         return g;
     }
 
-    /** True once some op has written a gradient. */
-    public boolean hasGrad() {
-        return g != null;
-    }
-
     public void zeroGrad() {
         if (g != null) {
             java.util.Arrays.fill(g, 0);
