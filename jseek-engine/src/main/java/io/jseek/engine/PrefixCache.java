@@ -99,16 +99,18 @@ final class PrefixCache {
 
     /** Releases every block the cache holds. */
     void clear() {
-        while (evictAny()) {
-            // until empty
+        for (Node n : nodes()) {
+            pool.release(n.block);
         }
+        root.children.clear();
+        size = 0;
     }
 
     /** Releases the least recently used leaf block that only the cache holds; false if there is none. */
     private boolean evictOne() {
         Node victim = null;
-        for (Node n : leaves()) {
-            if (pool.refs(n.block) == 1 && (victim == null || n.used < victim.used)) {
+        for (Node n : nodes()) {
+            if (n.children.isEmpty() && pool.refs(n.block) == 1 && (victim == null || n.used < victim.used)) {
                 victim = n;
             }
         }
@@ -119,31 +121,20 @@ final class PrefixCache {
         return true;
     }
 
-    private boolean evictAny() {
-        List<Node> leaves = leaves();
-        if (leaves.isEmpty()) {
-            return false;
-        }
-        leaves.forEach(this::remove);
-        return true;
-    }
-
     private void remove(Node n) {
         n.parent.children.remove(n.key);
         pool.release(n.block);
         size--;
     }
 
-    private List<Node> leaves() {
+    /** Every node below the root. */
+    private List<Node> nodes() {
         List<Node> out = new ArrayList<>();
         List<Node> stack = new ArrayList<>(root.children.values());
         while (!stack.isEmpty()) {
             Node n = stack.removeLast();
-            if (n.children.isEmpty()) {
-                out.add(n);
-            } else {
-                stack.addAll(n.children.values());
-            }
+            out.add(n);
+            stack.addAll(n.children.values());
         }
         return out;
     }
