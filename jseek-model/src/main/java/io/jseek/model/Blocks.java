@@ -17,13 +17,13 @@ final class Blocks {
      * The start of every forward pass: checks the tokens, makes room in the cache, takes the buffers for
      * this batch size and puts the tokens' embeddings in {@code x}.
      */
-    static Workspace begin(Batch batch, Tensor tokenEmbd, java.util.function.IntFunction<Workspace> newWorkspace) {
+    static Workspace begin(Batch batch, Tensor tokenEmbd, Workspaces workspaces) {
         Model.checkTokens(batch.tokens, Math.toIntExact(tokenEmbd.rowCount()));
         for (int p = 0; p < batch.parts.length; p++) {
             batch.parts[p].reserve(batch.partTokens[p].length);
         }
         int t = batch.rows();
-        Workspace ws = batch.parts.length == 1 ? batch.parts[0].workspace(t, newWorkspace) : newWorkspace.apply(t);
+        Workspace ws = workspaces.forBatch(batch);
         ws.tokens = t;
         embed(tokenEmbd, batch.tokens, ws.x);
         return ws;
@@ -94,7 +94,7 @@ final class Blocks {
         for (int p = 0; p < parts; p++) {
             VectorMath.rmsNorm(ws.normed[p], 0, ws.x[batch.lastRow[p]], 0, norm, norm.length, eps);
         }
-        float[][] out = parts == 1 ? ws.logits : new float[parts][vocab];
+        float[][] out = parts <= ws.logits.length ? ws.logits(parts) : new float[parts][vocab];
         matmul(pool, output, ws.normed, parts, out);
         return out;
     }

@@ -5,7 +5,6 @@ import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Tensor;
 import java.util.Arrays;
-import java.util.function.IntFunction;
 
 /**
  * DeepSeek-V2 / V2-Lite / V3 / R1: Multi-head Latent Attention and DeepSeekMoE (docs/deepseek.md §2–3).
@@ -215,7 +214,7 @@ final class DeepSeek2Model implements Model {
     private final Rope rope;
     private final float kqScale;
     private final int vocab;
-    private final IntFunction<Workspace> newWorkspace;
+    private final Workspaces workspaces;
 
     DeepSeek2Model(ModelConfig c, Weights w, WorkerPool pool, AttentionForm form) {
         this.c = c;
@@ -288,7 +287,7 @@ final class DeepSeek2Model implements Model {
         double attnFactorOrg = rope.attnFactor() * (1 + 0.1 * rope.logFactor());
         double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim * rope.logFactor());
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + rot));
-        this.newWorkspace = n -> new Workspace(n, e, vocab, new Buffers(n));
+        this.workspaces = new Workspaces(n -> new Workspace(n, e, vocab, new Buffers(n)));
     }
 
     @Override
@@ -303,7 +302,7 @@ final class DeepSeek2Model implements Model {
 
     @Override
     public float[][] forward(Batch batch, boolean allLogits) {
-        Workspace ws = Blocks.begin(batch, tokenEmbd, newWorkspace);
+        Workspace ws = Blocks.begin(batch, tokenEmbd, workspaces);
         int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
         float eps = c.rmsNormEps();

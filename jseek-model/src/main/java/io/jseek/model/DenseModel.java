@@ -75,8 +75,8 @@ final class DenseModel implements Model {
     private final Layer[] layers;
     private final Rope rope;
     private final int vocab;
-    private final java.util.function.IntFunction<Workspace> newWorkspace =
-            n -> new Workspace(n, config().embeddingLength(), vocab(), new Buffers(n));
+    private final Workspaces workspaces =
+            new Workspaces(n -> new Workspace(n, config().embeddingLength(), vocab(), new Buffers(n)));
 
     DenseModel(ModelConfig c, Weights w, WorkerPool pool) {
         this.c = c;
@@ -125,7 +125,7 @@ final class DenseModel implements Model {
 
     @Override
     public float[][] forward(Batch batch, boolean allLogits) {
-        Workspace ws = Blocks.begin(batch, tokenEmbd, newWorkspace);
+        Workspace ws = Blocks.begin(batch, tokenEmbd, workspaces);
         int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
         int hd = c.keyLength();

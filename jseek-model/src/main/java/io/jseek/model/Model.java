@@ -33,8 +33,9 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
     /**
      * Feeds {@code tokens} at the session's next positions (all at once, as one batch) and returns the
      * logits after each of them ({@code [tokens.length][vocab]}), or only after the last one when
-     * {@code allLogits} is false ({@code [1][vocab]}). In that case the returned array belongs to the
-     * session and is overwritten by its next call: a single-token step allocates nothing.
+     * {@code allLogits} is false ({@code [1][vocab]}). In that case the returned array is reused: a
+     * single token's belongs to the session, a short prompt's to the model and this thread, and later calls
+     * overwrite it. So a single-token step allocates nothing.
      */
     default float[][] forward(Session session, int[] tokens, boolean allLogits) {
         return forward(Batch.of(session, tokens), allLogits);
@@ -43,8 +44,8 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
     /**
      * One forward pass over several sequences at once (continuous batching): each part's tokens are fed at
      * its session's next positions; the weights are streamed once for all of them. Returns the logits after
-     * every token ({@code allLogits}) or after each part's last token ({@code [parts][vocab]}; with a single
-     * one-token part the array belongs to its session, as above).
+     * every token ({@code allLogits}) or after each part's last token ({@code [parts][vocab]}; for small
+     * batches the array belongs to the model and this thread, and the next call on the thread overwrites it).
      */
     float[][] forward(Batch batch, boolean allLogits);
 

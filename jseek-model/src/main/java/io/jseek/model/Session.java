@@ -158,14 +158,8 @@ public final class Session implements AutoCloseable {
         position += n;
     }
 
-    /**
-     * Buffers for a batch of {@code tokens}: the session's own for single tokens (so decoding allocates
-     * nothing), a fresh one for a batch.
-     */
-    Workspace workspace(int tokens, java.util.function.IntFunction<Workspace> create) {
-        if (tokens > 1) {
-            return create.apply(tokens);
-        }
+    /** The session's own buffers for single-token steps (so decoding allocates nothing). */
+    Workspace decodeWorkspace(java.util.function.IntFunction<Workspace> create) {
         if (decodeWorkspace == null) {
             decodeWorkspace = create.apply(1);
         }
