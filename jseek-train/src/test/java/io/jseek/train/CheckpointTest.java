@@ -58,6 +58,25 @@ class CheckpointTest {
         }
     }
 
+    /**
+     * A run killed while writing a checkpoint leaves at most a partial {@code .tmp} beside the last complete
+     * checkpoint (the rename is the only step that replaces it): that checkpoint still loads, and the next
+     * save writes over the leftover.
+     */
+    @Test
+    void aKillDuringASaveLeavesThePreviousCheckpoint() throws Exception {
+        TrainableDeepSeek m = new TrainableDeepSeek(TrainableDeepSeekTest.tiny(16), 1);
+        Path file = tmp.resolve("run.ckpt");
+        Checkpoint.save(file, m, null, new Checkpoint.Info("pretrain", 100, Map.of()));
+        byte[] complete = Files.readAllBytes(file);
+        // The state a kill mid-write leaves: half a new checkpoint in the temporary file.
+        Files.write(tmp.resolve("run.ckpt.tmp"), java.util.Arrays.copyOf(complete, complete.length / 2));
+        assertEquals(100, Checkpoint.load(file).info().step());
+        Checkpoint.save(file, m, null, new Checkpoint.Info("pretrain", 200, Map.of()));
+        assertEquals(200, Checkpoint.load(file).info().step());
+        assertEquals(false, Files.exists(tmp.resolve("run.ckpt.tmp")));
+    }
+
     @Test
     void aTruncatedOrForeignFileIsAClearError() throws Exception {
         TrainableDeepSeek m = new TrainableDeepSeek(TrainableDeepSeekTest.tiny(16), 1);
