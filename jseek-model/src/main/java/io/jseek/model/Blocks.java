@@ -3,6 +3,7 @@ package io.jseek.model;
 import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.Tensor;
 
 /**
@@ -44,7 +45,7 @@ final class Blocks {
     }
 
     /** y[i] = W · x[i] for i < t. */
-    static void matmul(WorkerPool pool, Tensor w, float[][] x, int t, float[][] y) {
+    static void matmul(WorkerPool pool, Matrix w, float[][] x, int t, float[][] y) {
         MatMul.mul(pool, w, 0, Math.toIntExact(w.rowCount()), x, 0, t, y, 0);
     }
 
@@ -60,15 +61,12 @@ final class Blocks {
      * stacked 3-D weights (0 for a plain FFN); {@code width} is that FFN's hidden width; g and u are
      * scratch rows of at least {@code width}.
      */
-    static void swiglu(WorkerPool pool, Tensor gate, Tensor up, Tensor down, long expert, int width,
-                       float[][] h, int t, float[][] g, float[][] u, float[][] out) {
+    static void swiglu(WorkerPool pool, MatMul.Products products, Matrix gate, Matrix up, Matrix down, long expert,
+                       int width, float[][] h, int t, float[][] g, float[][] u, float[][] out) {
         int embd = out[0].length;
-        MatMul.mul(pool, gate, expert * width, width, h, 0, t, g, 0);
-        MatMul.mul(pool, up, expert * width, width, h, 0, t, u, 0);
+        MatMul.mul(pool, products.clear().add(gate, expert * width, width, g).add(up, expert * width, width, u), h, t);
         for (int i = 0; i < t; i++) {
-            for (int j = 0; j < width; j++) {
-                g[i][j] = VectorMath.silu(g[i][j]) * u[i][j];
-            }
+            VectorMath.siluMul(g[i], u[i], width);
         }
         MatMul.mul(pool, down, expert * embd, embd, g, 0, t, out, 0);
     }
@@ -77,7 +75,7 @@ final class Blocks {
      * The end of every forward pass: moves each session past its tokens, then the final norm and output
      * projection of every row, or only of each part's last (one part: into the workspace's logits).
      */
-    static float[][] finish(WorkerPool pool, Workspace ws, Batch batch, float[] norm, float eps, Tensor output,
+    static float[][] finish(WorkerPool pool, Workspace ws, Batch batch, float[] norm, float eps, Matrix output,
                             boolean allLogits) {
         for (int p = 0; p < batch.parts.length; p++) {
             batch.parts[p].advance(batch.partTokens[p].length);

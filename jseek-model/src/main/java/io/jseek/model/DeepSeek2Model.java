@@ -3,6 +3,7 @@ package io.jseek.model;
 import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.Tensor;
 import java.util.Arrays;
 
@@ -26,11 +27,11 @@ final class DeepSeek2Model implements Model {
     /** How an expert group is scored when routing with groups (docs/deepseek.md §3.2). */
     enum GroupScore { MAX, TOP2_SUM }
 
-    private record Layer(float[] attnNorm, Tensor wq, Tensor wqA, float[] qANorm, Tensor wqB, Tensor wkvA,
-                         float[] kvANorm, Tensor kB, Tensor vB, Tensor kvB, Tensor wo, float[] ffnNorm,
-                         Tensor gate, Tensor up, Tensor down,
-                         Tensor router, float[] selectionBias, Tensor gateExps, Tensor upExps, Tensor downExps,
-                         Tensor gateShared, Tensor upShared, Tensor downShared) {
+    private record Layer(float[] attnNorm, Matrix wq, Matrix wqA, float[] qANorm, Matrix wqB, Matrix wkvA,
+                         float[] kvANorm, Tensor kB, Tensor vB, Tensor kvB, Matrix wo, float[] ffnNorm,
+                         Matrix gate, Matrix up, Matrix down,
+                         Matrix router, float[] selectionBias, Matrix gateExps, Matrix upExps, Matrix downExps,
+                         Matrix gateShared, Matrix upShared, Matrix downShared) {
         boolean isMoe() {
             return router != null;
         }
@@ -45,6 +46,8 @@ final class DeepSeek2Model implements Model {
         final float[][] g;
         final float[][] u;
         final float[][] routerLogits;
+        /** Per token: the score each expert was selected by (kept for recording routing). */
+        final float[][] scores;
         final int[][] chosen;
         final float[][] weights;
         final float[][] routed;
@@ -57,6 +60,7 @@ final class DeepSeek2Model implements Model {
         final float[] groupScores;
         final int[] top;
         final boolean[] taken;
+        final MatMul.Products products = new MatMul.Products(2);
         final Attention attention = new Attention();
 
         Buffers(int t) {
@@ -80,6 +84,7 @@ final class DeepSeek2Model implements Model {
             g = new float[t][width];
             u = new float[t][width];
             routerLogits = new float[t][x];
+            scores = new float[t][x];
             chosen = new int[t][k];
             weights = new float[t][k];
             routed = new float[t][e];
@@ -209,7 +214,7 @@ final class DeepSeek2Model implements Model {
     private final AttentionForm form;
     private final Tensor tokenEmbd;
     private final float[] outputNorm;
-    private final Tensor output;
+    private final Matrix output;
     private final Layer[] layers;
     private final Rope rope;
     private final float kqScale;
@@ -230,7 +235,7 @@ final class DeepSeek2Model implements Model {
         this.tokenEmbd = w.rows("token_embd.weight", e);
         this.vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.outputNorm = w.vector("output_norm.weight", e);
-        this.output = w.has("output.weight") ? w.tensor("output.weight", e, vocab) : tokenEmbd;
+        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd);
         ModelConfig.Moe moe = c.moe();
         this.layers = new Layer[c.blockCount()];
         for (int l = 0; l < layers.length; l++) {
@@ -238,47 +243,47 @@ final class DeepSeek2Model implements Model {
             int qLora = mla.qLoraRank();
             boolean moeLayer = moe != null && l >= moe.leadingDenseBlockCount();
             int ff = c.feedForwardLength();
-            Tensor gate = null;
-            Tensor up = null;
-            Tensor down = null;
-            Tensor router = null;
+            Matrix gate = null;
+            Matrix up = null;
+            Matrix down = null;
+            Matrix router = null;
             float[] bias = null;
-            Tensor ge = null;
-            Tensor ue = null;
-            Tensor de = null;
-            Tensor gs = null;
-            Tensor us = null;
-            Tensor ds = null;
+            Matrix ge = null;
+            Matrix ue = null;
+            Matrix de = null;
+            Matrix gs = null;
+            Matrix us = null;
+            Matrix ds = null;
             if (moeLayer) {
                 int x = moe.expertCount();
                 int fe = moe.expertFeedForwardLength();
-                router = w.tensor(p + "ffn_gate_inp.weight", e, x);
+                router = w.matrix(p + "ffn_gate_inp.weight", e, x);
                 bias = w.optionalVector(p + "exp_probs_b.bias", x);
-                ge = w.tensor(p + "ffn_gate_exps.weight", e, fe, x);
-                ue = w.tensor(p + "ffn_up_exps.weight", e, fe, x);
-                de = w.tensor(p + "ffn_down_exps.weight", fe, e, x);
+                ge = w.matrix(p + "ffn_gate_exps.weight", e, fe, x);
+                ue = w.matrix(p + "ffn_up_exps.weight", e, fe, x);
+                de = w.matrix(p + "ffn_down_exps.weight", fe, e, x);
                 if (moe.expertSharedCount() > 0) {
                     int fs = fe * moe.expertSharedCount();
-                    gs = w.tensor(p + "ffn_gate_shexp.weight", e, fs);
-                    us = w.tensor(p + "ffn_up_shexp.weight", e, fs);
-                    ds = w.tensor(p + "ffn_down_shexp.weight", fs, e);
+                    gs = w.matrix(p + "ffn_gate_shexp.weight", e, fs);
+                    us = w.matrix(p + "ffn_up_shexp.weight", e, fs);
+                    ds = w.matrix(p + "ffn_down_shexp.weight", fs, e);
                 }
             } else {
-                gate = w.tensor(p + "ffn_gate.weight", e, ff);
-                up = w.tensor(p + "ffn_up.weight", e, ff);
-                down = w.tensor(p + "ffn_down.weight", ff, e);
+                gate = w.matrix(p + "ffn_gate.weight", e, ff);
+                up = w.matrix(p + "ffn_up.weight", e, ff);
+                down = w.matrix(p + "ffn_down.weight", ff, e);
             }
             layers[l] = new Layer(w.vector(p + "attn_norm.weight", e),
-                    qLora == 0 ? w.tensor(p + "attn_q.weight", e, (long) h * (nope + rot)) : null,
-                    qLora > 0 ? w.tensor(p + "attn_q_a.weight", e, qLora) : null,
+                    qLora == 0 ? w.matrix(p + "attn_q.weight", e, (long) h * (nope + rot)) : null,
+                    qLora > 0 ? w.matrix(p + "attn_q_a.weight", e, qLora) : null,
                     qLora > 0 ? w.vector(p + "attn_q_a_norm.weight", qLora) : null,
-                    qLora > 0 ? w.tensor(p + "attn_q_b.weight", qLora, (long) h * (nope + rot)) : null,
-                    w.tensor(p + "attn_kv_a_mqa.weight", e, kvr + rot),
+                    qLora > 0 ? w.matrix(p + "attn_q_b.weight", qLora, (long) h * (nope + rot)) : null,
+                    w.matrix(p + "attn_kv_a_mqa.weight", e, kvr + rot),
                     w.vector(p + "attn_kv_a_norm.weight", kvr),
                     mla.splitKvB() ? w.tensor(p + "attn_k_b.weight", nope, kvr, h) : null,
                     mla.splitKvB() ? w.tensor(p + "attn_v_b.weight", kvr, vh, h) : null,
                     mla.splitKvB() ? null : w.tensor(p + "attn_kv_b.weight", kvr, (long) h * (nope + vh)),
-                    w.tensor(p + "attn_output.weight", (long) h * vh, e),
+                    w.matrix(p + "attn_output.weight", (long) h * vh, e),
                     w.vector(p + "ffn_norm.weight", e), gate, up, down, router, bias, ge, ue, de, gs, us, ds);
         }
         double mscaleAllDim = c.ropeScaling().yarnLogMultiplier() / 0.1;
@@ -313,9 +318,9 @@ final class DeepSeek2Model implements Model {
             Blocks.addInto(ws.x, ws.attnOut, t);
             Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
             if (L.isMoe()) {
-                moe(L, ws, b, batch);
+                moe(L, l, ws, b, batch);
             } else {
-                Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
+                Blocks.swiglu(pool, b.products, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             }
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
@@ -330,13 +335,12 @@ final class DeepSeek2Model implements Model {
         int qk = nope + mla.qkRopeHeadDim();
         int kvr = mla.kvLoraRank();
         if (L.wq != null) {
-            Blocks.matmul(pool, L.wq, ws.hn, t, b.q);
+            MatMul.mul(pool, b.products.clear().add(L.wq, b.q).add(L.wkvA, b.kv), ws.hn, t);
         } else {
-            Blocks.matmul(pool, L.wqA, ws.hn, t, b.qa);
+            MatMul.mul(pool, b.products.clear().add(L.wqA, b.qa).add(L.wkvA, b.kv), ws.hn, t);
             Blocks.rmsNorm(b.qa, t, L.qANorm, c.rmsNormEps(), b.qa);
             Blocks.matmul(pool, L.wqB, b.qa, t, b.q);
         }
-        Blocks.matmul(pool, L.wkvA, ws.hn, t, b.kv);
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             KvLayer cache = batch.cache(i, l);
@@ -393,19 +397,21 @@ final class DeepSeek2Model implements Model {
     }
 
     /** DeepSeekMoE into ffnOut: routed experts (the batch's tokens grouped by expert) plus the shared experts. */
-    private void moe(Layer L, Workspace ws, Buffers b, Batch batch) {
+    private void moe(Layer L, int l, Workspace ws, Buffers b, Batch batch) {
         ModelConfig.Moe m = c.moe();
         int t = ws.tokens;
         int e = c.embeddingLength();
         Blocks.matmul(pool, L.router, ws.hn, t, b.routerLogits);
+        int moeLayer = l - m.leadingDenseBlockCount();
         for (int i = 0; i < t; i++) {
-            route(b.routerLogits[i], L.selectionBias, b, b.chosen[i], b.weights[i]);
+            int[] forced = batch.parts[batch.partOf[i]].forcedExperts(batch.position[i], moeLayer);
+            route(b.routerLogits[i], L.selectionBias, b, forced, b.chosen[i], b.weights[i], b.scores[i]);
         }
         for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
-            batch.parts[p].addRouting(b.chosen, row, batch.partTokens[p].length);
+            batch.parts[p].addRouting(b.chosen, b.scores, row, batch.partTokens[p].length);
         }
         if (L.gateShared != null) {
-            Blocks.swiglu(pool, L.gateShared, L.upShared, L.downShared, 0,
+            Blocks.swiglu(pool, b.products, L.gateShared, L.upShared, L.downShared, 0,
                     m.expertFeedForwardLength() * m.expertSharedCount(), ws.hn, t, b.g, b.u, ws.ffnOut);
         } else {
             for (int i = 0; i < t; i++) {
@@ -430,7 +436,7 @@ final class DeepSeek2Model implements Model {
             if (rows == 0) {
                 continue;
             }
-            Blocks.swiglu(pool, L.gateExps, L.upExps, L.downExps, expert, m.expertFeedForwardLength(), b.expertIn, rows,
+            Blocks.swiglu(pool, b.products, L.gateExps, L.upExps, L.downExps, expert, m.expertFeedForwardLength(), b.expertIn, rows,
                     b.g, b.u, b.expertOut);
             for (int r = 0; r < rows; r++) {
                 VectorMath.axpy(b.expertWeights[r], b.expertOut[r], 0, b.routed[b.expertRows[r]], 0, e);
@@ -441,10 +447,11 @@ final class DeepSeek2Model implements Model {
 
     /**
      * Chooses experts for one token (docs/gguf.md §2.1, docs/deepseek.md §3.2): their ids into
-     * {@code chosen} in selection order (best first; ties to the lower id), their gate weights into
-     * {@code weights}.
+     * {@code chosen} in selection order (best first; ties to the lower id) — or {@code forced}'s, when not
+     * null — their gate weights into {@code weights}, every expert's selection score into {@code scores}.
      */
-    private void route(float[] logits, float[] bias, Buffers b, int[] chosen, float[] weights) {
+    private void route(float[] logits, float[] bias, Buffers b, int[] forced, int[] chosen, float[] weights,
+                       float[] scores) {
         ModelConfig.Moe m = c.moe();
         int n = logits.length;
         float[] probs = b.probs;
@@ -460,6 +467,7 @@ final class DeepSeek2Model implements Model {
         for (int i = 0; i < n; i++) {
             sel[i] = bias != null ? probs[i] + bias[i] : probs[i];
         }
+        System.arraycopy(sel, 0, scores, 0, n);
         if (m.groupCount() > 1) {
             GroupScore rule = bias != null ? GroupScore.TOP2_SUM : GroupScore.MAX;
             int groups = m.groupCount();
@@ -484,6 +492,9 @@ final class DeepSeek2Model implements Model {
             }
         }
         topK(sel, 0, n, chosen.length, chosen, b.taken);
+        if (forced != null) {
+            System.arraycopy(forced, 0, chosen, 0, chosen.length);
+        }
         float sum = 0;
         for (int k = 0; k < chosen.length; k++) {
             weights[k] = probs[chosen[k]];

@@ -1,7 +1,9 @@
 package io.jseek.model;
 
+import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.Tensor;
 
 /**
@@ -10,8 +12,8 @@ import io.jseek.core.tensor.Tensor;
  * biases, SwiGLU FFN, optional tied output.
  */
 final class DenseModel implements Model {
-    private record Layer(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, float[] bq, float[] bk, float[] bv,
-                         Tensor wo, float[] ffnNorm, Tensor gate, Tensor up, Tensor down) {
+    private record Layer(float[] attnNorm, Matrix wq, Matrix wk, Matrix wv, float[] bq, float[] bk, float[] bv,
+                         Matrix wo, float[] ffnNorm, Matrix gate, Matrix up, Matrix down) {
     }
 
     /** Per-call buffers: projections, FFN rows and the attention task. */
@@ -22,6 +24,7 @@ final class DenseModel implements Model {
         final float[][] o;
         final float[][] g;
         final float[][] u;
+        final MatMul.Products products = new MatMul.Products(3);
         final Attention attention = new Attention();
 
         Buffers(int t) {
@@ -71,7 +74,7 @@ final class DenseModel implements Model {
     private final WorkerPool pool;
     private final Tensor tokenEmbd;
     private final float[] outputNorm;
-    private final Tensor output;
+    private final Matrix output;
     private final Layer[] layers;
     private final Rope rope;
     private final int vocab;
@@ -89,20 +92,20 @@ final class DenseModel implements Model {
         this.tokenEmbd = w.rows("token_embd.weight", e);
         this.vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.outputNorm = w.vector("output_norm.weight", e);
-        this.output = w.has("output.weight") ? w.tensor("output.weight", e, vocab) : tokenEmbd;
+        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd);
         int ff = c.feedForwardLength();
         this.layers = new Layer[c.blockCount()];
         for (int l = 0; l < layers.length; l++) {
             String p = "blk." + l + ".";
             layers[l] = new Layer(w.vector(p + "attn_norm.weight", e),
-                    w.tensor(p + "attn_q.weight", e, qDim), w.tensor(p + "attn_k.weight", e, kvDim),
-                    w.tensor(p + "attn_v.weight", e, vDim),
+                    w.matrix(p + "attn_q.weight", e, qDim), w.matrix(p + "attn_k.weight", e, kvDim),
+                    w.matrix(p + "attn_v.weight", e, vDim),
                     w.optionalVector(p + "attn_q.bias", qDim), w.optionalVector(p + "attn_k.bias", kvDim),
                     w.optionalVector(p + "attn_v.bias", vDim),
-                    w.tensor(p + "attn_output.weight", c.headCount() * c.valueLength(), e),
+                    w.matrix(p + "attn_output.weight", c.headCount() * c.valueLength(), e),
                     w.vector(p + "ffn_norm.weight", e),
-                    w.tensor(p + "ffn_gate.weight", e, ff), w.tensor(p + "ffn_up.weight", e, ff),
-                    w.tensor(p + "ffn_down.weight", ff, e));
+                    w.matrix(p + "ffn_gate.weight", e, ff), w.matrix(p + "ffn_up.weight", e, ff),
+                    w.matrix(p + "ffn_down.weight", ff, e));
         }
         float[] freqs = w.optionalVector("rope_freqs.weight", c.ropeDimensionCount() / 2);
         this.rope = new Rope(c.ropeDimensionCount(), c.ropeFreqBase(), c.ropeScaling(), freqs,
@@ -134,9 +137,7 @@ final class DenseModel implements Model {
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             Blocks.rmsNorm(ws.x, t, L.attnNorm, eps, ws.hn);
-            Blocks.matmul(pool, L.wq, ws.hn, t, b.q);
-            Blocks.matmul(pool, L.wk, ws.hn, t, b.k);
-            Blocks.matmul(pool, L.wv, ws.hn, t, b.v);
+            MatMul.mul(pool, b.products.clear().add(L.wq, b.q).add(L.wk, b.k).add(L.wv, b.v), ws.hn, t);
             for (int i = 0; i < t; i++) {
                 KvLayer cache = batch.cache(i, l);
                 int pos = batch.position[i];
@@ -159,7 +160,7 @@ final class DenseModel implements Model {
             Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
             Blocks.addInto(ws.x, ws.attnOut, t);
             Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
-            Blocks.swiglu(pool, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
+            Blocks.swiglu(pool, b.products, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
         b.attention.batch = null;

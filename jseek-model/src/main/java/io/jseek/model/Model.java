@@ -49,10 +49,18 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
      */
     float[][] forward(Batch batch, boolean allLogits);
 
-    /** Binds the weights of {@code file} to its architecture, checking every tensor's presence and shape. */
+    /**
+     * Binds the weights of {@code file} to its architecture, checking every tensor's presence and shape, and
+     * packs the 4- to 6-bit matrices for the integer kernels (a copy in memory the file owns).
+     */
     static Model load(GgufFile file, WorkerPool pool) {
+        return load(file, pool, true);
+    }
+
+    /** As {@link #load(GgufFile, WorkerPool)}; {@code pack} false keeps every weight as stored (half the memory, slower). */
+    static Model load(GgufFile file, WorkerPool pool, boolean pack) {
         ModelConfig config = ModelConfig.fromGguf(file.metadata());
-        Weights w = new Weights(file);
+        Weights w = new Weights(file, pool, pack);
         return switch (config.architecture()) {
             case DEEPSEEK2 -> new DeepSeek2Model(config, w, pool, DeepSeek2Model.AttentionForm.ABSORBED);
             case QWEN2, LLAMA -> new DenseModel(config, w, pool);

@@ -18,6 +18,8 @@ public final class Session implements AutoCloseable {
     private final java.util.ArrayList<KvBlock> blocks = new java.util.ArrayList<>();
     private int position;
     private List<int[][]> routing;
+    private List<float[][]> routingScores;
+    private int[][][] forcedRouting;
     /** The model's buffers for single-token steps, created on the first one. */
     private Workspace decodeWorkspace;
     /** The batch for single-token steps, created on the first one. */
@@ -92,9 +94,32 @@ public final class Session implements AutoCloseable {
         position = n;
     }
 
-    /** Records the experts chosen in every MoE layer from now on (for checking routing). */
+    /** Records the experts chosen in every MoE layer from now on, and their selection scores (for checking routing). */
     public void recordRouting() {
         routing = new ArrayList<>();
+        routingScores = new ArrayList<>();
+    }
+
+    /**
+     * The recorded selection scores, parallel to {@link #routing}: {@code [token][expert]}, the score each
+     * expert is ranked by (probability plus selection bias; before the group rule).
+     */
+    public List<float[][]> routingScores() {
+        return routingScores == null ? List.of() : routingScores;
+    }
+
+    /**
+     * From now on, position p's tokens use {@code experts[p][j]} in the j-th MoE layer instead of the experts
+     * the router chooses (their gate weights still come from the router). For comparing the rest of the
+     * computation with a reference that chose differently at a near-tie: "teacher-forced routing".
+     */
+    public void forceRouting(int[][][] experts) {
+        forcedRouting = experts;
+    }
+
+    /** The experts forced at position {@code pos} in MoE layer {@code j}, or null. */
+    int[] forcedExperts(int pos, int j) {
+        return forcedRouting == null || pos >= forcedRouting.length ? null : forcedRouting[pos][j];
     }
 
     /**
@@ -105,13 +130,16 @@ public final class Session implements AutoCloseable {
         return routing == null ? List.of() : routing;
     }
 
-    void addRouting(int[][] chosen, int from, int tokens) {
+    void addRouting(int[][] chosen, float[][] scores, int from, int tokens) {
         if (routing != null) {
             int[][] copy = new int[tokens][];
+            float[][] scoreCopy = new float[tokens][];
             for (int i = 0; i < tokens; i++) {
                 copy[i] = chosen[from + i].clone();
+                scoreCopy[i] = scores[from + i].clone();
             }
             routing.add(copy);
+            routingScores.add(scoreCopy);
         }
     }
 

@@ -2,17 +2,31 @@ package io.jseek.model;
 
 import io.jseek.core.JseekException;
 import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Matrix;
+import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** Binds GGUF tensor names to weights, checking every shape at load with an error that names the tensor. */
+/**
+ * Binds GGUF tensor names to weights, checking every shape at load with an error that names the tensor.
+ * Matrices that the matmul multiplies by are packed for the integer kernels where their type allows
+ * ({@link PackedMatrix}): the copy lives in memory owned by the file, so it is freed when the file is closed.
+ */
 final class Weights {
     private final GgufFile file;
     private final String source;
+    private final WorkerPool pool;
+    private final boolean pack;
+    private long packedBytes;
 
-    Weights(GgufFile file) {
+    /** Weights of {@code file}; {@code pack}: make packed copies of the packable matrices (on {@code pool}'s threads). */
+    Weights(GgufFile file, WorkerPool pool, boolean pack) {
         this.file = file;
         this.source = file.path().getFileName().toString();
+        this.pool = pool;
+        this.pack = pack;
     }
 
     boolean has(String name) {
@@ -32,6 +46,36 @@ final class Weights {
         return t;
     }
 
+    /** A matrix to multiply by: the tensor {@code name} (this exact shape), packed when its type allows. */
+    Matrix matrix(String name, long... shape) {
+        return packed(tensor(name, shape));
+    }
+
+    /** {@code t} packed for the integer kernels, or {@code t} itself when its type cannot be (or packing is off). */
+    Matrix packed(Tensor t) {
+        if (!pack || !PackedMatrix.canPack(t)) {
+            return t;
+        }
+        PackedMatrix p = PackedMatrix.allocate(t, file::allocate);
+        AtomicBoolean finite = new AtomicBoolean(true);
+        pool.forRange(Math.toIntExact(p.groups()), (from, to) -> {
+            if (!p.packGroups(from, to)) {
+                finite.set(false);
+            }
+        });
+        if (!finite.get()) {
+            // A scale is infinite or NaN: keep the tensor as stored, whose kernels give ggml's result.
+            return t;
+        }
+        packedBytes += p.byteSize();
+        return p;
+    }
+
+    /** Bytes taken by packed copies so far. */
+    long packedBytes() {
+        return packedBytes;
+    }
+
     /** A 2-D tensor with rows of {@code rowLength} values and any number of rows (e.g. one per token). */
     Tensor rows(String name, long rowLength) {
         Tensor t = file.hasTensor(name) ? file.tensor(name) : null;
@@ -39,11 +83,6 @@ final class Weights {
             return tensor(name, rowLength, t == null ? 0 : t.dim(1));
         }
         return tensor(name, rowLength, t.dim(1));
-    }
-
-    /** The tensor if present (with this shape), else null. */
-    Tensor optional(String name, long... shape) {
-        return file.hasTensor(name) ? tensor(name, shape) : null;
     }
 
     /** A small vector (norm weights, biases) decoded to floats once at load. */

@@ -20,12 +20,26 @@ class MlaFormsTest {
     }
 
     private static float[][] run(String model, DeepSeek2Model.AttentionForm form, boolean stepwise) {
+        return run(model, form, stepwise, null, null);
+    }
+
+    /** Runs TOKENS; records the experts chosen into {@code record} (if not null), or uses {@code forced}'s. */
+    private static float[][] run(String model, DeepSeek2Model.AttentionForm form, boolean stepwise,
+                                 java.util.List<int[][]> record, int[][][] forced) {
         try (GgufFile f = GgufFile.open(DATA.resolve(model))) {
             ModelConfig c = ModelConfig.fromGguf(f.metadata());
-            Model m = new DeepSeek2Model(c, new Weights(f), POOL, form);
+            Model m = new DeepSeek2Model(c, new Weights(f, POOL, true), POOL, form);
             Session s = m.newSession(64);
+            s.forceRouting(forced);
+            if (record != null) {
+                s.recordRouting();
+            }
             if (!stepwise) {
-                return m.forward(s, TOKENS, true);
+                float[][] out = m.forward(s, TOKENS, true);
+                if (record != null) {
+                    record.addAll(s.routing());
+                }
+                return out;
             }
             float[][] out = new float[TOKENS.length][];
             for (int i = 0; i < TOKENS.length; i++) {
@@ -43,11 +57,26 @@ class MlaFormsTest {
         return m;
     }
 
+    /**
+     * The same numbers to 1e-4, with the experts forced to the naive run's (a near-tie may otherwise tip
+     * either way). Float weights only: with quantized ones, activations are rounded before each product as
+     * llama.cpp rounds them, and the two forms round different vectors (q_nope before W_UK in the absorbed
+     * form, each position's latent in the naive one) — on ds3-kquant, whose random attention scores are
+     * large, they then differ by up to 0.18. The absorbed form with quantized W_UK/W_UV is checked against
+     * llama.cpp's own absorbed computation instead (ReferenceLogitsTest, ds3-kquant).
+     */
     @Test
     void absorbedMlaMatchesNaiveForm() {
-        for (String model : new String[] {"ds2lite-f32.gguf", "ds3-f32.gguf", "ds3-kquant.gguf"}) {
-            double d = maxDiff(run(model, DeepSeek2Model.AttentionForm.NAIVE, false),
-                    run(model, DeepSeek2Model.AttentionForm.ABSORBED, true));
+        for (String model : new String[] {"ds2lite-f32.gguf", "ds3-f32.gguf"}) {
+            java.util.List<int[][]> routing = new java.util.ArrayList<>();
+            float[][] naive = run(model, DeepSeek2Model.AttentionForm.NAIVE, false, routing, null);
+            int[][][] forced = new int[TOKENS.length][routing.size()][];
+            for (int l = 0; l < routing.size(); l++) {
+                for (int pos = 0; pos < TOKENS.length; pos++) {
+                    forced[pos][l] = routing.get(l)[pos];
+                }
+            }
+            double d = maxDiff(naive, run(model, DeepSeek2Model.AttentionForm.ABSORBED, true, null, forced));
             assertTrue(d <= 1e-4, model + ": naive batch vs absorbed steps differ by " + d);
         }
     }
@@ -66,11 +95,16 @@ class MlaFormsTest {
         }
     }
 
+    /**
+     * The legacy layout's W_UK is applied from the other side (to the query, transposed), so its F16
+     * activation rounding falls elsewhere: the two agree to F16 rounding (llama.cpp's own two runs of these
+     * files differ by about 4e-3, testdata/README.md).
+     */
     @Test
     void legacyKvBLayoutMatchesSplitLayout() {
         for (DeepSeek2Model.AttentionForm form : DeepSeek2Model.AttentionForm.values()) {
             double d = maxDiff(run("ds2lite-kvb-f16.gguf", form, false), run("ds2lite-f16.gguf", form, false));
-            assertTrue(d <= 1e-4, form + ": attn_kv_b vs attn_k_b/attn_v_b differ by " + d);
+            assertTrue(d <= 1e-2, form + ": attn_kv_b vs attn_k_b/attn_v_b differ by " + d);
         }
     }
 }

@@ -139,6 +139,14 @@ public final class GgufFile implements AutoCloseable {
         return p.getFileName() == null ? p.toString() : p.getFileName().toString();
     }
 
+    /**
+     * Off-heap memory that lives exactly as long as the file's mappings (derived copies of its tensors, such
+     * as packed weights): freed by {@link #close()}. Zeroed; safe to call from any thread.
+     */
+    public MemorySegment allocate(long bytes, long alignment) {
+        return arena.allocate(bytes, alignment);
+    }
+
     public Path path() {
         return path;
     }

@@ -1,65 +1,146 @@
 package io.jseek.core.kernel;
 
+import io.jseek.core.tensor.Activations;
+import io.jseek.core.tensor.Matrix;
+import io.jseek.core.tensor.PackedActivation;
+import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The one matmul entry point: {@code y[t] = W · x[t]} for every token t of a batch, W of any supported
- * ggml type. Each weight row is decoded once and used for every token of the batch, so a prompt does not
- * re-read the weights per token. Rows are split across the worker pool. Allocates nothing once warm.
+ * ggml type, as stored or packed. Each weight row is decoded once and used for every token of the batch,
+ * so a prompt does not re-read the weights per token. Rows are split across the worker pool. Allocates
+ * nothing once warm.
  *
- * <p>One token: fused dequantize-and-dot kernels, two rows at a time ({@code Tensor.dotRows2}). Several
- * tokens: rows decoded to floats once per panel, 4×4 register tiles over cache-sized blocks of rows and
- * tokens. docs/architecture.md ("Kernels") says why each choice was made and what it measured.
+ * <ul>
+ * <li>Packed matrices ({@link PackedMatrix}), up to {@value #SMALL_BATCH} tokens: integer kernels over
+ * groups of 16 interleaved rows, the activations quantized to int8 once per call.</li>
+ * <li>Stored tensors, one token: fused dequantize-and-dot kernels, two rows at a time
+ * ({@code Tensor.dotRows2}); a few tokens: two rows × four tokens where the type has that kernel.</li>
+ * <li>Everything else (prompts): rows decoded to floats once into column-major panels of 16 rows, and an
+ * outer-product register tile (two vectors of rows × four tokens) over cache-sized column blocks.</li>
+ * </ul>
+ * docs/architecture.md ("Kernels", "Packed weights") says why each choice was made and what it measured.
  */
 public final class MatMul {
-    /** Each thread's buffer for one decoded weight row. */
-    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
-    /** Each worker's group of four token rows (x and y) for the small-batch kernel. */
-    private static final ThreadLocal<float[][][]> GROUP = ThreadLocal.withInitial(
-            () -> new float[][][] {new float[4][], new float[4][]});
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Rows per vector. */
+    private static final int L = F.length();
+    private static final int GROUP = PackedMatrix.GROUP;
 
-    /** Rows row and row + apart times every token, four tokens at a time. */
-    private static void smallBatch(Tensor w, long row, int apart, float[][] x, int xOff, int tokens, float[][] y, int col) {
-        float[][][] g = GROUP.get();
-        float[][] xs = g[0];
-        float[][] ys = g[1];
-        for (int t = 0; t < tokens; t += 4) {
-            for (int k = 0; k < 4; k++) {
-                // Past the last token, the last again: its results are just written twice.
-                int tk = Math.min(tokens - 1, t + k);
-                xs[k] = x[tk];
-                ys[k] = y[tk];
+    /** Batches up to this many tokens take the small-batch kernels (measured: better up to 8 for Q4_0 and Q8_0). */
+    static final int SMALL_BATCH = 8;
+
+    /**
+     * Columns per cache block of the panel product: two 16-row panels of 2048 floats (256 KiB) and the
+     * tokens' slices of x stay in the 1 MiB L2 cache while the tile runs over them.
+     */
+    private static final int PANEL_COLUMNS = 2048;
+
+    /** Each thread's buffers: two row panels, their stored rows, four-token groups, activations. */
+    private static final class Scratch {
+        float[] panelA = new float[0];
+        float[] panelB = new float[0];
+        float[] rows = new float[0];
+        final float[][] xs = new float[4][];
+        final float[][] ys = new float[4][];
+        PackedActivation[] activations = new PackedActivation[0];
+        float[][] rounded = new float[0][];
+        float[] vector = new float[0];
+
+        /** {@code tokens} rows of at least n floats. */
+        float[][] rounded(int tokens, int n) {
+            if (rounded.length < tokens) {
+                rounded = java.util.Arrays.copyOf(rounded, tokens);
             }
-            w.dotRows2x4(row, apart, xs, xOff, ys, col);
+            for (int t = 0; t < tokens; t++) {
+                if (rounded[t] == null || rounded[t].length < n) {
+                    rounded[t] = new float[n];
+                }
+            }
+            return rounded;
+        }
+
+        float[] vector(int n) {
+            if (vector.length < n) {
+                vector = new float[n];
+            }
+            return vector;
+        }
+
+        float[] sink = new float[0];
+
+        float[] sink(int n) {
+            if (sink.length < n) {
+                sink = new float[n];
+            }
+            return sink;
+        }
+
+        float[] rows(int n) {
+            if (rows.length < n) {
+                rows = new float[n];
+            }
+            return rows;
+        }
+
+        void panels(int n) {
+            if (panelA.length < n) {
+                panelA = new float[n];
+                panelB = new float[n];
+            }
+        }
+
+        PackedActivation[] activations(int n) {
+            if (activations.length < n) {
+                PackedActivation[] a = java.util.Arrays.copyOf(activations, n);
+                for (int i = activations.length; i < n; i++) {
+                    a[i] = new PackedActivation();
+                }
+                activations = a;
+            }
+            return activations;
         }
     }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     /** Each dispatching thread's reusable task (a lambda would allocate per call). */
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
 
     private MatMul() {
     }
 
-    /** A decoded-row buffer of at least n floats for the current thread. */
-    static float[] rowBuffer(int n) {
-        float[] row = ROW.get();
-        if (row.length < n) {
-            row = new float[n];
-            ROW.set(row);
-        }
-        return row;
-    }
-
     private static final class Task implements WorkerPool.RangeBody {
-        Tensor w;
+        Matrix w;
+        PackedMatrix packed;
         long firstRow;
+        long firstGroup;
+        int rows;
         float[][] x;
         int xOff;
         float[][] y;
         int yOff;
         int tokens;
+        PackedActivation[] activations;
 
         @Override
         public void run(int from, int to) {
+            if (packed != null) {
+                if (tokens <= SMALL_BATCH) {
+                    for (int g = from; g < to; g++) {
+                        for (int t = 0; t < tokens; t++) {
+                            packed.dotGroup(firstGroup + g, activations[t], y[t], yOff + g * GROUP);
+                        }
+                    }
+                } else {
+                    panels(from, to);
+                }
+                return;
+            }
+            Tensor tensor = w.tensor();
             if (tokens == 1) {
                 float[] x0 = x[0];
                 float[] y0 = y[0];
@@ -67,16 +148,16 @@ public final class MatMul {
                 // weight streams lie in different pages, which the prefetcher follows.
                 int half = (to - from) / 2;
                 for (int r = from; r < from + half; r++) {
-                    w.dotRows2(firstRow + r, half, x0, xOff, y0, yOff + r);
+                    tensor.dotRows2(firstRow + r, half, x0, xOff, y0, yOff + r);
                 }
                 if (from + 2 * half < to) {
                     // The odd row, paired with itself: the hot kernel, not a rarely run (so rarely
                     // compiled, so slow and allocating) single-row one.
-                    w.dotRows2(firstRow + to - 1, 0, x0, xOff, y0, yOff + to - 1);
+                    tensor.dotRows2(firstRow + to - 1, 0, x0, xOff, y0, yOff + to - 1);
                 }
                 return;
             }
-            if (tokens <= SMALL_BATCH && w.hasFusedDot2x4()) {
+            if (tokens <= SMALL_BATCH && tensor.hasFusedDot2x4()) {
                 // A few tokens (continuous batching): two rows half the range apart (as for one token)
                 // times four tokens at a time, each block decoded in registers once per group; the two
                 // rows stay in L1 between groups. KernelBench.batch, Q4_0, 2 threads, ops/s: 4 tokens
@@ -84,137 +165,356 @@ public final class MatMul {
                 // many live vectors), as was one row × four tokens (x re-read per row).
                 int half = (to - from) / 2;
                 for (int r = from; r < from + half; r++) {
-                    smallBatch(w, firstRow + r, half, x, xOff, tokens, y, yOff + r);
+                    smallBatch(tensor, firstRow + r, half, r);
                 }
                 if (from + 2 * half < to) {
-                    smallBatch(w, firstRow + to - 1, 0, x, xOff, tokens, y, yOff + to - 1);
+                    smallBatch(tensor, firstRow + to - 1, 0, to - 1);
                 }
                 return;
             }
-            // Cache blocking: a panel of decoded rows meets a block of tokens, both sized to stay in the
-            // L2 cache together, and the register tile runs over them. (Running each 4-row tile over all
-            // the tokens re-read every token's activations, megabytes for a long prompt, per tile.)
-            int n = w.rowLength();
-            int panelRows = Math.max(TILE, BLOCK_BYTES / (4 * n) / TILE * TILE);
-            int tokenBlock = Math.max(4 * TILE, BLOCK_BYTES / (4 * n) / TILE * TILE);
-            float[] rows = rowBuffer(panelRows * n);
-            for (int p = from; p < to; p += panelRows) {
-                int pr = Math.min(panelRows, to - p);
-                for (int k = 0; k < pr; k++) {
-                    w.dequantizeRow(firstRow + p + k, rows, k * n);
+            panels(from, to);
+        }
+
+        /** Rows row and row + apart times every token, four tokens at a time, into column {@code col}. */
+        private void smallBatch(Tensor w, long row, int apart, int col) {
+            Scratch s = SCRATCH.get();
+            for (int t = 0; t < tokens; t += 4) {
+                for (int k = 0; k < 4; k++) {
+                    // Past the last token, the last again: its results are just written twice.
+                    int tk = Math.min(tokens - 1, t + k);
+                    s.xs[k] = x[tk];
+                    s.ys[k] = y[tk];
                 }
-                for (int t0 = 0; t0 < tokens; t0 += tokenBlock) {
-                    int t1 = Math.min(tokens, t0 + tokenBlock);
-                    for (int r = 0; r < pr; r += TILE) {
-                        int nr = Math.min(TILE, pr - r);
-                        int t = t0;
-                        if (nr == TILE && n % F.length() == 0) {
-                            for (; t + TILE <= t1; t += TILE) {
-                                tile4x4(rows, r * n, n, x, xOff, t, y, yOff + p + r);
-                            }
+                w.dotRows2x4(row, apart, s.xs, xOff, s.ys, yOff + col);
+            }
+        }
+
+        /**
+         * Row blocks [from, to) (groups of 16 rows; packed matrices count groups, stored ones rows / 16
+         * rounded up) for a prompt: each pair of 16-row panels is decoded one column block at a time and
+         * multiplied by every token, four at a time.
+         */
+        private void panels(int from, int to) {
+            Scratch s = SCRATCH.get();
+            int n = w.rowLength();
+            int block = Math.min(n, PANEL_COLUMNS);
+            s.panels(GROUP * block);
+            for (int g = from; g < to; g += 2) {
+                int second = Math.min(g + 1, to - 1);
+                for (int c0 = 0; c0 < n; c0 += block) {
+                    int c1 = Math.min(n, c0 + block);
+                    decodePanel(g, c0, c1, s.panelA, s);
+                    if (second != g) {
+                        decodePanel(second, c0, c1, s.panelB, s);
+                    }
+                    int rowsA = rowsOf(g);
+                    int rowsB = second != g ? rowsOf(second) : 0;
+                    for (int t = 0; t < tokens; t += 4) {
+                        for (int k = 0; k < 4; k++) {
+                            // Past the last token, the last again, its results into a scratch row (column
+                            // blocks after the first add to what is there).
+                            int tk = Math.min(tokens - 1, t + k);
+                            s.xs[k] = x[tk];
+                            s.ys[k] = t + k < tokens ? y[t + k] : s.sink(y[tk].length);
                         }
-                        for (; t < t1; t++) {
-                            for (int k = 0; k < nr; k++) {
-                                y[t][yOff + p + r + k] = VectorMath.dot(rows, (r + k) * n, x[t], xOff, n);
+                        int colA = yOff + g * GROUP;
+                        int colB = yOff + second * GROUP;
+                        if (L == GROUP) {
+                            tile(s.panelA, 0, rowsA, colA, s.panelB, 0, rowsB, colB, c0, c1 - c0, s.xs, xOff, s.ys);
+                        } else {
+                            tile(s.panelA, 0, rowsA, colA, s.panelA, L, rowsA - L, colA + L, c0, c1 - c0, s.xs, xOff, s.ys);
+                            if (rowsB > 0) {
+                                tile(s.panelB, 0, rowsB, colB, s.panelB, L, rowsB - L, colB + L, c0, c1 - c0, s.xs, xOff, s.ys);
                             }
                         }
                     }
                 }
             }
         }
+
+        private int rowsOf(int g) {
+            return packed != null ? packed.rowsIn(firstGroup + g) : Math.min(GROUP, rows - g * GROUP);
+        }
+
+        /** Columns [c0, c1) of row block g into {@code panel[(c − c0)·16 + r]}. */
+        private void decodePanel(int g, int c0, int c1, float[] panel, Scratch s) {
+            if (packed != null) {
+                packed.decodeGroup(firstGroup + g, c0, c1, panel);
+                return;
+            }
+            Tensor t = w.tensor();
+            int width = c1 - c0;
+            int rowsHere = Math.min(GROUP, rows - g * GROUP);
+            float[] buf = s.rows(GROUP * width);
+            for (int r = 0; r < rowsHere; r++) {
+                t.dequantizeColumns(firstRow + (long) g * GROUP + r, c0, c1, buf, r * width);
+            }
+            for (int c = 0; c < width; c++) {
+                int base = c * GROUP;
+                for (int r = 0; r < rowsHere; r++) {
+                    panel[base + r] = buf[r * width + c];
+                }
+            }
+        }
     }
 
     /**
-     * Bytes of decoded rows, and of token activations, in one cache block of the batched product. Measured
-     * on pp512 (R1-Distill-Qwen-1.5B shape, Zen 4, 1 MiB L2 per core): 96 KiB 50, 192 KiB 52, 384 KiB 56,
-     * 512 KiB 63, 768 KiB 60, 1.5 MiB 52 tokens/s; without blocking 47.
+     * The panel product's register tile: rows a (one vector of {@code validA} rows from panel {@code pa},
+     * output column {@code colA}) and rows b, times four tokens, over {@code width} columns starting at
+     * column {@code c0}: eight accumulators, each panel vector feeding four FMAs and each broadcast value
+     * two. Adds to y unless c0 = 0. Rows past {@code valid} are neither read from y nor written.
      */
-    private static final int BLOCK_BYTES = 512 << 10;
-
-    /** Batches up to this many tokens take the two-row four-token kernel instead of decoded panels (measured: better up to 8 for Q4_0 and Q8_0; at 16 panels win for Q4_0). */
-    static final int SMALL_BATCH = 8;
-
-    private static final jdk.incubator.vector.VectorSpecies<Float> F = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
-    /** Rows (and tokens) per register tile of the batched product. */
-    private static final int TILE = 4;
-
-    /**
-     * The batched product's micro-kernel: 4 decoded weight rows × 4 tokens, 16 accumulators held in
-     * registers, so each loaded vector feeds four FMAs instead of one.
-     */
-    private static void tile4x4(float[] w, int wOff, int n, float[][] x, int xOff, int t, float[][] y, int col) {
-        float[] x0 = x[t];
-        float[] x1 = x[t + 1];
-        float[] x2 = x[t + 2];
-        float[] x3 = x[t + 3];
-        var z = jdk.incubator.vector.FloatVector.zero(F);
-        var c00 = z; var c01 = z; var c02 = z; var c03 = z;
-        var c10 = z; var c11 = z; var c12 = z; var c13 = z;
-        var c20 = z; var c21 = z; var c22 = z; var c23 = z;
-        var c30 = z; var c31 = z; var c32 = z; var c33 = z;
-        for (int i = 0; i < n; i += F.length()) {
-            var a0 = jdk.incubator.vector.FloatVector.fromArray(F, x0, xOff + i);
-            var a1 = jdk.incubator.vector.FloatVector.fromArray(F, x1, xOff + i);
-            var a2 = jdk.incubator.vector.FloatVector.fromArray(F, x2, xOff + i);
-            var a3 = jdk.incubator.vector.FloatVector.fromArray(F, x3, xOff + i);
-            var w0 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + i);
-            c00 = w0.fma(a0, c00); c01 = w0.fma(a1, c01); c02 = w0.fma(a2, c02); c03 = w0.fma(a3, c03);
-            var w1 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + n + i);
-            c10 = w1.fma(a0, c10); c11 = w1.fma(a1, c11); c12 = w1.fma(a2, c12); c13 = w1.fma(a3, c13);
-            var w2 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + 2 * n + i);
-            c20 = w2.fma(a0, c20); c21 = w2.fma(a1, c21); c22 = w2.fma(a2, c22); c23 = w2.fma(a3, c23);
-            var w3 = jdk.incubator.vector.FloatVector.fromArray(F, w, wOff + 3 * n + i);
-            c30 = w3.fma(a0, c30); c31 = w3.fma(a1, c31); c32 = w3.fma(a2, c32); c33 = w3.fma(a3, c33);
+    private static void tile(float[] pa, int oa, int validA, int colA, float[] pb, int ob, int validB, int colB,
+                             int c0, int width, float[][] x, int xOff, float[][] y) {
+        float[] x0 = x[0];
+        float[] x1 = x[1];
+        float[] x2 = x[2];
+        float[] x3 = x[3];
+        int xo = xOff + c0;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z;
+        FloatVector a1 = z;
+        FloatVector a2 = z;
+        FloatVector a3 = z;
+        FloatVector b0 = z;
+        FloatVector b1 = z;
+        FloatVector b2 = z;
+        FloatVector b3 = z;
+        for (int c = 0; c < width; c++) {
+            FloatVector wa = FloatVector.fromArray(F, pa, c * GROUP + oa);
+            FloatVector wb = FloatVector.fromArray(F, pb, c * GROUP + ob);
+            FloatVector v0 = FloatVector.broadcast(F, x0[xo + c]);
+            a0 = wa.fma(v0, a0);
+            b0 = wb.fma(v0, b0);
+            FloatVector v1 = FloatVector.broadcast(F, x1[xo + c]);
+            a1 = wa.fma(v1, a1);
+            b1 = wb.fma(v1, b1);
+            FloatVector v2 = FloatVector.broadcast(F, x2[xo + c]);
+            a2 = wa.fma(v2, a2);
+            b2 = wb.fma(v2, b2);
+            FloatVector v3 = FloatVector.broadcast(F, x3[xo + c]);
+            a3 = wa.fma(v3, a3);
+            b3 = wb.fma(v3, b3);
         }
-        var add = jdk.incubator.vector.VectorOperators.ADD;
-        y[t][col] = c00.reduceLanes(add);
-        y[t + 1][col] = c01.reduceLanes(add);
-        y[t + 2][col] = c02.reduceLanes(add);
-        y[t + 3][col] = c03.reduceLanes(add);
-        y[t][col + 1] = c10.reduceLanes(add);
-        y[t + 1][col + 1] = c11.reduceLanes(add);
-        y[t + 2][col + 1] = c12.reduceLanes(add);
-        y[t + 3][col + 1] = c13.reduceLanes(add);
-        y[t][col + 2] = c20.reduceLanes(add);
-        y[t + 1][col + 2] = c21.reduceLanes(add);
-        y[t + 2][col + 2] = c22.reduceLanes(add);
-        y[t + 3][col + 2] = c23.reduceLanes(add);
-        y[t][col + 3] = c30.reduceLanes(add);
-        y[t + 1][col + 3] = c31.reduceLanes(add);
-        y[t + 2][col + 3] = c32.reduceLanes(add);
-        y[t + 3][col + 3] = c33.reduceLanes(add);
+        boolean add = c0 > 0;
+        put(a0, y[0], colA, validA, add);
+        put(a1, y[1], colA, validA, add);
+        put(a2, y[2], colA, validA, add);
+        put(a3, y[3], colA, validA, add);
+        put(b0, y[0], colB, validB, add);
+        put(b1, y[1], colB, validB, add);
+        put(b2, y[2], colB, validB, add);
+        put(b3, y[3], colB, validB, add);
+    }
+
+    /** y[off, off + valid) = v (or += v), the first {@code valid} lanes only. */
+    private static void put(FloatVector v, float[] y, int off, int valid, boolean add) {
+        if (valid >= L) {
+            (add ? v.add(FloatVector.fromArray(F, y, off)) : v).intoArray(y, off);
+        } else if (valid > 0) {
+            VectorMask<Float> m = F.indexInRange(0, valid);
+            (add ? v.add(FloatVector.fromArray(F, y, off, m)) : v).intoArray(y, off, m);
+        }
     }
 
     /**
      * y[t][yOff + r] = Σ_i W[firstRow + r][i] · x[t][xOff + i] for r in [0, rows), t in [0, tokens).
      * {@code firstRow} selects a slice of stacked matrices (an expert of a 3-D tensor, a head).
      */
-    public static void mul(WorkerPool pool, Tensor w, long firstRow, int rows, float[][] x, int xOff, int tokens,
+    public static void mul(WorkerPool pool, Matrix w, long firstRow, int rows, float[][] x, int xOff, int tokens,
                            float[][] y, int yOff) {
         Task task = TASK.get();
         task.w = w;
         task.firstRow = firstRow;
+        task.rows = rows;
         task.x = x;
         task.xOff = xOff;
         task.y = y;
         task.yOff = yOff;
         task.tokens = tokens;
+        PackedMatrix packed = w instanceof PackedMatrix p && p.coversGroups(firstRow, rows) ? p : null;
+        task.packed = packed;
+        if (!Activations.exact(w.type()) && (packed == null || tokens > SMALL_BATCH)) {
+            // Float kernels: the activation rounded as llama.cpp rounds it for this weight type.
+            int n = w.rowLength();
+            float[][] r = SCRATCH.get().rounded(tokens, n);
+            for (int t = 0; t < tokens; t++) {
+                Activations.round(w.type(), x[t], xOff, n, r[t], 0);
+            }
+            task.x = r;
+            task.xOff = 0;
+        }
         try {
-            pool.forRange(rows, task);
+            int blocks = (rows + GROUP - 1) / GROUP;
+            if (packed != null) {
+                task.firstGroup = packed.groupOf(firstRow);
+                if (tokens <= SMALL_BATCH) {
+                    PackedActivation[] a = SCRATCH.get().activations(tokens);
+                    for (int t = 0; t < tokens; t++) {
+                        a[t].quantize(x[t], xOff, w.rowLength(), packed.layout());
+                    }
+                    task.activations = a;
+                }
+                pool.forRange(blocks, task);
+            } else if (tokens <= SMALL_BATCH && (tokens == 1 || w.tensor().hasFusedDot2x4())) {
+                pool.forRange(rows, task);
+            } else {
+                pool.forRange(blocks, task);
+            }
         } finally {
             task.w = null;
+            task.packed = null;
             task.x = null;
             task.y = null;
+            task.activations = null;
+        }
+    }
+
+    /**
+     * Several products of one input — a layer's Q, K and V, an FFN's gate and up — to run together with
+     * {@link #mul(WorkerPool, Products, float[][], int)}. Reusable; belongs to one thread.
+     */
+    public static final class Products {
+        private final Matrix[] ws;
+        private final long[] firstRows;
+        private final int[] rows;
+        private final float[][][] ys;
+        /** Each product's own quantized activations, and the ones it uses in this run (maybe another's). */
+        private final PackedActivation[][] owned;
+        private final PackedActivation[][] activations;
+        private final long[] groupEnds;
+        private int count;
+
+        public Products(int capacity) {
+            ws = new Matrix[capacity];
+            firstRows = new long[capacity];
+            rows = new int[capacity];
+            ys = new float[capacity][][];
+            owned = new PackedActivation[capacity][];
+            activations = new PackedActivation[capacity][];
+            groupEnds = new long[capacity];
+        }
+
+        /** Empties the list. */
+        public Products clear() {
+            java.util.Arrays.fill(ws, null);
+            java.util.Arrays.fill(ys, null);
+            count = 0;
+            return this;
+        }
+
+        /** Adds y[t][r] = W[firstRow + r] · x[t] for r in [0, rows). */
+        public Products add(Matrix w, long firstRow, int rows, float[][] y) {
+            ws[count] = w;
+            firstRows[count] = firstRow;
+            this.rows[count] = rows;
+            ys[count] = y;
+            count++;
+            return this;
+        }
+
+        /** Adds y[t] = W · x[t] over all of W's rows. */
+        public Products add(Matrix w, float[][] y) {
+            return add(w, 0, Math.toIntExact(w.rowCount()), y);
+        }
+    }
+
+    /** The one dispatch of a Products run: group index → (product, group). */
+    private static final class SharedTask implements WorkerPool.RangeBody {
+        Products p;
+        int tokens;
+
+        @Override
+        public void run(int from, int to) {
+            int k = 0;
+            while (p.groupEnds[k] <= from) {
+                k++;
+            }
+            for (int g = from; g < to; g++) {
+                while (p.groupEnds[k] <= g) {
+                    k++;
+                }
+                PackedMatrix m = (PackedMatrix) p.ws[k];
+                long local = g - (k == 0 ? 0 : p.groupEnds[k - 1]);
+                long group = m.groupOf(p.firstRows[k]) + local;
+                for (int t = 0; t < tokens; t++) {
+                    m.dotGroup(group, p.activations[k][t], p.ys[k][t], (int) local * GROUP);
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<SharedTask> SHARED_TASK = ThreadLocal.withInitial(SharedTask::new);
+
+    /**
+     * Every product of {@code products} with x[0, tokens). Where all are packed and the batch is small, the
+     * activation is quantized once per layout and one dispatch covers all their groups, so the threads meet
+     * once instead of once per matrix; otherwise one {@link #mul} after another.
+     */
+    public static void mul(WorkerPool pool, Products products, float[][] x, int tokens) {
+        boolean together = tokens <= SMALL_BATCH;
+        for (int k = 0; k < products.count && together; k++) {
+            together = products.ws[k] instanceof PackedMatrix p && p.coversGroups(products.firstRows[k], products.rows[k]);
+        }
+        if (!together) {
+            for (int k = 0; k < products.count; k++) {
+                mul(pool, products.ws[k], products.firstRows[k], products.rows[k], x, 0, tokens, products.ys[k], 0);
+            }
+            return;
+        }
+        long groups = 0;
+        for (int k = 0; k < products.count; k++) {
+            PackedMatrix p = (PackedMatrix) products.ws[k];
+            PackedActivation[] a = null;
+            for (int j = 0; j < k && a == null; j++) {
+                if (((PackedMatrix) products.ws[j]).layout() == p.layout()) {
+                    a = products.activations[j];
+                }
+            }
+            if (a == null) {
+                a = products.owned[k];
+                if (a == null) {
+                    a = new PackedActivation[SMALL_BATCH];
+                    for (int t = 0; t < a.length; t++) {
+                        a[t] = new PackedActivation();
+                    }
+                    products.owned[k] = a;
+                }
+                for (int t = 0; t < tokens; t++) {
+                    a[t].quantize(x[t], 0, p.rowLength(), p.layout());
+                }
+            }
+            products.activations[k] = a;
+            groups += (products.rows[k] + GROUP - 1) / GROUP;
+            products.groupEnds[k] = groups;
+        }
+        SharedTask task = SHARED_TASK.get();
+        task.p = products;
+        task.tokens = tokens;
+        try {
+            pool.forRange(Math.toIntExact(groups), task);
+        } finally {
+            task.p = null;
         }
     }
 
     /** y[t] = W · x[t] over all rows of W, for every row of x. */
-    public static void mul(WorkerPool pool, Tensor w, float[][] x, float[][] y) {
+    public static void mul(WorkerPool pool, Matrix w, float[][] x, float[][] y) {
         mul(pool, w, 0, Math.toIntExact(w.rowCount()), x, 0, x.length, y, 0);
     }
 
-    /** One vector, on the calling thread: y[yOff + r] = W[firstRow + r] · x[xOff ..] for r in [0, rows). */
+    /**
+     * One vector, on the calling thread: y[yOff + r] = W[firstRow + r] · x[xOff ..] for r in [0, rows), x
+     * rounded as llama.cpp rounds activations for W's type.
+     */
     public static void mulVector(Tensor w, long firstRow, int rows, float[] x, int xOff, float[] y, int yOff) {
+        int n = w.rowLength();
+        if (!Activations.exact(w.type())) {
+            float[] r = SCRATCH.get().vector(n);
+            Activations.round(w.type(), x, xOff, n, r, 0);
+            x = r;
+            xOff = 0;
+        }
         for (int r = 0; r < rows; r++) {
             y[yOff + r] = w.dotRow(firstRow + r, x, xOff);
         }
@@ -227,7 +527,7 @@ public final class MatMul {
      */
     public static void mulTransposed(Tensor w, long firstRow, int rows, float[] x, int xOff, float[] y, int yOff) {
         int n = w.rowLength();
-        float[] row = rowBuffer(n);
+        float[] row = SCRATCH.get().rows(n);
         java.util.Arrays.fill(y, yOff, yOff + n, 0f);
         for (int r = 0; r < rows; r++) {
             w.dequantizeRow(firstRow + r, row);

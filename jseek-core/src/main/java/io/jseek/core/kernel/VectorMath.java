@@ -67,6 +67,19 @@ public final class VectorMath {
         }
     }
 
+    /** g[i] = SiLU(g[i])·u[i] for i in [0, n): SwiGLU's gate, with a vector exp. */
+    public static void siluMul(float[] g, float[] u, int n) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            FloatVector z = FloatVector.fromArray(S, g, i);
+            FloatVector e = z.neg().lanewise(VectorOperators.EXP);
+            z.div(e.add(1f)).mul(FloatVector.fromArray(S, u, i)).intoArray(g, i);
+        }
+        for (; i < n; i++) {
+            g[i] = silu(g[i]) * u[i];
+        }
+    }
+
     /** SiLU(z) = z·sigmoid(z). */
     public static float silu(float z) {
         return (float) (z / (1.0 + Math.exp(-z)));

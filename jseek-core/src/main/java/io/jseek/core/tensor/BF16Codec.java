@@ -18,18 +18,24 @@ final class BF16Codec implements BlockCodec {
         return true;
     }
 
-    /** Round to nearest even, NaN kept quiet, as ggml's GGML_FP32_TO_BF16. */
     @Override
     public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
         for (int i = 0; i < n; i++) {
-            int bits = Float.floatToRawIntBits(src[srcOffset + i]);
-            int h;
-            if ((bits & 0x7FFFFFFF) > 0x7F800000) {
-                h = (bits >>> 16) | 64;
-            } else {
-                h = (bits + (0x7FFF + ((bits >>> 16) & 1))) >>> 16;
-            }
-            dst.set(Bytes.SHORT, offset + 2L * i, (short) h);
+            dst.set(Bytes.SHORT, offset + 2L * i, (short) bits(src[srcOffset + i]));
         }
+    }
+
+    /** Round to nearest even, NaN kept quiet, as ggml's GGML_FP32_TO_BF16. */
+    private static int bits(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7FFFFFFF) > 0x7F800000) {
+            return (bits >>> 16) | 64;
+        }
+        return (bits + (0x7FFF + ((bits >>> 16) & 1))) >>> 16;
+    }
+
+    /** {@code f} rounded to BF16 and back. */
+    static float round(float f) {
+        return Float.intBitsToFloat(bits(f) << 16);
     }
 }

@@ -31,6 +31,18 @@ final class KQuants {
         return (w >>> (8 * (i & 3))) & 0xFF;
     }
 
+    /** The eight scales and mins of the 12 bytes at {@code src[scales..]} (the layout {@link #scaleMin} reads). */
+    static void unpackScaleMin(MemorySegment src, long scales, byte[] sc, byte[] m) {
+        int s0 = Bytes.u32(src, scales);
+        int s1 = Bytes.u32(src, scales + 4);
+        int s2 = Bytes.u32(src, scales + 8);
+        for (int j = 0; j < 8; j++) {
+            int sm = scaleMin(s0, s1, s2, j);
+            sc[j] = (byte) (sm & 0xFF);
+            m[j] = (byte) (sm >> 8);
+        }
+    }
+
     /** Packs eight 6-bit scales and mins into the 12-byte layout {@link #scaleMin} reads. */
     static void packScaleMin(int[] sc, int[] m, MemorySegment dst, long scales) {
         for (int j = 0; j < 4; j++) {

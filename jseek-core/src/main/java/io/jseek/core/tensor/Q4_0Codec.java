@@ -7,7 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /** Q4_0: blocks of 32 = f16 d @0, 16 bytes of nibbles @2 (byte j: value j low, value j+16 high); value = (q−8)·d. */
-final class Q4_0Codec implements BlockCodec {
+final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
     static final Q4_0Codec INSTANCE = new Q4_0Codec();
     private static final int QK = 32;
     private static final int BYTES = 18;
@@ -201,6 +201,21 @@ final class Q4_0Codec implements BlockCodec {
     @Override
     public boolean hasDot2x4() {
         return Simd.PARTS == 1;
+    }
+
+    private static final PackedLayout LAYOUT = PackedLayout.nibbles(QK, QK, false, false, 8, 8, new int[] {0, 0},
+            i -> i, QK / 2);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = d·(q − 8): D = d, zero point 8; the 16 nibble bytes as they are. */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset);
+        MemorySegment.copy(src, Bytes.SHORT, offset + 2, out.pairs, 0, QK / 4);
     }
 
     @Override

@@ -3,7 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 
 /** Q4_1: blocks of 32 = f16 d @0, f16 m @2, nibbles @4 (Q4_0 order); value = q·d + m. */
-final class Q4_1Codec implements BlockCodec {
+final class Q4_1Codec implements BlockCodec, PackedLayout.Packable {
     static final Q4_1Codec INSTANCE = new Q4_1Codec();
     private static final int QK = 32;
     private static final int BYTES = 20;
@@ -21,5 +21,21 @@ final class Q4_1Codec implements BlockCodec {
                 dst[y + j + QK / 2] = (q >> 4) * d + m;
             }
         }
+    }
+
+    private static final PackedLayout LAYOUT = PackedLayout.nibbles(QK, QK, false, true, 0, 8, new int[] {0, 0},
+            i -> i, QK / 2);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = d·q + m: D = d, M = −m (the sign bit flipped, exact). */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset);
+        out.m = (short) (src.get(Bytes.SHORT, offset + 2) ^ 0x8000);
+        MemorySegment.copy(src, Bytes.SHORT, offset + 4, out.pairs, 0, QK / 4);
     }
 }

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorOperators;
  * Q4_K: super-blocks of 256 = f16 d @0, f16 dmin @2, scales[12] @4 (eight 6-bit scale/min pairs), qs[128]
  * @16. Value 64p + 32k + l, sub-block s = 2p + k: q = (qs[32p + l] >> 4k) & 15 → (d·sc)·q − dmin·m.
  */
-final class Q4_KCodec implements BlockCodec {
+final class Q4_KCodec implements BlockCodec, PackedLayout.Packable {
     static final Q4_KCodec INSTANCE = new Q4_KCodec();
     private static final int QK = 256;
     private static final int BYTES = 144;
@@ -81,6 +81,24 @@ final class Q4_KCodec implements BlockCodec {
             }
         }
         return acc.add(acc2).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Byte i of the nibble area holds column 64·(i / 32) + i % 32 (low) and 32 more (high); runs are the 32-byte quarters. */
+    private static final PackedLayout LAYOUT = PackedLayout.nibbles(QK, 32, true, true, 0, 16,
+            new int[] {0, 1, 2, 3, 4, 5, 6, 7}, i -> 64 * (i / 32) + i % 32, 32);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = (d·sc)·q − dmin·m: D = d, M = dmin, the 6-bit scales and mins per sub-block of 32. */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset);
+        out.m = src.get(Bytes.SHORT, offset + 2);
+        KQuants.unpackScaleMin(src, offset + 4, out.scales, out.mins);
+        MemorySegment.copy(src, Bytes.SHORT, offset + 16, out.pairs, 0, QK / 4);
     }
 
     @Override

@@ -3,7 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 
 /** Q5_0: blocks of 32 = f16 d @0, u32 qh @2 (bit j = 5th bit of value j), nibbles @6; value = (q−16)·d. */
-final class Q5_0Codec implements BlockCodec {
+final class Q5_0Codec implements BlockCodec, PackedLayout.Packable {
     static final Q5_0Codec INSTANCE = new Q5_0Codec();
     private static final int QK = 32;
     private static final int BYTES = 22;
@@ -23,5 +23,32 @@ final class Q5_0Codec implements BlockCodec {
                 dst[y + j + QK / 2] = (((q >> 4) | h1) - 16) * d;
             }
         }
+    }
+
+
+    private static final PackedLayout LAYOUT = PackedLayout.bytes(5, QK, QK, false, false, 16);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = d·(q − 16): D = d, zero point 16. */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset);
+        unpackFiveBit(src, offset + 2, offset + 6, out);
+    }
+
+    /** The 32 values (q − 16) of a Q5_0/Q5_1 block, natural order, as byte pairs. */
+    static void unpackFiveBit(MemorySegment src, long qhOffset, long qsOffset, PackedLayout.Superblock out) {
+        int qh = Bytes.u32(src, qhOffset);
+        byte[] q = out.values;
+        for (int j = 0; j < QK / 2; j++) {
+            int b = Bytes.u8(src, qsOffset + j);
+            q[j] = (byte) (((b & 0x0F) | ((qh >>> j) & 1) << 4) - 16);
+            q[j + QK / 2] = (byte) (((b >> 4) | ((qh >>> (j + QK / 2)) & 1) << 4) - 16);
+        }
+        out.putValues();
     }
 }

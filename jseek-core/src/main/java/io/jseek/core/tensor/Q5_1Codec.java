@@ -3,7 +3,7 @@ package io.jseek.core.tensor;
 import java.lang.foreign.MemorySegment;
 
 /** Q5_1: blocks of 32 = f16 d @0, f16 m @2, u32 qh @4, nibbles @8; value = q·d + m (5-bit q as in Q5_0). */
-final class Q5_1Codec implements BlockCodec {
+final class Q5_1Codec implements BlockCodec, PackedLayout.Packable {
     static final Q5_1Codec INSTANCE = new Q5_1Codec();
     private static final int QK = 32;
     private static final int BYTES = 24;
@@ -24,5 +24,20 @@ final class Q5_1Codec implements BlockCodec {
                 dst[y + j + QK / 2] = ((q >> 4) | h1) * d + m;
             }
         }
+    }
+
+    private static final PackedLayout LAYOUT = PackedLayout.bytes(5, QK, QK, false, true, 0);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = d·q + m: D = d, M = −m. */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset);
+        out.m = (short) (src.get(Bytes.SHORT, offset + 2) ^ 0x8000);
+        Q5_0Codec.unpackFiveBit(src, offset + 4, offset + 8, out);
     }
 }

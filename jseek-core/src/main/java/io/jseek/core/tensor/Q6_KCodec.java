@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorOperators;
  * ql[64h + 32 + l] (g = 1 low, g = 3 high), high bits (qh[32h + l] >> 2g) & 3, q = (low | high << 4) − 32
  * → d·scales[8h + 2g + l/16]·q (evaluated left to right, as ggml does).
  */
-final class Q6_KCodec implements BlockCodec {
+final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
     static final Q6_KCodec INSTANCE = new Q6_KCodec();
     private static final int QK = 256;
     private static final int BYTES = 210;
@@ -77,6 +77,32 @@ final class Q6_KCodec implements BlockCodec {
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static final PackedLayout LAYOUT = PackedLayout.bytes(6, QK, 16, true, false, 32);
+
+    @Override
+    public PackedLayout layout() {
+        return LAYOUT;
+    }
+
+    /** w = (d·sc)·(q − 32): D = d, the int8 scales, values q − 32 in natural order. */
+    @Override
+    public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
+        out.d = src.get(Bytes.SHORT, offset + 208);
+        MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, offset + 192, out.scales, 0, 16);
+        byte[] q = out.values;
+        for (int h = 0; h < 2; h++) {
+            for (int g = 0; g < 4; g++) {
+                for (int l = 0; l < 32; l++) {
+                    int qlByte = Bytes.u8(src, offset + 64 * h + 32 * (g & 1) + l);
+                    int low = g < 2 ? qlByte & 0xF : qlByte >> 4;
+                    int high = (Bytes.u8(src, offset + 128 + 32 * h + l) >> (2 * g)) & 3;
+                    q[128 * h + 32 * g + l] = (byte) ((low | high << 4) - 32);
+                }
+            }
+        }
+        out.putValues();
     }
 
     @Override

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * {@code shape} is in ggml order: {@code shape[0]} is the row length, the fastest-varying dimension, so a
  * weight with {@code y = W·x} has shape {@code [n_in, n_out]} and is stored as n_out rows of n_in values.
  */
-public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data) {
+public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data) implements Matrix {
 
     public Tensor {
         shape = shape.clone();
@@ -30,6 +30,11 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
             n = Math.multiplyExact(n, d);
         }
         return n;
+    }
+
+    @Override
+    public Tensor tensor() {
+        return this;
     }
 
     @Override
@@ -79,6 +84,14 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
             throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
         }
         type.codec().dequantize(data, row * rowBytes(), dst, dstOff, rowLength());
+    }
+
+    /** Decodes columns [c0, c1) (whole blocks) of row {@code row} into {@code dst[dstOff, dstOff + c1 − c0)}. */
+    public void dequantizeColumns(long row, int c0, int c1, float[] dst, int dstOff) {
+        if (row < 0 || row >= rowCount()) {
+            throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
+        }
+        type.codec().dequantize(data, row * rowBytes() + type.bytesFor(c0), dst, dstOff, c1 - c0);
     }
 
     /** Row {@code row} · x[xOff, xOff + rowLength), fused (the row is decoded in registers, never stored). */
