@@ -4,6 +4,7 @@ import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
+import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
 import java.util.Arrays;
 
@@ -28,7 +29,8 @@ final class DeepSeek2Model implements Model {
     enum GroupScore { MAX, TOP2_SUM }
 
     private record Layer(float[] attnNorm, Matrix wq, Matrix wqA, float[] qANorm, Matrix wqB, Matrix wkvA,
-                         float[] kvANorm, Tensor kB, Tensor vB, Tensor kvB, Matrix wo, float[] ffnNorm,
+                         float[] kvANorm, Tensor kB, Tensor vB, Tensor kvB, Matrix kBm, Matrix vBm, Matrix wo,
+                         float[] ffnNorm,
                          Matrix gate, Matrix up, Matrix down,
                          Matrix router, float[] selectionBias, Matrix gateExps, Matrix upExps, Matrix downExps,
                          Matrix gateShared, Matrix upShared, Matrix downShared) {
@@ -62,6 +64,8 @@ final class DeepSeek2Model implements Model {
         final boolean[] taken;
         final MatMul.Products products = new MatMul.Products(2);
         final Attention attention = new Attention();
+        final Absorbed absorbed = new Absorbed();
+        final Experts experts = new Experts();
 
         Buffers(int t) {
             int h = c.headCount();
@@ -100,24 +104,15 @@ final class DeepSeek2Model implements Model {
         }
     }
 
-    /** Attention of every (token, head) pair of the batch over the cache; a reusable task. */
+    /** NAIVE attention (tests only): one (token, head) job at a time, decompressing every cached position. */
     private final class Attention implements WorkerPool.RangeBody {
         Buffers b;
         Layer layer;
         Batch batch;
         int l;
-        /** ABSORBED: heads are handled in this many groups per token, each group reading the cache once. */
-        int groups;
 
         @Override
         public void run(int from, int to) {
-            // NAIVE (tests only): one (token, head) job at a time, decompressing every cached position.
-            if (form == AttentionForm.ABSORBED) {
-                for (int job = from; job < to; job++) {
-                    absorbedGroup(this, job / groups, job % groups);
-                }
-                return;
-            }
             int h = c.headCount();
             int nope = mla.qkNopeHeadDim();
             int rot = mla.qkRopeHeadDim();
@@ -150,50 +145,270 @@ final class DeepSeek2Model implements Model {
     }
 
     /**
-     * Absorbed attention (§2.3) of token i for one group of heads. The latent cache is shared by every
-     * head, so each cached position is read (and converted from F16) once per group, not once per head.
+     * ABSORBED attention (§2.3) of a batch, in three steps: every (token, head)'s query moved into latent
+     * space, [q_abs ‖ q_rope]; the heads of tiles of tokens attending over their sequence's cached latents and
+     * rope keys ({@link BlockAttention}: each cached block read once for all of a tile's heads, long contexts
+     * cut into chunks for the threads, {@link AttentionPlan}); per (token, head) the chunks merged, then W_UV
+     * applied to the weighted latent. Where W_UK and W_UV are packed, their per-head products run as one
+     * dispatch each (MatMul.Products); otherwise one (token, head) row product at a time.
      */
-    private void absorbedGroup(Attention a, int i, int group) {
-        int h = c.headCount();
-        int nope = mla.qkNopeHeadDim();
-        int rot = mla.qkRopeHeadDim();
-        int qk = nope + rot;
-        int kvr = mla.kvLoraRank();
-        int vh = mla.vHeadDim();
-        int per = (h + a.groups - 1) / a.groups;
-        int h0 = group * per;
-        int hg = Math.min(h, h0 + per) - h0;
-        KvLayer cache = a.batch.cache(i, a.l);
-        int n = a.batch.position[i] + 1;
-        float[] q = a.b.q[i];
-        // tmp: queries in latent space [per][kvr], latent sums [per][kvr], one cached row [kvr + rot]
-        float[] tmp = scratch(2 * per * kvr + kvr + rot);
-        int sums = per * kvr;
-        int row = 2 * per * kvr;
-        float[] scores = Blocks.scores(per * n);
-        for (int k = 0; k < hg; k++) {
-            absorbQuery(a.layer, h0 + k, q, (h0 + k) * qk, tmp, k * kvr);
-        }
-        for (int j = 0; j < n; j++) {
-            cache.read(j, 0, tmp, row, kvr + rot);
-            for (int k = 0; k < hg; k++) {
-                scores[k * n + j] = (VectorMath.dot(tmp, k * kvr, tmp, row, kvr)
-                        + VectorMath.dot(q, (h0 + k) * qk + nope, tmp, row + kvr, rot)) * kqScale;
+    private final class Absorbed {
+        private final AttentionPlan plan = new AttentionPlan();
+        private final MatMul.Products products = new MatMul.Products(16);
+        private float[][] queries = new float[0][];
+        private float[][] latents = new float[0][];
+        private float[] maxes = new float[0];
+        private float[] sums = new float[0];
+        private float[] outs = new float[0];
+        private int[] tileOf = new int[0];
+        private Layer layer;
+        private Buffers b;
+        private Batch batch;
+        private int l;
+        private int rowsPerTile;
+
+        /** Rows (token, head) whose W_UK product was not done packed: q_abs by row products. */
+        private final WorkerPool.RangeBody absorb = (from, to) -> {
+            int h = c.headCount();
+            int qk = mla.qkNopeHeadDim() + mla.qkRopeHeadDim();
+            int dk = mla.kvLoraRank() + mla.qkRopeHeadDim();
+            for (int job = from; job < to; job++) {
+                int i = job / h;
+                int head = job % h;
+                absorbQuery(layer, head, b.q[i], head * qk, queries[i], head * dk);
+            }
+        };
+
+        private final WorkerPool.RangeBody attend = (from, to) -> {
+            int h = c.headCount();
+            int[] limit = limits(rowsPerTile);
+            BlockAttention.Rows rows = ROWS.get();
+            for (int job = from; job < to; job++) {
+                int k = plan.jobTile[job];
+                int first = plan.tileFirst[k];
+                rows.set(queries, first, plan.tileEnd[k] - first, h, 0);
+                for (int r = 0; r < rows.count; r++) {
+                    limit[r] = batch.position[first + r / h] + 1;
+                }
+                BlockAttention.attend(batch.cache(first, l), plan.jobFrom[job], plan.jobTo[job], shape, rows, limit,
+                        maxes, sums, outs, plan.jobSlot[job] * rowsPerTile);
+            }
+        };
+
+        /** Merges each (token, head)'s chunks into its weighted latent; applies W_UV unless that is done packed. */
+        private final WorkerPool.RangeBody merge = (from, to) -> {
+            int h = c.headCount();
+            int kvr = mla.kvLoraRank();
+            int vh = mla.vHeadDim();
+            boolean up = !(layer.vBm instanceof PackedMatrix);
+            for (int job = from; job < to; job++) {
+                int i = job / h;
+                int head = job % h;
+                int k = tileOf[i];
+                int r = (i - plan.tileFirst[k]) * h + head;
+                BlockAttention.mergeRow(plan.tileSlot[k] * rowsPerTile + r, plan.tileChunks[k], rowsPerTile, kvr,
+                        maxes, sums, outs, latents[i], head * kvr);
+                if (up) {
+                    valueUp(layer, head, latents[i], head * kvr, b.o[i], head * vh);
+                }
+            }
+        };
+
+        void run(Layer layer, Buffers b, Batch batch, int l, int t) {
+            int h = c.headCount();
+            int nope = mla.qkNopeHeadDim();
+            int rot = mla.qkRopeHeadDim();
+            int kvr = mla.kvLoraRank();
+            int vh = mla.vHeadDim();
+            int dk = kvr + rot;
+            this.layer = layer;
+            this.b = b;
+            this.batch = batch;
+            this.l = l;
+            // Tiles of tokens whose heads' outputs fit in 256 KiB; decode: chunks of at least 4 blocks.
+            int tileTokens = Math.max(1, (64 << 10) / (h * kvr));
+            plan.plan(batch, tileTokens, 2 * pool.threads(), 4 * KvPool.BLOCK_TOKENS);
+            rowsPerTile = tileTokens * h;
+            queries = rows(queries, t, h * dk);
+            latents = rows(latents, t, h * kvr);
+            maxes = grow(maxes, plan.slots * rowsPerTile);
+            sums = grow(sums, plan.slots * rowsPerTile);
+            outs = grow(outs, plan.slots * rowsPerTile * kvr);
+            if (tileOf.length < t) {
+                tileOf = new int[t];
+            }
+            for (int k = 0; k < plan.tiles; k++) {
+                for (int i = plan.tileFirst[k]; i < plan.tileEnd[k]; i++) {
+                    tileOf[i] = k;
+                }
+            }
+            try {
+                if (layer.kBm instanceof PackedMatrix) {
+                    products.clear();
+                    for (int head = 0; head < h; head++) {
+                        products.add(layer.kBm, (long) head * kvr, kvr, b.q, head * (nope + rot), t, queries, head * dk);
+                    }
+                    MatMul.mul(pool, products);
+                } else {
+                    pool.forRange(t * h, absorb);
+                }
+                for (int i = 0; i < t; i++) {
+                    for (int head = 0; head < h; head++) {
+                        System.arraycopy(b.q[i], head * (nope + rot) + nope, queries[i], head * dk + kvr, rot);
+                    }
+                }
+                pool.forRange(plan.jobs, attend);
+                pool.forRange(t * h, merge);
+                if (layer.vBm instanceof PackedMatrix) {
+                    products.clear();
+                    for (int head = 0; head < h; head++) {
+                        products.add(layer.vBm, (long) head * vh, vh, latents, head * kvr, t, b.o, head * vh);
+                    }
+                    MatMul.mul(pool, products);
+                }
+            } finally {
+                this.layer = null;
+                this.b = null;
+                this.batch = null;
             }
         }
-        for (int k = 0; k < hg; k++) {
-            VectorMath.softmax(scores, k * n, n);
+    }
+
+    private static final ThreadLocal<BlockAttention.Rows> ROWS = ThreadLocal.withInitial(BlockAttention.Rows::new);
+
+    /** At least {@code n} rows of {@code width} floats (rows kept when large enough). */
+    private static float[][] rows(float[][] a, int n, int width) {
+        if (a.length < n || a.length > 0 && a[0].length < width) {
+            a = new float[Math.max(n, a.length)][width];
         }
-        Arrays.fill(tmp, sums, sums + hg * kvr, 0f);
-        for (int j = 0; j < n; j++) {
-            cache.read(j, 0, tmp, row, kvr);
-            for (int k = 0; k < hg; k++) {
-                VectorMath.axpy(scores[k * n + j], tmp, row, tmp, sums + k * kvr, kvr);
+        return a;
+    }
+
+    /**
+     * DeepSeekMoE for a few tokens (decode, continuous batching): the chosen experts' gate and up products,
+     * and the shared experts', in one dispatch, then all the down products in another, instead of three
+     * dispatches per chosen expert (measured: 14 dispatches per layer and token took the worker threads' time
+     * as waiting on V2-Lite). Each chosen expert is a slot with its own tokens and buffers.
+     */
+    private final class Experts {
+        static final int MAX_TOKENS = 8;
+        private final MatMul.Products upper = new MatMul.Products(32);
+        private final MatMul.Products lower = new MatMul.Products(16);
+        /** Per slot: its expert, its tokens (batch rows), their gate weights, inputs and buffers. */
+        private int[] expert = new int[0];
+        private int[] rows = new int[0];
+        private int[][] tokens = new int[0][];
+        private float[][] weights = new float[0][];
+        private float[][][] in = new float[0][][];
+        private float[][][] g = new float[0][][];
+        private float[][][] u = new float[0][][];
+        private float[][][] out = new float[0][][];
+
+        void run(Layer L, Workspace ws, Buffers b, int t) {
+            ModelConfig.Moe m = c.moe();
+            int e = c.embeddingLength();
+            int width = m.expertFeedForwardLength();
+            int slots = 0;
+            for (int x = 0; x < m.expertCount(); x++) {
+                int n = 0;
+                for (int i = 0; i < t; i++) {
+                    for (int k = 0; k < b.chosen[i].length; k++) {
+                        if (b.chosen[i][k] == x) {
+                            if (n == 0) {
+                                ensure(slots, width, e);
+                            }
+                            tokens[slots][n] = i;
+                            weights[slots][n] = b.weights[i][k];
+                            in[slots][n] = ws.hn[i];
+                            n++;
+                        }
+                    }
+                }
+                if (n > 0) {
+                    expert[slots] = x;
+                    rows[slots] = n;
+                    slots++;
+                }
+            }
+            upper.clear();
+            lower.clear();
+            int shared = m.expertSharedCount() * width;
+            if (L.gateShared != null) {
+                upper.add(L.gateShared, 0, shared, ws.hn, 0, t, b.g, 0).add(L.upShared, 0, shared, ws.hn, 0, t, b.u, 0);
+            }
+            for (int s = 0; s < slots; s++) {
+                long first = (long) expert[s] * width;
+                upper.add(L.gateExps, first, width, in[s], 0, rows[s], g[s], 0)
+                        .add(L.upExps, first, width, in[s], 0, rows[s], u[s], 0);
+            }
+            MatMul.mul(pool, upper);
+            if (L.gateShared != null) {
+                for (int i = 0; i < t; i++) {
+                    VectorMath.siluMul(b.g[i], b.u[i], shared);
+                }
+                lower.add(L.downShared, 0, e, b.g, 0, t, ws.ffnOut, 0);
+            } else {
+                for (int i = 0; i < t; i++) {
+                    Arrays.fill(ws.ffnOut[i], 0f);
+                }
+            }
+            for (int s = 0; s < slots; s++) {
+                for (int r = 0; r < rows[s]; r++) {
+                    VectorMath.siluMul(g[s][r], u[s][r], width);
+                }
+                lower.add(L.downExps, (long) expert[s] * e, e, g[s], 0, rows[s], out[s], 0);
+            }
+            MatMul.mul(pool, lower);
+            // In expert order, as the batched path sums them.
+            for (int i = 0; i < t; i++) {
+                Arrays.fill(b.routed[i], 0f);
+            }
+            for (int s = 0; s < slots; s++) {
+                for (int r = 0; r < rows[s]; r++) {
+                    VectorMath.axpy(weights[s][r], out[s][r], 0, b.routed[tokens[s][r]], 0, e);
+                }
+            }
+            Blocks.addInto(ws.ffnOut, b.routed, t);
+        }
+
+        /** Makes slot {@code s} exist. */
+        private void ensure(int s, int width, int e) {
+            if (expert.length <= s) {
+                int n = Math.max(s + 1, 2 * expert.length);
+                expert = Arrays.copyOf(expert, n);
+                rows = Arrays.copyOf(rows, n);
+                tokens = Arrays.copyOf(tokens, n);
+                weights = Arrays.copyOf(weights, n);
+                in = Arrays.copyOf(in, n);
+                g = Arrays.copyOf(g, n);
+                u = Arrays.copyOf(u, n);
+                out = Arrays.copyOf(out, n);
+            }
+            if (in[s] == null) {
+                tokens[s] = new int[MAX_TOKENS];
+                weights[s] = new float[MAX_TOKENS];
+                in[s] = new float[MAX_TOKENS][];
+                g[s] = new float[MAX_TOKENS][width];
+                u[s] = new float[MAX_TOKENS][width];
+                out[s] = new float[MAX_TOKENS][e];
             }
         }
-        for (int k = 0; k < hg; k++) {
-            valueUp(a.layer, h0 + k, tmp, sums + k * kvr, a.b.o[i], (h0 + k) * vh);
+    }
+
+    private static float[] grow(float[] a, int n) {
+        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 2)];
+    }
+
+    /** Each thread's row-limit scratch for attention jobs. */
+    private static final ThreadLocal<int[]> LIMITS = ThreadLocal.withInitial(() -> new int[0]);
+
+    private static int[] limits(int n) {
+        int[] a = LIMITS.get();
+        if (a.length < n) {
+            a = new int[n];
+            LIMITS.set(a);
         }
+        return a;
     }
 
     /** Each thread's small attention scratch. */
@@ -218,6 +433,8 @@ final class DeepSeek2Model implements Model {
     private final Layer[] layers;
     private final Rope rope;
     private final float kqScale;
+    /** The absorbed form's keys: latent and rope key (576 values for V2/V3); values: the latent. */
+    private final BlockAttention.Shape shape;
     private final int vocab;
     private final Workspaces workspaces;
 
@@ -235,7 +452,7 @@ final class DeepSeek2Model implements Model {
         this.tokenEmbd = w.rows("token_embd.weight", e);
         this.vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.outputNorm = w.vector("output_norm.weight", e);
-        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd);
+        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd, false);
         ModelConfig.Moe moe = c.moe();
         this.layers = new Layer[c.blockCount()];
         for (int l = 0; l < layers.length; l++) {
@@ -273,6 +490,8 @@ final class DeepSeek2Model implements Model {
                 up = w.matrix(p + "ffn_up.weight", e, ff);
                 down = w.matrix(p + "ffn_down.weight", ff, e);
             }
+            Tensor kB = mla.splitKvB() ? w.tensor(p + "attn_k_b.weight", nope, kvr, h) : null;
+            Tensor vB = mla.splitKvB() ? w.tensor(p + "attn_v_b.weight", kvr, vh, h) : null;
             layers[l] = new Layer(w.vector(p + "attn_norm.weight", e),
                     qLora == 0 ? w.matrix(p + "attn_q.weight", e, (long) h * (nope + rot)) : null,
                     qLora > 0 ? w.matrix(p + "attn_q_a.weight", e, qLora) : null,
@@ -280,9 +499,8 @@ final class DeepSeek2Model implements Model {
                     qLora > 0 ? w.matrix(p + "attn_q_b.weight", qLora, (long) h * (nope + rot)) : null,
                     w.matrix(p + "attn_kv_a_mqa.weight", e, kvr + rot),
                     w.vector(p + "attn_kv_a_norm.weight", kvr),
-                    mla.splitKvB() ? w.tensor(p + "attn_k_b.weight", nope, kvr, h) : null,
-                    mla.splitKvB() ? w.tensor(p + "attn_v_b.weight", kvr, vh, h) : null,
-                    mla.splitKvB() ? null : w.tensor(p + "attn_kv_b.weight", kvr, (long) h * (nope + vh)),
+                    kB, vB, mla.splitKvB() ? null : w.tensor(p + "attn_kv_b.weight", kvr, (long) h * (nope + vh)),
+                    kB != null ? w.packed(kB, false) : null, vB != null ? w.packed(vB, false) : null,
                     w.matrix(p + "attn_output.weight", (long) h * vh, e),
                     w.vector(p + "ffn_norm.weight", e), gate, up, down, router, bias, ge, ue, de, gs, us, ds);
         }
@@ -292,6 +510,7 @@ final class DeepSeek2Model implements Model {
         double attnFactorOrg = rope.attnFactor() * (1 + 0.1 * rope.logFactor());
         double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim * rope.logFactor());
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + rot));
+        this.shape = new BlockAttention.Shape(0, kvr + rot, 0, kvr, kqScale);
         this.workspaces = new Workspaces(n -> new Workspace(n, e, vocab, new Buffers(n)));
     }
 
@@ -351,15 +570,17 @@ final class DeepSeek2Model implements Model {
             VectorMath.rmsNorm(b.kv[i], 0, b.kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
             cache.write(pos, 0, b.kv[i], 0, b.kv[i].length);
         }
-        b.attention.b = b;
-        b.attention.layer = L;
-        b.attention.batch = batch;
-        b.attention.l = l;
-        // Few tokens (decode): split each token's heads over the threads; many tokens: one group each.
-        b.attention.groups = t >= pool.threads() ? 1 : Math.min(h, pool.threads());
-        pool.forRange(form == AttentionForm.ABSORBED ? t * b.attention.groups : t * h, b.attention);
-        b.attention.layer = null;
-        b.attention.batch = null;
+        if (form == AttentionForm.ABSORBED) {
+            b.absorbed.run(L, b, batch, l, t);
+        } else {
+            b.attention.b = b;
+            b.attention.layer = L;
+            b.attention.batch = batch;
+            b.attention.l = l;
+            pool.forRange(t * h, b.attention);
+            b.attention.layer = null;
+            b.attention.batch = null;
+        }
         Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
     }
 
@@ -409,6 +630,10 @@ final class DeepSeek2Model implements Model {
         }
         for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
             batch.parts[p].addRouting(b.chosen, b.scores, row, batch.partTokens[p].length);
+        }
+        if (t <= Experts.MAX_TOKENS) {
+            b.experts.run(L, ws, b, t);
+            return;
         }
         if (L.gateShared != null) {
             Blocks.swiglu(pool, b.products, L.gateShared, L.upShared, L.downShared, 0,

@@ -92,7 +92,7 @@ final class DenseModel implements Model {
         this.tokenEmbd = w.rows("token_embd.weight", e);
         this.vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.outputNorm = w.vector("output_norm.weight", e);
-        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd);
+        this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd, false);
         int ff = c.feedForwardLength();
         this.layers = new Layer[c.blockCount()];
         for (int l = 0; l < layers.length; l++) {

@@ -43,6 +43,12 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
     /** dst[dstOff + i] = stored(pos, off + i). */
     abstract void read(int pos, int off, float[] dst, int dstOff, int n);
 
+    /**
+     * The values [off, off + len) of all {@link KvPool#BLOCK_TOKENS} positions of page {@code block} as floats:
+     * dst[j·len + i] = stored(block·16 + j, off + i).
+     */
+    abstract void readBlock(int block, int off, int len, float[] dst);
+
     static final class F32 extends KvLayer {
         private float[][] pages = new float[4][];
 
@@ -76,6 +82,14 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
         @Override
         void read(int pos, int off, float[] dst, int dstOff, int n) {
             System.arraycopy(pages[pos >> SHIFT], at(pos, off), dst, dstOff, n);
+        }
+
+        @Override
+        void readBlock(int block, int off, int len, float[] dst) {
+            float[] page = pages[block];
+            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+                System.arraycopy(page, j * width + off, dst, j * len, len);
+            }
         }
     }
 
@@ -138,6 +152,19 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
             int base = at(pos, off);
             for (int i = 0; i < n; i++) {
                 dst[dstOff + i] = Float.float16ToFloat(data[base + i]);
+            }
+        }
+
+        /** A plain conversion loop, which the JIT compiles to vector conversions (vcvtph2ps). */
+        @Override
+        void readBlock(int block, int off, int len, float[] dst) {
+            short[] page = pages[block];
+            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+                int src = j * width + off;
+                int d = j * len;
+                for (int i = 0; i < len; i++) {
+                    dst[d + i] = Float.float16ToFloat(page[src + i]);
+                }
             }
         }
     }

@@ -51,8 +51,17 @@ final class Weights {
         return packed(tensor(name, shape));
     }
 
-    /** {@code t} packed for the integer kernels, or {@code t} itself when its type cannot be (or packing is off). */
+    /**
+     * {@code t} packed for the integer kernels, or {@code t} itself when its type cannot be (or packing is off).
+     * The file's pages of a packed tensor are then dropped from this process's memory (they stay in the
+     * page cache, and come back if the tensor is read again), so that resident memory holds one copy.
+     */
     Matrix packed(Tensor t) {
+        return packed(t, true);
+    }
+
+    /** As {@link #packed(Tensor)}; {@code unload} false keeps the file's pages (a tensor also read row by row). */
+    Matrix packed(Tensor t, boolean unload) {
         if (!pack || !PackedMatrix.canPack(t)) {
             return t;
         }
@@ -68,6 +77,9 @@ final class Weights {
             return t;
         }
         packedBytes += p.byteSize();
+        if (unload && t.data().isMapped()) {
+            t.data().unload();
+        }
         return p;
     }
 

@@ -6,7 +6,6 @@ import io.jseek.core.tensor.PackedActivation;
 import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -72,6 +71,7 @@ public final class MatMul {
         }
 
         float[] sink = new float[0];
+        final float[] tileSpill = new float[8 * L];
 
         float[] sink(int n) {
             if (sink.length < n) {
@@ -262,7 +262,8 @@ public final class MatMul {
      * The panel product's register tile: rows a (one vector of {@code validA} rows from panel {@code pa},
      * output column {@code colA}) and rows b, times four tokens, over {@code width} columns starting at
      * column {@code c0}: eight accumulators, each panel vector feeding four FMAs and each broadcast value
-     * two. Adds to y unless c0 = 0. Rows past {@code valid} are neither read from y nor written.
+     * two. Adds to y unless c0 = 0. Rows past {@code valid} are neither read from y nor written. Stores
+     * written out (no helper taking vectors: see PackedMatrix's note on inlining).
      */
     private static void tile(float[] pa, int oa, int validA, int colA, float[] pb, int ob, int validB, int colB,
                              int c0, int width, float[][] x, int xOff, float[][] y) {
@@ -296,26 +297,48 @@ public final class MatMul {
             a3 = wa.fma(v3, a3);
             b3 = wb.fma(v3, b3);
         }
-        boolean add = c0 > 0;
-        put(a0, y[0], colA, validA, add);
-        put(a1, y[1], colA, validA, add);
-        put(a2, y[2], colA, validA, add);
-        put(a3, y[3], colA, validA, add);
-        put(b0, y[0], colB, validB, add);
-        put(b1, y[1], colB, validB, add);
-        put(b2, y[2], colB, validB, add);
-        put(b3, y[3], colB, validB, add);
-    }
-
-    /** y[off, off + valid) = v (or += v), the first {@code valid} lanes only. */
-    private static void put(FloatVector v, float[] y, int off, int valid, boolean add) {
-        if (valid >= L) {
-            (add ? v.add(FloatVector.fromArray(F, y, off)) : v).intoArray(y, off);
-        } else if (valid > 0) {
-            VectorMask<Float> m = F.indexInRange(0, valid);
-            (add ? v.add(FloatVector.fromArray(F, y, off, m)) : v).intoArray(y, off, m);
+        if (validA >= L && validB >= L && c0 == 0) {
+            a0.intoArray(y[0], colA);
+            a1.intoArray(y[1], colA);
+            a2.intoArray(y[2], colA);
+            a3.intoArray(y[3], colA);
+            b0.intoArray(y[0], colB);
+            b1.intoArray(y[1], colB);
+            b2.intoArray(y[2], colB);
+            b3.intoArray(y[3], colB);
+        } else if (validA >= L && validB >= L) {
+            a0.add(FloatVector.fromArray(F, y[0], colA)).intoArray(y[0], colA);
+            a1.add(FloatVector.fromArray(F, y[1], colA)).intoArray(y[1], colA);
+            a2.add(FloatVector.fromArray(F, y[2], colA)).intoArray(y[2], colA);
+            a3.add(FloatVector.fromArray(F, y[3], colA)).intoArray(y[3], colA);
+            b0.add(FloatVector.fromArray(F, y[0], colB)).intoArray(y[0], colB);
+            b1.add(FloatVector.fromArray(F, y[1], colB)).intoArray(y[1], colB);
+            b2.add(FloatVector.fromArray(F, y[2], colB)).intoArray(y[2], colB);
+            b3.add(FloatVector.fromArray(F, y[3], colB)).intoArray(y[3], colB);
+        } else {
+            // A block with padding rows (or none): through a scratch row, lane by lane.
+            float[] s = SCRATCH.get().tileSpill;
+            a0.intoArray(s, 0);
+            a1.intoArray(s, L);
+            a2.intoArray(s, 2 * L);
+            a3.intoArray(s, 3 * L);
+            b0.intoArray(s, 4 * L);
+            b1.intoArray(s, 5 * L);
+            b2.intoArray(s, 6 * L);
+            b3.intoArray(s, 7 * L);
+            for (int t = 0; t < 4; t++) {
+                for (int r = 0; r < Math.min(L, validA); r++) {
+                    y[t][colA + r] = (c0 > 0 ? y[t][colA + r] : 0) + s[t * L + r];
+                }
+                for (int r = 0; r < Math.min(L, validB); r++) {
+                    y[t][colB + r] = (c0 > 0 ? y[t][colB + r] : 0) + s[(4 + t) * L + r];
+                }
+            }
         }
     }
+
+
+
 
     /**
      * y[t][yOff + r] = Σ_i W[firstRow + r][i] · x[t][xOff + i] for r in [0, rows), t in [0, tokens).
@@ -371,25 +394,34 @@ public final class MatMul {
     }
 
     /**
-     * Several products of one input — a layer's Q, K and V, an FFN's gate and up — to run together with
-     * {@link #mul(WorkerPool, Products, float[][], int)}. Reusable; belongs to one thread.
+     * Several products to run together with {@link #mul(WorkerPool, Products)}: a layer's Q, K and V (one
+     * input), an FFN's gate and up, the chosen experts of an MoE layer (each its own tokens), MLA's per-head
+     * W_UK and W_UV (each head its own slice of the input). Reusable; belongs to one thread.
      */
     public static final class Products {
-        private final Matrix[] ws;
-        private final long[] firstRows;
-        private final int[] rows;
-        private final float[][][] ys;
+        private Matrix[] ws;
+        private long[] firstRows;
+        private int[] rows;
+        private float[][][] xs;
+        private int[] xOffs;
+        private int[] tokens;
+        private float[][][] ys;
+        private int[] yOffs;
         /** Each product's own quantized activations, and the ones it uses in this run (maybe another's). */
-        private final PackedActivation[][] owned;
-        private final PackedActivation[][] activations;
-        private final long[] groupEnds;
+        private PackedActivation[][] owned;
+        private PackedActivation[][] activations;
+        private long[] groupEnds;
         private int count;
 
         public Products(int capacity) {
             ws = new Matrix[capacity];
             firstRows = new long[capacity];
             rows = new int[capacity];
+            xs = new float[capacity][][];
+            xOffs = new int[capacity];
+            tokens = new int[capacity];
             ys = new float[capacity][][];
+            yOffs = new int[capacity];
             owned = new PackedActivation[capacity][];
             activations = new PackedActivation[capacity][];
             groupEnds = new long[capacity];
@@ -397,23 +429,50 @@ public final class MatMul {
 
         /** Empties the list. */
         public Products clear() {
-            java.util.Arrays.fill(ws, null);
-            java.util.Arrays.fill(ys, null);
+            java.util.Arrays.fill(ws, 0, count, null);
+            java.util.Arrays.fill(xs, 0, count, null);
+            java.util.Arrays.fill(ys, 0, count, null);
             count = 0;
             return this;
         }
 
-        /** Adds y[t][r] = W[firstRow + r] · x[t] for r in [0, rows). */
-        public Products add(Matrix w, long firstRow, int rows, float[][] y) {
+        /**
+         * Adds y[t][yOff + r] = W[firstRow + r] · x[t][xOff ..] for r in [0, rows), t in [0, tokens); x null:
+         * the input given to {@link #mul(WorkerPool, Products, float[][], int)}.
+         */
+        public Products add(Matrix w, long firstRow, int rows, float[][] x, int xOff, int tokens, float[][] y, int yOff) {
+            if (count == ws.length) {
+                int n = 2 * count;
+                ws = java.util.Arrays.copyOf(ws, n);
+                firstRows = java.util.Arrays.copyOf(firstRows, n);
+                this.rows = java.util.Arrays.copyOf(this.rows, n);
+                xs = java.util.Arrays.copyOf(xs, n);
+                xOffs = java.util.Arrays.copyOf(xOffs, n);
+                this.tokens = java.util.Arrays.copyOf(this.tokens, n);
+                ys = java.util.Arrays.copyOf(ys, n);
+                yOffs = java.util.Arrays.copyOf(yOffs, n);
+                owned = java.util.Arrays.copyOf(owned, n);
+                activations = java.util.Arrays.copyOf(activations, n);
+                groupEnds = java.util.Arrays.copyOf(groupEnds, n);
+            }
             ws[count] = w;
             firstRows[count] = firstRow;
             this.rows[count] = rows;
+            xs[count] = x;
+            xOffs[count] = xOff;
+            this.tokens[count] = tokens;
             ys[count] = y;
+            yOffs[count] = yOff;
             count++;
             return this;
         }
 
-        /** Adds y[t] = W · x[t] over all of W's rows. */
+        /** Adds y[t][r] = W[firstRow + r] · x[t] for r in [0, rows), x the shared input. */
+        public Products add(Matrix w, long firstRow, int rows, float[][] y) {
+            return add(w, firstRow, rows, null, 0, -1, y, 0);
+        }
+
+        /** Adds y[t] = W · x[t] over all of W's rows, x the shared input. */
         public Products add(Matrix w, float[][] y) {
             return add(w, 0, Math.toIntExact(w.rowCount()), y);
         }
@@ -422,7 +481,6 @@ public final class MatMul {
     /** The one dispatch of a Products run: group index → (product, group). */
     private static final class SharedTask implements WorkerPool.RangeBody {
         Products p;
-        int tokens;
 
         @Override
         public void run(int from, int to) {
@@ -437,8 +495,8 @@ public final class MatMul {
                 PackedMatrix m = (PackedMatrix) p.ws[k];
                 long local = g - (k == 0 ? 0 : p.groupEnds[k - 1]);
                 long group = m.groupOf(p.firstRows[k]) + local;
-                for (int t = 0; t < tokens; t++) {
-                    m.dotGroup(group, p.activations[k][t], p.ys[k][t], (int) local * GROUP);
+                for (int t = 0; t < p.tokens[k]; t++) {
+                    m.dotGroup(group, p.activations[k][t], p.ys[k][t], p.yOffs[k] + (int) local * GROUP);
                 }
             }
         }
@@ -446,19 +504,33 @@ public final class MatMul {
 
     private static final ThreadLocal<SharedTask> SHARED_TASK = ThreadLocal.withInitial(SharedTask::new);
 
-    /**
-     * Every product of {@code products} with x[0, tokens). Where all are packed and the batch is small, the
-     * activation is quantized once per layout and one dispatch covers all their groups, so the threads meet
-     * once instead of once per matrix; otherwise one {@link #mul} after another.
-     */
+    /** Every product of {@code products}, those without their own input taking x[0, tokens). */
     public static void mul(WorkerPool pool, Products products, float[][] x, int tokens) {
-        boolean together = tokens <= SMALL_BATCH;
+        for (int k = 0; k < products.count; k++) {
+            if (products.xs[k] == null) {
+                products.xs[k] = x;
+                products.xOffs[k] = 0;
+                products.tokens[k] = tokens;
+            }
+        }
+        mul(pool, products);
+    }
+
+    /**
+     * Every product of {@code products}. Where all are packed and have few tokens, each distinct input is
+     * quantized once per layout and one dispatch covers all their groups, so the threads meet once instead of
+     * once per matrix; otherwise one {@link #mul} after another.
+     */
+    public static void mul(WorkerPool pool, Products products) {
+        boolean together = true;
         for (int k = 0; k < products.count && together; k++) {
-            together = products.ws[k] instanceof PackedMatrix p && p.coversGroups(products.firstRows[k], products.rows[k]);
+            together = products.tokens[k] <= SMALL_BATCH && products.ws[k] instanceof PackedMatrix p
+                    && p.coversGroups(products.firstRows[k], products.rows[k]);
         }
         if (!together) {
             for (int k = 0; k < products.count; k++) {
-                mul(pool, products.ws[k], products.firstRows[k], products.rows[k], x, 0, tokens, products.ys[k], 0);
+                mul(pool, products.ws[k], products.firstRows[k], products.rows[k], products.xs[k], products.xOffs[k],
+                        products.tokens[k], products.ys[k], products.yOffs[k]);
             }
             return;
         }
@@ -467,7 +539,8 @@ public final class MatMul {
             PackedMatrix p = (PackedMatrix) products.ws[k];
             PackedActivation[] a = null;
             for (int j = 0; j < k && a == null; j++) {
-                if (((PackedMatrix) products.ws[j]).layout() == p.layout()) {
+                if (((PackedMatrix) products.ws[j]).layout() == p.layout() && products.xs[j] == products.xs[k]
+                        && products.xOffs[j] == products.xOffs[k] && products.tokens[j] == products.tokens[k]) {
                     a = products.activations[j];
                 }
             }
@@ -480,8 +553,8 @@ public final class MatMul {
                     }
                     products.owned[k] = a;
                 }
-                for (int t = 0; t < tokens; t++) {
-                    a[t].quantize(x[t], 0, p.rowLength(), p.layout());
+                for (int t = 0; t < products.tokens[k]; t++) {
+                    a[t].quantize(products.xs[k][t], products.xOffs[k], p.rowLength(), p.layout());
                 }
             }
             products.activations[k] = a;
@@ -490,7 +563,6 @@ public final class MatMul {
         }
         SharedTask task = SHARED_TASK.get();
         task.p = products;
-        task.tokens = tokens;
         try {
             pool.forRange(Math.toIntExact(groups), task);
         } finally {

@@ -205,94 +205,67 @@ public final class PackedMatrix implements Matrix {
      */
     public boolean packGroups(long from, long to) {
         PackedLayout.Superblock sb = new PackedLayout.Superblock(layout);
-        byte[] chunk = new byte[sbBytes];
-        MemorySegment buf = MemorySegment.ofArray(chunk);
+        byte[] buf = new byte[Math.toIntExact(groupBytes)];
         long srcRowBytes = source.rowBytes();
         long blockBytes = source.type().bytesFor(layout.superblock());
+        int pairs = layout.pairsPerSuperblock();
         for (long g = from; g < to; g++) {
             long matrix = g / groupsPerMatrix;
             int firstRow = (int) (g % groupsPerMatrix * GROUP);
             int rows = rowsIn(g);
-            for (int b = 0; b < superblocks; b++) {
-                java.util.Arrays.fill(chunk, (byte) 0);
-                for (int r = 0; r < rows; r++) {
-                    long row = matrix * rowsPerMatrix + firstRow + r;
-                    codec.unpack(source.data(), row * srcRowBytes + b * blockBytes, sb);
+            if (rows < GROUP) {
+                java.util.Arrays.fill(buf, (byte) 0);
+            }
+            for (int r = 0; r < rows; r++) {
+                long src = (matrix * rowsPerMatrix + firstRow + r) * srcRowBytes;
+                for (int b = 0, at = 0; b < superblocks; b++, at += sbBytes) {
+                    codec.unpack(source.data(), src + b * blockBytes, sb);
                     if (!finite(sb.d) || layout.mins() && !finite(sb.m)) {
                         return false;
                     }
-                    buf.set(Bytes.SHORT, 2L * r, sb.d);
+                    SHORTS.set(buf, at + 2 * r, sb.d);
                     if (layout.mins()) {
-                        buf.set(Bytes.SHORT, mOff + 2L * r, sb.m);
+                        SHORTS.set(buf, at + mOff + 2 * r, sb.m);
                     }
                     if (layout.subScales()) {
                         for (int j = 0; j < subBlocks; j++) {
-                            chunk[sOff + GROUP * j + r] = sb.scales[j];
+                            buf[at + sOff + GROUP * j + r] = sb.scales[j];
                             if (layout.mins()) {
-                                chunk[mnOff + GROUP * j + r] = sb.mins[j];
+                                buf[at + mnOff + GROUP * j + r] = sb.mins[j];
                             }
                         }
                     }
-                    for (int k = 0; k < sb.pairs.length; k++) {
-                        buf.set(Bytes.SHORT, pairsOff + 2L * GROUP * k + 2L * r, sb.pairs[k]);
+                    for (int k = 0, p = at + pairsOff + 2 * r; k < pairs; k++, p += 2 * GROUP) {
+                        SHORTS.set(buf, p, sb.pairs[k]);
                     }
                 }
-                MemorySegment.copy(buf, 0, data, g * groupBytes + (long) b * sbBytes, sbBytes);
             }
+            MemorySegment.copy(buf, 0, data, java.lang.foreign.ValueLayout.JAVA_BYTE, g * groupBytes, buf.length);
         }
         return true;
     }
+
+    private static final java.lang.invoke.VarHandle SHORTS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     private static boolean finite(short f16) {
         return (f16 & 0x7C00) != 0x7C00;
     }
 
-    // ---- vector helpers (small enough to be inlined everywhere: vectors must not cross real calls)
-
-    /** 2L bytes at {@code off}, zero-extended to 2L shorts: byte 2r + e is lane 2r + e. */
-    private static ShortVector pairsAt(MemorySegment s, long off) {
-        return (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, s, off, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-    }
-
-    /** 2L signed bytes at {@code off} as 2L shorts (castShape sign-extends; see {@link #bytesAt}). */
-    private static ShortVector signedPairsAt(MemorySegment s, long off) {
-        return (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, s, off, LE).castShape(S, 0);
-    }
-
-    /**
-     * L signed bytes at {@code off} as ints. (castShape, not convertShape(B2I): on JDK 25 the latter is not
-     * compiled to an instruction and allocates on every call; ZERO_EXTEND conversions are fine.)
-     */
-    private static IntVector bytesAt(MemorySegment s, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, s, off, LE).castShape(I, 0);
-    }
-
-    /** L f16 values at {@code off} as floats, exactly (normal and subnormal; packing rejects inf/NaN). */
-    private static FloatVector halvesAt(MemorySegment s, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, s, off, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        IntVector bits = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
-        return bits.reinterpretAsFloats().mul(0x1p112f);
-    }
-
-    /** Both columns of an activation pair, for every row: the int broadcast, seen as shorts. */
-    private static ShortVector pair(int xy) {
-        return IntVector.broadcast(I, xy).reinterpretAsShorts();
-    }
-
-    /** Each row's two 16-bit lanes (its two columns) summed into one int lane. */
-    private static IntVector pairSum(ShortVector p) {
-        IntVector v = p.reinterpretAsInts();
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(v.lanewise(VectorOperators.ASHR, 16));
-    }
-
-    /** Int lanes as floats (castShape: convert(I2F) allocates, see {@link #bytesAt}). */
-    private static FloatVector toFloat(IntVector v) {
-        return (FloatVector) v.castShape(F, 0);
-    }
+    // ---- kernels
+    //
+    // Every vector operation is written out in the kernel method itself, not in small helpers of ours: the
+    // Vector API's own methods are force-inlined whatever the size of the method they land in, but an
+    // ordinary helper is not inlined once that method has grown past the compiler's limit (DesiredMethodLimit,
+    // which the force-inlined code counts towards), and a vector passed to or returned from a call that is
+    // not inlined is allocated. Kernels are also longer than the compiler's limit for inlining a hot method
+    // (FreqInlineSize, 325 bytes of bytecode), so each is compiled on its own rather than into its caller.
+    //
+    // Recurring expressions: ZERO_EXTEND_B2S of 2L bytes gives each row's byte pair as two 16-bit lanes;
+    // castShape sign-extends (convertShape(B2I/B2S) and convert(I2F) are not intrinsified on JDK 25 and
+    // allocate); an int broadcast seen as shorts gives every row the same activation pair; a row's two 16-bit
+    // sums are added as (v << 16 >> 16) + (v >> 16) on the int view; f16 D and M become floats as
+    // bits((h << 17) >>> 4 | (h << 16 & sign)) · 2^112, exact for normal and subnormal values.
 
     // ---- one token
 
@@ -336,12 +309,13 @@ public final class PackedMatrix implements Matrix {
      */
 
     /**
-     * 4-bit types with one scale per 32 columns (Q4_0, Q4_1): everything in registers, per block the run of
-     * 8 byte pairs, the widening, dx·(D·(dot − zero·XQ)) and llama.cpp's Q8_1 min term −M·s.
+     * 4-bit types with one scale per 32 columns (Q4_0, Q4_1): everything in registers; per block the 8 byte
+     * pairs, dx·D·(dot − zero·XQ), and for Q4_1 llama.cpp's Q8_1 min term −M·s.
      */
     private void blocks4(long g, int part, PackedActivation a, Sums sums) {
         int[] xp = a.pairs;
         int zeroShift = -layout.zero();
+        boolean mins = layout.mins();
         long o = g * groupBytes + part * 2L * L;
         FloatVector acc = FloatVector.zero(F);
         int xi = 0;
@@ -350,14 +324,27 @@ public final class PackedMatrix implements Matrix {
             ShortVector hi = lo;
             long p = o + pairsOff;
             for (int k = 0; k < 8; k++, p += 2 * GROUP, xi += 2) {
-                ShortVector v = pairsAt(data, p);
-                lo = v.and((short) 15).mul(pair(xp[xi])).add(lo);
-                hi = v.lanewise(VectorOperators.LSHR, 4).mul(pair(xp[xi + 1])).add(hi);
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                lo = v.and((short) 15).mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
+                hi = v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
             }
-            IntVector dot = pairSum(lo).add(pairSum(hi)).add(zeroShift * a.sums[b]);
-            acc = toFloat(dot).mul(halvesAt(data, o)).fma(FloatVector.broadcast(F, a.scales[b]), acc);
-            acc = halvesAt(minScaleData, o * minScaleInData + minScaleOff)
-                    .fma(FloatVector.broadcast(F, -floatMins * a.minTerms[b]), acc);
+            // Each lane holds at most 8 + 8 products of at most 15·127: lo + hi still fits in 16 bits.
+            IntVector both = lo.add(hi).reinterpretAsInts();
+            IntVector dot = both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(both.lanewise(VectorOperators.ASHR, 16)).add(zeroShift * a.sums[b]);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            acc = ((FloatVector) dot.castShape(F, 0)).mul(d).fma(FloatVector.broadcast(F, a.scales[b]), acc);
+            if (mins) {
+                IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + mOff, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                        .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+                acc = m.fma(FloatVector.broadcast(F, -a.minTerms[b]), acc);
+            }
         }
         acc.intoArray(sums.acc, 0);
     }
@@ -377,12 +364,18 @@ public final class PackedMatrix implements Matrix {
                 ShortVector lo = ShortVector.zero(S);
                 ShortVector hi = lo;
                 for (int k = 0; k < steps; k++, p += 2 * GROUP, xi += 2) {
-                    ShortVector v = pairsAt(data, p);
-                    lo = v.and((short) 15).mul(pair(xp[xi])).add(lo);
-                    hi = v.lanewise(VectorOperators.LSHR, 4).mul(pair(xp[xi + 1])).add(hi);
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                    lo = v.and((short) 15).mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
+                    hi = v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
                 }
-                dot = pairSum(lo).mul(bytesAt(data, sc + GROUP * subs[2 * run]))
-                        .add(pairSum(hi).mul(bytesAt(data, sc + GROUP * subs[2 * run + 1]))).add(dot);
+                IntVector l = lo.reinterpretAsInts();
+                IntVector u = hi.reinterpretAsInts();
+                IntVector sl = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run], LE).castShape(I, 0);
+                IntVector su = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run + 1], LE).castShape(I, 0);
+                dot = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                        .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                        .add(dot);
             }
             dot.intoArray(sums.dots, 0);
             finishSuperblock(o, part, b, a, sums);
@@ -401,11 +394,16 @@ public final class PackedMatrix implements Matrix {
             long p = o + pairsOff + part * 2L * L;
             long sc = o * scaleInData + scaleOff + part * L;
             for (int run = 0; run < runs; run++) {
-                ShortVector s = ShortVector.zero(S);
+                ShortVector acc = ShortVector.zero(S);
                 for (int k = 0; k < steps; k++, p += 2 * GROUP, xi++) {
-                    s = signedPairsAt(data, p).mul(pair(xp[xi])).add(s);
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0);
+                    acc = v.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(acc);
                 }
-                dot = pairSum(s).mul(bytesAt(scaleData, sc + (long) scaleStride * subs[run])).add(dot);
+                IntVector w = acc.reinterpretAsInts();
+                IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, sc + (long) scaleStride * subs[run], LE)
+                        .castShape(I, 0);
+                dot = w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(w.lanewise(VectorOperators.ASHR, 16))
+                        .mul(s).add(dot);
             }
             dot.intoArray(sums.dots, 0);
             finishSuperblock(o, part, b, a, sums);
@@ -415,7 +413,7 @@ public final class PackedMatrix implements Matrix {
     /**
      * acc += dx·(D·(dot + (centre − zero)·Σ s·XQ) − M·Σ m·XQ) for superblock b (at o): the scaled integer
      * dot product plus the zero-point and min terms, which need only each sub-block's Σ xq. Types without
-     * sub-scales take llama.cpp's Q8_1 min term M·s instead (s = f16(d·Σ xq)).
+     * sub-scales read s = m = 1 (see ONES); Q5_1 takes llama.cpp's Q8_1 min term instead.
      */
     private void finishSuperblock(long o, int part, int b, PackedActivation a, Sums sums) {
         long scales = o * scaleInData + scaleOff + part * L;
@@ -423,17 +421,26 @@ public final class PackedMatrix implements Matrix {
         IntVector scaleSum = IntVector.zero(I);
         IntVector minSum = scaleSum;
         for (int j = 0; j < scaleSubs; j++) {
-            scaleSum = bytesAt(scaleData, scales + (long) scaleStride * j).mul(a.sums[b * subBlocks + j]).add(scaleSum);
+            IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, scales + (long) scaleStride * j, LE).castShape(I, 0);
+            scaleSum = s.mul(a.sums[b * subBlocks + j]).add(scaleSum);
         }
         for (int j = 0; j < minSubs; j++) {
-            minSum = bytesAt(minData, mins + (long) minStride * j).mul(a.sums[b * subBlocks + j]).add(minSum);
+            IntVector m = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData, mins + (long) minStride * j, LE).castShape(I, 0);
+            minSum = m.mul(a.sums[b * subBlocks + j]).add(minSum);
         }
         int shift = layout.centre() - layout.zero();
-        FloatVector d = halvesAt(data, o + part * 2L * L);
-        FloatVector m = halvesAt(minScaleData, o * minScaleInData + minScaleOff + part * 2L * L);
-        FloatVector dot = toFloat(IntVector.fromArray(I, sums.dots, 0).add(scaleSum.mul(shift)));
-        FloatVector v = dot.mul(d).sub(toFloat(minSum).mul(m).mul(integerMins));
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector dot = (FloatVector) IntVector.fromArray(I, sums.dots, 0).add(scaleSum.mul(shift)).castShape(F, 0);
+        FloatVector v = dot.mul(d).sub(((FloatVector) minSum.castShape(F, 0)).mul(m).mul(integerMins));
         FloatVector acc = v.fma(FloatVector.broadcast(F, a.scales[b]), FloatVector.fromArray(F, sums.acc, 0));
+        // Q5_1: llama.cpp's Q8_1 min term is M·s, s = f16(d·Σ xq), rather than M·dx·Σ xq.
         m.fma(FloatVector.broadcast(F, -floatMins * a.minTerms[b]), acc).intoArray(sums.acc, 0);
     }
 
@@ -442,52 +449,90 @@ public final class PackedMatrix implements Matrix {
     /**
      * Decodes columns [c0, c1) (whole superblocks) of group {@code g} into {@code panel[(c − c0)·16 + i]} =
      * row i, column c (column-major), bit for bit as ggml decodes the stored blocks: (D·s)·(q − zero) − M·m.
+     * One run at a time (decodeRun4, decodeRun8: small methods, see the kernels' note on inlining).
      */
     public void decodeGroup(long g, int c0, int c1, float[] panel) {
-        int[] order = layout.order();
-        int[] subs = layout.runSubs();
         int sb = layout.superblock();
-        boolean nibbles = layout.bits() == 4;
-        int values = nibbles ? 2 : 1;
-        int toQ = layout.centre() - layout.zero();
+        int pairsPerRun = layout.runLength();
         for (int part = 0; part < PARTS; part++) {
             long o = g * groupBytes + (long) (c0 / sb) * sbBytes;
             for (int b = c0 / sb; b < c1 / sb; b++, o += sbBytes) {
-                FloatVector d = halvesAt(data, o + part * 2L * L);
-                FloatVector m = halvesAt(minScaleData, o * minScaleInData + minScaleOff + part * 2L * L);
-                long p = o + pairsOff + part * 2L * L;
-                int kpos = 0;
-                int col0 = b * sb - c0;
+                int at = (b * sb - c0) * GROUP + part * L;
                 for (int run = 0; run < runs; run++) {
-                    for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP) {
-                        for (int v = 0; v < values; v++) {
-                            int sub = subs[values * run + v];
-                            FloatVector scale = d.mul(toFloat(bytesAt(scaleData,
-                                    o * scaleInData + scaleOff + (long) scaleStride * sub + part * L)));
-                            FloatVector offset = m.mul(toFloat(bytesAt(minData,
-                                    o * minInData + minOff + (long) minStride * sub + part * L)));
-                            IntVector both;
-                            IntVector even;
-                            IntVector odd;
-                            if (nibbles) {
-                                ShortVector nib = pairsAt(data, p);
-                                both = (v == 0 ? nib.and((short) 15) : nib.lanewise(VectorOperators.LSHR, 4)).reinterpretAsInts();
-                                even = both.and(0xFFFF);
-                                odd = both.lanewise(VectorOperators.LSHR, 16);
-                            } else {
-                                both = signedPairsAt(data, p).reinterpretAsInts();
-                                even = both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
-                                odd = both.lanewise(VectorOperators.ASHR, 16);
-                            }
-                            for (int e = 0; e < 2; e++) {
-                                FloatVector w = scale.mul(toFloat((e == 0 ? even : odd).add(toQ))).sub(offset);
-                                w.intoArray(panel, (col0 + order[kpos + 2 * v + e]) * GROUP + part * L);
-                            }
-                        }
-                        kpos += 2 * values;
+                    long p = o + pairsOff + part * 2L * L + 2L * GROUP * pairsPerRun * run;
+                    if (layout.bits() == 4) {
+                        decodeRun4(o, part, run, p, at, panel);
+                    } else {
+                        decodeRun8(o, part, run, p, at, panel);
                     }
                 }
             }
+        }
+    }
+
+    /** One 4-bit run: its low nibbles (sub-block runSubs[2·run]) and high ones (runSubs[2·run + 1]) to floats. */
+    private void decodeRun4(long o, int part, int run, long p, int at, float[] panel) {
+        int[] order = layout.order();
+        int[] subs = layout.runSubs();
+        short toQ = (short) -layout.zero();
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        long sc = o * scaleInData + scaleOff + part * L;
+        long mn = o * minInData + minOff + part * L;
+        FloatVector scaleLo = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                sc + (long) scaleStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
+        FloatVector scaleHi = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                sc + (long) scaleStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
+        FloatVector offsetLo = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                mn + (long) minStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
+        FloatVector offsetHi = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                mn + (long) minStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
+        int kpos = 4 * layout.runLength() * run;
+        for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, kpos += 4) {
+            ShortVector nib = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            IntVector lo = nib.and((short) 15).add(toQ).reinterpretAsInts();
+            IntVector hi = nib.lanewise(VectorOperators.LSHR, 4).add(toQ).reinterpretAsInts();
+            scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                    .sub(offsetLo).intoArray(panel, at + order[kpos] * GROUP);
+            scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                    .sub(offsetLo).intoArray(panel, at + order[kpos + 1] * GROUP);
+            scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                    .sub(offsetHi).intoArray(panel, at + order[kpos + 2] * GROUP);
+            scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                    .sub(offsetHi).intoArray(panel, at + order[kpos + 3] * GROUP);
+        }
+    }
+
+    /** One byte run (sub-block runSubs[run]) to floats: the stored q − centre, then + centre − zero. */
+    private void decodeRun8(long o, int part, int run, long p, int at, float[] panel) {
+        int sub = layout.runSubs()[run];
+        int toQ = layout.centre() - layout.zero();
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector scale = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                o * scaleInData + scaleOff + (long) scaleStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
+        FloatVector offset = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                o * minInData + minOff + (long) minStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
+        int col = 2 * layout.runLength() * run;
+        for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, col += 2) {
+            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0)).reinterpretAsInts();
+            scale.mul((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
+                    .sub(offset).intoArray(panel, at + col * GROUP);
+            scale.mul((FloatVector) v.lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
+                    .sub(offset).intoArray(panel, at + (col + 1) * GROUP);
         }
     }
 }

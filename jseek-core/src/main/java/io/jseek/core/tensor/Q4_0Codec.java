@@ -215,7 +215,9 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
     @Override
     public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
         out.d = src.get(Bytes.SHORT, offset);
-        MemorySegment.copy(src, Bytes.SHORT, offset + 2, out.pairs, 0, QK / 4);
+        for (int k = 0; k < QK / 4; k++) {
+            out.pairs[k] = src.get(Bytes.SHORT, offset + 2 + 2L * k);
+        }
     }
 
     @Override

@@ -36,6 +36,8 @@ final class Q4_1Codec implements BlockCodec, PackedLayout.Packable {
     public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
         out.d = src.get(Bytes.SHORT, offset);
         out.m = (short) (src.get(Bytes.SHORT, offset + 2) ^ 0x8000);
-        MemorySegment.copy(src, Bytes.SHORT, offset + 4, out.pairs, 0, QK / 4);
+        for (int k = 0; k < QK / 4; k++) {
+            out.pairs[k] = src.get(Bytes.SHORT, offset + 4 + 2L * k);
+        }
     }
 }

@@ -90,7 +90,9 @@ final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
     @Override
     public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
         out.d = src.get(Bytes.SHORT, offset + 208);
-        MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, offset + 192, out.scales, 0, 16);
+        for (int j = 0; j < 16; j++) {
+            out.scales[j] = (byte) Bytes.i8(src, offset + 192 + j);
+        }
         byte[] q = out.values;
         for (int h = 0; h < 2; h++) {
             for (int g = 0; g < 4; g++) {
