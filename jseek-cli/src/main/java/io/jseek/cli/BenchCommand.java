@@ -46,7 +46,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", paramLabel = "N", description = "Timed repetitions (default ${DEFAULT-VALUE}).")
     int reps;
 
-    @Option(names = "--cache-type", defaultValue = "F16", paramLabel = "TYPE", description = "KV cache: F32 or F16 (default ${DEFAULT-VALUE}, as llama.cpp).")
+    @Option(names = "--cache-type", defaultValue = "F16", paramLabel = "TYPE", description = "KV cache: F32, F16 or Q8_0 (default ${DEFAULT-VALUE}, as llama.cpp).")
     io.jseek.model.CacheType cacheType;
 
     @Option(names = "--json", description = "Print JSON instead of a table.")
@@ -109,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             long rss = peakRss();
             String name = path.getFileName().toString();
-            long kv = io.jseek.model.ModelStats.kvBytesPerToken(model.config(), cacheType.bytes);
+            long kv = io.jseek.model.ModelStats.kvBytesPerToken(model.config(), cacheType);
             if (json) {
                 StringBuilder sb = new StringBuilder("{\"model\": ").append(Json.quote(name))
                         .append(", \"file_bytes\": ").append(file.fileSize())

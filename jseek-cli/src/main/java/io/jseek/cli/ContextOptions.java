@@ -11,7 +11,7 @@ final class ContextOptions {
     @Option(names = "--ctx", paramLabel = "N", description = "Context length in tokens (default: the model's, capped by memory).")
     Integer context;
 
-    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32 or F16 (default: F32 if "
+    @Option(names = "--cache-type", paramLabel = "TYPE", description = "KV-cache storage: F32, F16 or Q8_0 (default: F32 if "
             + "the whole context fits in a quarter of the heap, else F16).")
     CacheType cacheType;
 

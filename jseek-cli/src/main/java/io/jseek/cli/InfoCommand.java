@@ -82,9 +82,10 @@ final class InfoCommand implements Callable<Integer> {
                         .append(" (").append(count(s.parametersByType().get(e.getKey()))).append(")");
             }
             row(out, "tensors", s.tensorCount() + ": " + types);
-            row(out, "KV cache", bytes(ModelStats.kvBytesPerToken(c, 2)) + " per token at F16 ("
-                    + bytes(ModelStats.kvBytesPerToken(c, 2) * c.contextLength()) + " for the full "
-                    + c.contextLength() + " context), " + bytes(ModelStats.kvBytesPerToken(c, 4)) + " at F32");
+            long f16 = ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F16);
+            row(out, "KV cache", f16 + " bytes per token at F16 (" + bytes(f16 * c.contextLength()) + " for the full "
+                    + c.contextLength() + " context), " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.Q8_0)
+                    + " at Q8_0, " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F32) + " at F32");
             if (file.metadata().has("tokenizer.ggml.model")) {
                 Tokenizer t = Tokenizer.fromGguf(file.metadata());
                 row(out, "tokenizer", file.metadata().string("tokenizer.ggml.model") + " BPE, pre-tokenizer "

@@ -154,12 +154,15 @@ class CliTest {
 
     @Test
     void infoGivesTheMlaCacheSize() {
-        // V2-Lite-like MLA: 3 layers x (kv_lora 64 + rope 16) values x 2 bytes = 480 B per token at F16.
+        // V2-Lite-like MLA: 3 layers x (kv_lora 64 + rope 16) values x 2 bytes = 480 B per token at F16;
+        // at Q8_0 the 80 values take 3 blocks of 34 bytes: 306 B.
         Result mla = run(null, "info", DATA.resolve("ds2lite-f32.gguf").toString());
-        assertTrue(mla.out().contains("480 B per token at F16"), mla.out());
-        // The same weights in the legacy layout cache every head's K and V: 3 x 4 x (48 + 32) x 2 = 1920 B.
+        assertTrue(mla.out().contains("480 bytes per token at F16"), mla.out());
+        assertTrue(mla.out().contains("306 at Q8_0, 960 at F32"), mla.out());
+        // The same weights in the legacy attn_kv_b layout: jseek caches the latent there too (llama.cpp's MHA
+        // mode for such files caches every head's K and V, 1920 B; jseek's info once said so).
         Result legacy = run(null, "info", DATA.resolve("ds2lite-kvb-f16.gguf").toString());
-        assertTrue(legacy.out().contains("1.9 KiB per token at F16"), legacy.out());
+        assertTrue(legacy.out().contains("480 bytes per token at F16"), legacy.out());
     }
 
     @Test

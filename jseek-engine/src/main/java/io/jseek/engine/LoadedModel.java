@@ -101,7 +101,7 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Bytes of KV cache one token of context takes with this storage type. */
     public long kvBytesPerToken(CacheType type) {
-        return ModelStats.kvBytesPerToken(model.config(), type.bytes);
+        return ModelStats.kvBytesPerToken(model.config(), type);
     }
 
     /**

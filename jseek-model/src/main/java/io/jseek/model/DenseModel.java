@@ -22,6 +22,8 @@ final class DenseModel implements Model {
         final float[][] k;
         final float[][] v;
         final float[][] o;
+        /** One position's cache row: K of every KV head, then V. */
+        final float[] kv;
         final float[][] g;
         final float[][] u;
         final MatMul.Products products = new MatMul.Products(3);
@@ -32,42 +34,110 @@ final class DenseModel implements Model {
             k = new float[t][c.headCountKv() * c.keyLength()];
             v = new float[t][c.headCountKv() * c.valueLength()];
             o = new float[t][c.headCount() * c.valueLength()];
+            kv = new float[c.headCountKv() * (c.keyLength() + c.valueLength())];
             g = new float[t][c.feedForwardLength()];
             u = new float[t][c.feedForwardLength()];
         }
     }
 
-    /** Causal attention of every (token, head) pair of the batch over the cache; a reusable task. */
-    private final class Attention implements WorkerPool.RangeBody {
-        Buffers b;
-        Batch batch;
-        int layer;
+    /**
+     * Grouped-query attention of a batch: for each KV head, the query heads that share it, of a tile of tokens,
+     * attend together over the sequence's cached keys and values ({@link BlockAttention}: each cached block
+     * converted once for all of them, not once per query head); long contexts cut into chunks for the threads
+     * ({@link AttentionPlan}) and merged per (token, head).
+     */
+    private final class Attention {
+        private final AttentionPlan plan = new AttentionPlan();
+        private float[] maxes = new float[0];
+        private float[] sums = new float[0];
+        private float[] outs = new float[0];
+        private int[] tileOf = new int[0];
+        private Buffers b;
+        private Batch batch;
+        private int layer;
+        private int rowsPerTile;
 
-        @Override
-        public void run(int from, int to) {
+        private final WorkerPool.RangeBody attend = (from, to) -> {
+            int kvh = c.headCountKv();
+            int group = c.headCount() / kvh;
+            int[] limit = limits(rowsPerTile);
+            BlockAttention.Rows rows = ROWS.get();
+            for (int job = from; job < to; job++) {
+                int planJob = job / kvh;
+                int kvHead = job % kvh;
+                int k = plan.jobTile[planJob];
+                int first = plan.tileFirst[k];
+                rows.set(b.q, first, plan.tileEnd[k] - first, group, kvHead * group);
+                for (int r = 0; r < rows.count; r++) {
+                    limit[r] = batch.position[first + r / group] + 1;
+                }
+                BlockAttention.attend(batch.cache(first, layer), plan.jobFrom[planJob], plan.jobTo[planJob],
+                        shapes[kvHead], rows, limit, maxes, sums, outs, (plan.jobSlot[planJob] * kvh + kvHead) * rowsPerTile);
+            }
+        };
+
+        private final WorkerPool.RangeBody merge = (from, to) -> {
             int h = c.headCount();
-            int hd = c.keyLength();
+            int kvh = c.headCountKv();
+            int group = h / kvh;
             int vd = c.valueLength();
-            int group = h / c.headCountKv();
-            int vOff = c.headCountKv() * hd;
-            float kqScale = (float) (1 / Math.sqrt(hd));
             for (int job = from; job < to; job++) {
                 int i = job / h;
                 int head = job % h;
                 int kvHead = head / group;
-                KvLayer cache = batch.cache(i, layer);
-                int n = batch.position[i] + 1;
-                float[] scores = Blocks.scores(n);
-                for (int j = 0; j < n; j++) {
-                    scores[j] = cache.dot(j, kvHead * hd, b.q[i], head * hd, hd) * kqScale;
-                }
-                VectorMath.softmax(scores, 0, n);
-                java.util.Arrays.fill(b.o[i], head * vd, (head + 1) * vd, 0f);
-                for (int j = 0; j < n; j++) {
-                    cache.axpy(scores[j], j, vOff + kvHead * vd, b.o[i], head * vd, vd);
+                int k = tileOf[i];
+                int r = (i - plan.tileFirst[k]) * group + head % group;
+                BlockAttention.mergeRow((plan.tileSlot[k] * kvh + kvHead) * rowsPerTile + r, plan.tileChunks[k],
+                        kvh * rowsPerTile, vd, maxes, sums, outs, b.o[i], head * vd);
+            }
+        };
+
+        void run(Buffers b, Batch batch, int layer, int t) {
+            int kvh = c.headCountKv();
+            int group = c.headCount() / kvh;
+            int vd = c.valueLength();
+            this.b = b;
+            this.batch = batch;
+            this.layer = layer;
+            // Tiles of tokens whose rows' outputs fit in 256 KiB; decode: chunks of at least 4 blocks.
+            int tileTokens = Math.max(1, (64 << 10) / (group * vd));
+            plan.plan(batch, tileTokens, Math.max(1, 2 * pool.threads() / kvh), 4 * KvPool.BLOCK_TOKENS);
+            rowsPerTile = tileTokens * group;
+            maxes = grow(maxes, plan.slots * kvh * rowsPerTile);
+            sums = grow(sums, plan.slots * kvh * rowsPerTile);
+            outs = grow(outs, plan.slots * kvh * rowsPerTile * vd);
+            if (tileOf.length < t) {
+                tileOf = new int[t];
+            }
+            for (int k = 0; k < plan.tiles; k++) {
+                for (int i = plan.tileFirst[k]; i < plan.tileEnd[k]; i++) {
+                    tileOf[i] = k;
                 }
             }
+            try {
+                pool.forRange(plan.jobs * kvh, attend);
+                pool.forRange(t * c.headCount(), merge);
+            } finally {
+                this.b = null;
+                this.batch = null;
+            }
         }
+    }
+
+    private static final ThreadLocal<BlockAttention.Rows> ROWS = ThreadLocal.withInitial(BlockAttention.Rows::new);
+    private static final ThreadLocal<int[]> LIMITS = ThreadLocal.withInitial(() -> new int[0]);
+
+    private static int[] limits(int n) {
+        int[] a = LIMITS.get();
+        if (a.length < n) {
+            a = new int[n];
+            LIMITS.set(a);
+        }
+        return a;
+    }
+
+    private static float[] grow(float[] a, int n) {
+        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 2)];
     }
 
     private final ModelConfig c;
@@ -77,6 +147,8 @@ final class DenseModel implements Model {
     private final Matrix output;
     private final Layer[] layers;
     private final Rope rope;
+    /** Per KV head: where its keys and values sit in a cached position. */
+    private final BlockAttention.Shape[] shapes;
     private final int vocab;
     private final Workspaces workspaces =
             new Workspaces(n -> new Workspace(n, config().embeddingLength(), vocab(), new Buffers(n)));
@@ -110,6 +182,11 @@ final class DenseModel implements Model {
         float[] freqs = w.optionalVector("rope_freqs.weight", c.ropeDimensionCount() / 2);
         this.rope = new Rope(c.ropeDimensionCount(), c.ropeFreqBase(), c.ropeScaling(), freqs,
                 c.architecture() == Architecture.QWEN2, false, c.ropeScaling().yarnLogMultiplier());
+        this.shapes = new BlockAttention.Shape[c.headCountKv()];
+        float kqScale = (float) (1 / Math.sqrt(hd));
+        for (int k = 0; k < shapes.length; k++) {
+            shapes[k] = new BlockAttention.Shape(k * hd, hd, kvDim + k * c.valueLength(), c.valueLength(), kqScale);
+        }
     }
 
     @Override
@@ -150,20 +227,18 @@ final class DenseModel implements Model {
                 for (int head = 0; head < kvh; head++) {
                     rope.apply(b.k[i], head * hd, pos);
                 }
-                cache.write(pos, 0, b.k[i], 0, kvh * hd);
-                cache.write(pos, kvh * hd, b.v[i], 0, kvh * c.valueLength());
+                // One whole position per write (a Q8_0 cache quantizes it in blocks that may span K and V).
+                System.arraycopy(b.k[i], 0, b.kv, 0, kvh * hd);
+                System.arraycopy(b.v[i], 0, b.kv, kvh * hd, kvh * c.valueLength());
+                cache.write(pos, 0, b.kv, 0, b.kv.length);
             }
-            b.attention.b = b;
-            b.attention.batch = batch;
-            b.attention.layer = l;
-            pool.forRange(t * c.headCount(), b.attention);
+            b.attention.run(b, batch, l, t);
             Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
             Blocks.addInto(ws.x, ws.attnOut, t);
             Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
             Blocks.swiglu(pool, b.products, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
-        b.attention.batch = null;
         return Blocks.finish(pool, ws, batch, outputNorm, eps, output, allLogits);
     }
 

@@ -4,12 +4,12 @@ import io.jseek.core.kernel.VectorMath;
 import java.util.Arrays;
 
 /**
- * One layer's KV cache: {@code width} values per position, stored as F32 or F16 in pages of
+ * One layer's KV cache: {@code width} values per position, stored as F32, F16 or Q8_0 in pages of
  * {@link KvPool#BLOCK_TOKENS} positions (this layer's part of the session's {@link KvBlock}s). Attention
  * reads it only through these operations, so the storage type is decided once, when the session is
  * created.
  */
-abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
+abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     static final int SHIFT = Integer.numberOfTrailingZeros(KvPool.BLOCK_TOKENS);
     static final int MASK = KvPool.BLOCK_TOKENS - 1;
 
@@ -20,7 +20,21 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
     }
 
     static KvLayer of(CacheType type, int width) {
-        return type == CacheType.F32 ? new F32(width) : new F16(width);
+        return switch (type) {
+            case F32 -> new F32(width);
+            case F16 -> new F16(width);
+            case Q8_0 -> new Q8(width);
+        };
+    }
+
+    /** A page's array for {@code width} values per position. */
+    static Object newPage(CacheType type, int width) {
+        int n = Math.multiplyExact(KvPool.BLOCK_TOKENS, width);
+        return switch (type) {
+            case F32 -> new float[n];
+            case F16 -> new short[n];
+            case Q8_0 -> new byte[Math.toIntExact(KvPool.BLOCK_TOKENS * type.bytes(width))];
+        };
     }
 
     /** Makes {@code data} (this layer's array of a block) page {@code index}. */
@@ -166,6 +180,96 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16 {
                     dst[d + i] = Float.float16ToFloat(page[src + i]);
                 }
             }
+        }
+    }
+
+    /**
+     * Q8_0: each position's values in blocks of 32 (the last one maybe shorter), an f16 scale d then 32 int8
+     * q per block, value = d·q, quantized as llama.cpp quantizes a q8_0 cache. A position is written whole,
+     * in one call (a block quantized twice would not round-trip).
+     */
+    static final class Q8 extends KvLayer {
+        private static final int QK = 32;
+        private static final int BLOCK = 34;
+        private final int rowBytes;
+        private byte[][] pages = new byte[4][];
+
+        Q8(int width) {
+            super(width);
+            this.rowBytes = (width + QK - 1) / QK * BLOCK;
+        }
+
+        @Override
+        void page(int index, Object data) {
+            if (index >= pages.length) {
+                pages = Arrays.copyOf(pages, Math.max(index + 1, 2 * pages.length));
+            }
+            pages[index] = (byte[]) data;
+        }
+
+        @Override
+        void write(int pos, int off, float[] src, int srcOff, int n) {
+            if (off != 0 || n != width) {
+                throw new IllegalStateException("a Q8_0 cache position is written whole: values [" + off + ", "
+                        + (off + n) + ") of " + width);
+            }
+            byte[] page = pages[pos >> SHIFT];
+            int row = (pos & MASK) * rowBytes;
+            for (int b = 0; b * QK < width; b++) {
+                int o = row + b * BLOCK;
+                short d = io.jseek.core.tensor.Activations.quantizeQ8_0(src, srcOff + b * QK, Math.min(QK, width - b * QK), page, o + 2);
+                page[o] = (byte) d;
+                page[o + 1] = (byte) (d >> 8);
+            }
+        }
+
+        /** dst[dstOff + i] = stored(pos, off + i) for i in [0, n). */
+        @Override
+        void read(int pos, int off, float[] dst, int dstOff, int n) {
+            byte[] page = pages[pos >> SHIFT];
+            int row = (pos & MASK) * rowBytes;
+            for (int i = 0; i < n; ) {
+                int v = off + i;
+                int b = v / QK;
+                int o = row + b * BLOCK;
+                float d = Float.float16ToFloat((short) ((page[o] & 0xFF) | page[o + 1] << 8));
+                int end = Math.min(n, i + (b + 1) * QK - v);
+                for (; i < end; i++) {
+                    dst[dstOff + i] = page[o + 2 + (off + i) % QK] * d;
+                }
+            }
+        }
+
+        @Override
+        void readBlock(int block, int off, int len, float[] dst) {
+            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+                read(block * KvPool.BLOCK_TOKENS + j, off, dst, j * len, len);
+            }
+        }
+
+        private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+        private float[] row(int n) {
+            float[] r = ROW.get();
+            if (r.length < n) {
+                r = new float[n];
+                ROW.set(r);
+            }
+            return r;
+        }
+
+        @Override
+        float dot(int pos, int off, float[] q, int qOff, int n) {
+            float[] r = row(n);
+            read(pos, off, r, 0, n);
+            return VectorMath.dot(r, 0, q, qOff, n);
+        }
+
+        @Override
+        void axpy(float alpha, int pos, int off, float[] y, int yOff, int n) {
+            float[] r = row(n);
+            read(pos, off, r, 0, n);
+            VectorMath.axpy(alpha, r, 0, y, yOff, n);
         }
     }
 }

@@ -74,8 +74,7 @@ public final class KvPool {
         if (b == null) {
             Object[] data = new Object[layers];
             for (int l = 0; l < layers; l++) {
-                int n = Math.multiplyExact(BLOCK_TOKENS, width);
-                data[l] = type == CacheType.F32 ? new float[n] : new short[n];
+                data[l] = KvLayer.newPage(type, width);
             }
             b = new KvBlock(data);
             allocated++;

@@ -166,10 +166,12 @@ public record ModelConfig(
 
     /**
      * Values the KV cache holds per token and layer: MLA caches the normalized latent and the shared rope
-     * key (kv_lora + rope); legacy DeepSeek2 and GQA models cache every KV head's K and V.
+     * key (kv_lora + rope), whichever layout W_UK/W_UV come in; GQA models cache every KV head's K and V.
      */
     public long kvValuesPerTokenPerLayer() {
-        if (mla != null && mla.splitKvB()) {
+        if (mla != null) {
+            // Both W_UK/W_UV layouts cache the latent and the rope key (the legacy attn_kv_b one too: jseek
+            // decompresses nothing into the cache, unlike llama.cpp's MHA mode for such files).
             return mla.kvLoraRank() + mla.qkRopeHeadDim();
         }
         return (long) headCountKv * (keyLength + valueLength);

@@ -37,8 +37,8 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
         return new ModelStats(total, active, types, byType, file.tensors().size(), file.fileSize());
     }
 
-    /** Bytes of KV cache per token for all layers, at {@code bytesPerValue} (2 for an F16 cache, 4 for F32). */
-    public static long kvBytesPerToken(ModelConfig config, int bytesPerValue) {
-        return config.kvValuesPerTokenPerLayer() * config.blockCount() * bytesPerValue;
+    /** Bytes of KV cache per token for all layers, stored as {@code type}. */
+    public static long kvBytesPerToken(ModelConfig config, CacheType type) {
+        return type.bytes(config.kvValuesPerTokenPerLayer()) * config.blockCount();
     }
 }

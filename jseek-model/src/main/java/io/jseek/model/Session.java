@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * One sequence's state: its KV cache and how many positions it holds. The cache stores, per layer and
  * position, {@code kvValuesPerToken} values (for MLA: the normalized latent then the rotated rope key) as
- * F32 or F16, in {@link KvBlock}s taken from a {@link KvPool} as the sequence grows, up to the context
+ * F32, F16 or Q8_0, in {@link KvBlock}s taken from a {@link KvPool} as the sequence grows, up to the context
  * length. Blocks may be shared with other sessions (a cached prefix); a shared block is copied before this
  * session writes into it. Owned by one thread at a time; {@link #close} gives the blocks back.
  */

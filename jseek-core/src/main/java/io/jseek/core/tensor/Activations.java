@@ -71,6 +71,18 @@ public final class Activations {
         }
     }
 
+    /**
+     * Quantizes x[off, off + n) (n at most 32) as one Q8_0 block, as ggml-cpu quantizes it: the values into
+     * q[qOff ..], the scale (f16 bits) returned. Unused values of a short block are 0.
+     */
+    public static short quantizeQ8_0(float[] x, int off, int n, byte[] q, int qOff) {
+        float mul = q8_0Multiplier(x, off, n);
+        for (int i = 0; i < 32; i++) {
+            q[qOff + i] = i < n ? (byte) q8(mul, x[off + i]) : 0;
+        }
+        return Float.floatToFloat16(maxAbs(x, off, n) / 127f);
+    }
+
     static float maxAbs(float[] x, int off, int n) {
         float amax = 0;
         for (int i = 0; i < n; i++) {
