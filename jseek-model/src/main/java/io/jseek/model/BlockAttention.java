@@ -20,8 +20,10 @@ import jdk.incubator.vector.VectorSpecies;
  * column vectors; leftovers and dimensions that are not whole vectors take plain loops.
  */
 final class BlockAttention {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int B = KvPool.BLOCK_TOKENS;
+    /** The preferred species up to 16 lanes, so a block's 16 scores are a whole number of vectors. */
+    private static final VectorSpecies<Float> F =
+            FloatVector.SPECIES_PREFERRED.length() <= B ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
 
     private BlockAttention() {
     }
@@ -257,17 +259,24 @@ final class BlockAttention {
                                     int outOff) {
         for (int r = 0; r < rows; r++) {
             float max = maxes[st + r];
-            FloatVector s = FloatVector.fromArray(F, scores, r * B);
-            float blockMax = s.reduceLanes(VectorOperators.MAX);
+            // The block's 16 scores are one vector at 512 bits, two at 256, four at 128.
+            float blockMax = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < B; j += F.length()) {
+                blockMax = Math.max(blockMax, FloatVector.fromArray(F, scores, r * B + j).reduceLanes(VectorOperators.MAX));
+            }
             if (blockMax == Float.NEGATIVE_INFINITY) {
-                FloatVector.zero(F).intoArray(scores, r * B);
+                java.util.Arrays.fill(scores, r * B, r * B + B, 0f);
                 continue;
             }
             float m = Math.max(max, blockMax);
-            FloatVector p = s.sub(m).lanewise(VectorOperators.EXP);
-            p.intoArray(scores, r * B);
+            float blockSum = 0;
+            for (int j = 0; j < B; j += F.length()) {
+                FloatVector p = FloatVector.fromArray(F, scores, r * B + j).sub(m).lanewise(VectorOperators.EXP);
+                p.intoArray(scores, r * B + j);
+                blockSum += p.reduceLanes(VectorOperators.ADD);
+            }
             float correction = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - m);
-            sums[st + r] = sums[st + r] * correction + p.reduceLanes(VectorOperators.ADD);
+            sums[st + r] = sums[st + r] * correction + blockSum;
             maxes[st + r] = m;
             if (correction != 1) {
                 int o = outOff + r * dv;

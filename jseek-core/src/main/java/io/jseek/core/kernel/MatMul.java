@@ -25,7 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  * docs/architecture.md ("Kernels", "Packed weights") says why each choice was made and what it measured.
  */
 public final class MatMul {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The preferred species up to 16 lanes (a panel's 16 rows are one, two or four vectors). */
+    private static final VectorSpecies<Float> F =
+            FloatVector.SPECIES_PREFERRED.length() <= 16 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
     /** Rows per vector. */
     private static final int L = F.length();
     private static final int GROUP = PackedMatrix.GROUP;
@@ -222,9 +224,15 @@ public final class MatMul {
                         if (L == GROUP) {
                             tile(s.panelA, 0, rowsA, colA, s.panelB, 0, rowsB, colB, c0, c1 - c0, s.xs, xOff, s.ys);
                         } else {
-                            tile(s.panelA, 0, rowsA, colA, s.panelA, L, rowsA - L, colA + L, c0, c1 - c0, s.xs, xOff, s.ys);
-                            if (rowsB > 0) {
-                                tile(s.panelB, 0, rowsB, colB, s.panelB, L, rowsB - L, colB + L, c0, c1 - c0, s.xs, xOff, s.ys);
+                            // Narrower vectors: each panel's 16 rows as pairs of vectors (one pair at 256 bits,
+                            // two at 128).
+                            for (int v = 0; v < GROUP; v += 2 * L) {
+                                tile(s.panelA, v, rowsA - v, colA + v, s.panelA, v + L, rowsA - v - L, colA + v + L,
+                                        c0, c1 - c0, s.xs, xOff, s.ys);
+                                if (rowsB > 0) {
+                                    tile(s.panelB, v, rowsB - v, colB + v, s.panelB, v + L, rowsB - v - L,
+                                            colB + v + L, c0, c1 - c0, s.xs, xOff, s.ys);
+                                }
                             }
                         }
                     }

@@ -1,6 +1,9 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q3_K: super-blocks of 256 = hmask[32] @0, qs[64] @32 (low 2 bits), scales[12] @96 (16 signed 6-bit
@@ -19,8 +22,41 @@ final class Q3_KCodec implements BlockCodec {
         return (low | high << 4) - 32;
     }
 
+    /**
+     * SIMD: each run of 16 values is two 16-byte loads (low bits, high-bit mask), their fields cut in int
+     * lanes: q = low + 4·hbit − 4.
+     */
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        if (!Simd.USABLE) {
+            dequantizeScalar(src, offset, dst, dstOffset, n);
+            return;
+        }
+        int lanes = Simd.F.length();
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o + 108);
+            int y = dstOffset + b * QK;
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int k = 0; k < 2; k++) {
+                        float dl = d * scale(src, o + 96, 8 * h + 2 * j + k);
+                        ByteVector low = Simd.load16(src, o + 32 + 32 * h + 16 * k);
+                        ByteVector high = Simd.load16(src, o + 16 * k);
+                        for (int part = 0; part < Simd.PARTS; part++) {
+                            IntVector l = Simd.widen(low, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
+                            IntVector hb = Simd.widen(high, part).lanewise(VectorOperators.LSHR, 4 * h + j).and(1);
+                            IntVector q = l.add(hb.lanewise(VectorOperators.LSHL, 2)).sub(4);
+                            Simd.toFloat(q).mul(dl).intoArray(dst, y + part * lanes);
+                        }
+                        y += 16;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o + 108);

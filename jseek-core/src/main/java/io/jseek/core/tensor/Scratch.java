@@ -7,6 +7,18 @@ final class Scratch {
     private Scratch() {
     }
 
+    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[0]);
+
+    /** A per-thread array of at least n shorts. */
+    static short[] halves(int n) {
+        short[] r = HALVES.get();
+        if (r.length < n) {
+            r = new short[n];
+            HALVES.set(r);
+        }
+        return r;
+    }
+
     static float[] row(int n) {
         float[] r = ROW.get();
         if (r.length < n) {

@@ -39,6 +39,20 @@ final class Simd {
         return (FloatVector) v.castShape(F, 0);
     }
 
+    /** Σ a[aOff + i]·b[bOff + i] for i in [0, n): SIMD with a scalar tail. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b[bOff + i];
+        }
+        return sum;
+    }
+
     /** 16 bytes at {@code offset}. */
     static ByteVector load16(MemorySegment s, long offset) {
         return ByteVector.fromMemorySegment(B16, s, offset, ByteOrder.LITTLE_ENDIAN);

@@ -71,6 +71,24 @@ class FusedDotTest {
             assertClose(t, "dotRows2 (first)", r, y[r + 1], exact[r], scale[r]);
             assertClose(t, "dotRows2 (second)", r + apart, y[r + 1 + apart], exact[r + apart], scale[r + apart]);
         }
+        // Two rows times four vectors: the first vector is x, the others are x scaled, so their exact
+        // products are known without another pass.
+        float[][] xs = new float[4][x.length];
+        float[][] ys = new float[4][rows + 1];
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < x.length; i++) {
+                xs[k][i] = x[i] * (1 << k);
+            }
+        }
+        for (int r = 0; r < apart; r++) {
+            t.dotRows2x4(r, apart, xs, 3, ys, r + 1);
+            for (int k = 0; k < 4; k++) {
+                double f = 1 << k;
+                assertClose(t, "dotRows2x4 (first, vector " + k + ")", r, ys[k][r + 1], f * exact[r], f * scale[r]);
+                assertClose(t, "dotRows2x4 (second, vector " + k + ")", r + apart, ys[k][r + 1 + apart],
+                        f * exact[r + apart], f * scale[r + apart]);
+            }
+        }
     }
 
     private static void assertClose(Tensor t, String kernel, int r, float fused, double exact, double scale) {
