@@ -34,8 +34,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threadsOption;
 
-    @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", paramLabel = "N", description = "Prompt tokens for pp (0 = skip; default ${DEFAULT-VALUE}).")
-    int prompt;
+    @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", split = ",", paramLabel = "N",
+            description = "Prompt tokens for pp, one test per value as in llama-bench (e.g. 512,2048; 0 = skip; default ${DEFAULT-VALUE}).")
+    int[] prompts;
 
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", paramLabel = "N", description = "Generated tokens for tg (0 = skip; default ${DEFAULT-VALUE}).")
     int gen;
@@ -57,7 +58,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (reps < 1 || prompt < 0 || gen < 0 || depth < 0) {
+        if (reps < 1 || java.util.Arrays.stream(prompts).anyMatch(p -> p < 0) || gen < 0 || depth < 0) {
             throw new JseekException("repetitions must be at least 1 and token counts not negative");
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -70,11 +71,17 @@ final class BenchCommand implements Callable<Integer> {
             int vocab = io.jseek.core.tokenizer.Tokenizer.fromGguf(file.metadata()).vocabSize();
             java.util.Random rnd = new java.util.Random(42);
             java.util.List<Result> results = new java.util.ArrayList<>();
-            int ctx = Math.max(prompt, depth + gen) + 1;
-            if (prompt > 0) {
+            int maxPrompt = java.util.Arrays.stream(prompts).max().orElse(0);
+            int ctx = Math.max(maxPrompt, depth + gen) + 1;
+            boolean warm = false;
+            for (int prompt : prompts) {
+                if (prompt == 0) {
+                    continue;
+                }
                 int[] tokens = rnd.ints(prompt, 0, vocab).toArray();
                 double[] rates = new double[reps];
-                for (int r = -1; r < reps; r++) {
+                // One warm-up run before the first pp test compiles the kernels; later sizes reuse them.
+                for (int r = warm ? 0 : -1; r < reps; r++) {
                     io.jseek.model.Session s = model.newSession(ctx, cacheType);
                     long a = System.nanoTime();
                     model.forward(s, tokens, false);
@@ -83,6 +90,7 @@ final class BenchCommand implements Callable<Integer> {
                         rates[r] = prompt / sec;
                     }
                 }
+                warm = true;
                 results.add(stats("pp" + prompt, prompt, rates));
             }
             if (gen > 0) {
