@@ -51,10 +51,11 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     /**
      * Binds the weights of {@code file} to its architecture, checking every tensor's presence and shape, and
-     * packs the 4- to 6-bit matrices for the integer kernels (a copy in memory the file owns).
+     * packs the 4- to 6-bit matrices for the integer kernels (a copy in memory the file owns) as the
+     * {@link Packing#configured() configured policy} says: by default when the file fits well in memory.
      */
     static Model load(GgufFile file, WorkerPool pool) {
-        return load(file, pool, true);
+        return load(file, pool, Packing.configured().packs(file.fileSize(), Packing.physicalMemory()));
     }
 
     /** As {@link #load(GgufFile, WorkerPool)}; {@code pack} false keeps every weight as stored (half the memory, slower). */

@@ -127,6 +127,11 @@ public record PackedLayout(int bits, int superblock, int subBlock, boolean subSc
             values = new byte[layout.superblock()];
         }
 
+        /** Nibble layouts: the file's nibble bytes at {@code src[offset..]}, taken as they are (pairs in file order). */
+        void copyPairs(java.lang.foreign.MemorySegment src, long offset) {
+            java.lang.foreign.MemorySegment.copy(src, Bytes.SHORT, offset, pairs, 0, pairs.length);
+        }
+
         /** Byte layout: {@link #values} (natural column order) into byte pairs. */
         void putValues() {
             for (int k = 0; k < pairs.length; k++) {

@@ -215,9 +215,7 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
     @Override
     public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
         out.d = src.get(Bytes.SHORT, offset);
-        for (int k = 0; k < QK / 4; k++) {
-            out.pairs[k] = src.get(Bytes.SHORT, offset + 2 + 2L * k);
-        }
+        out.copyPairs(src, offset + 2);
     }
 
     @Override

@@ -36,8 +36,6 @@ final class Q4_1Codec implements BlockCodec, PackedLayout.Packable {
     public void unpack(MemorySegment src, long offset, PackedLayout.Superblock out) {
         out.d = src.get(Bytes.SHORT, offset);
         out.m = (short) (src.get(Bytes.SHORT, offset + 2) ^ 0x8000);
-        for (int k = 0; k < QK / 4; k++) {
-            out.pairs[k] = src.get(Bytes.SHORT, offset + 4 + 2L * k);
-        }
+        out.copyPairs(src, offset + 4);
     }
 }

@@ -98,9 +98,7 @@ final class Q4_KCodec implements BlockCodec, PackedLayout.Packable {
         out.d = src.get(Bytes.SHORT, offset);
         out.m = src.get(Bytes.SHORT, offset + 2);
         KQuants.unpackScaleMin(src, offset + 4, out.scales, out.mins);
-        for (int k = 0; k < QK / 4; k++) {
-            out.pairs[k] = src.get(Bytes.SHORT, offset + 16 + 2L * k);
-        }
+        out.copyPairs(src, offset + 16);
     }
 
     @Override
