@@ -52,6 +52,7 @@ class CacheTypesTest {
                 boolean floatWeights = model.endsWith("f32") || model.endsWith("f16") || model.endsWith("bf16");
                 double bound = floatWeights ? 0.06 : Math.max(0.06, 2 * f16);
                 String where = model + "/" + seq.get("name").asText();
+                System.out.printf("%s: largest logit change against the F32 cache: F16 %.4f, Q8_0 %.4f%n", where, f16, q8);
                 assertTrue(f16 <= (floatWeights ? 0.025 : 0.2), where + ": F16 cache differs from F32 by " + f16);
                 assertTrue(q8 <= bound, where + ": Q8_0 cache differs from F32 by " + q8 + " (bound " + bound + ")");
             }
