@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,6 +46,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *   <li>{@code batch}: {@code batch} tokens (a continuous-batching step) times the decode matrix.
  *   Compare ops/s with {@code decode}'s: the ratio is the cost of the batch against one token.</li>
  *   <li>{@code dequantize}: decoding one weight row to floats.</li>
+ *   <li>{@code fmaPeak}: the machine's float FMA ceiling for the preferred vector size, {@value #PEAK_CHAINS}
+ *   independent FMA chains per thread held in registers, no memory traffic.
+ *   GFLOP/s = ops/s × threads × {@value #PEAK_ITERATIONS}·{@value #PEAK_CHAINS}·2·lanes / 1e9 (lanes: 16 at
+ *   512 bits). {@code prefill}'s GFLOP/s over this is the tile kernel's share of peak.</li>
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -179,6 +186,37 @@ public class KernelBench {
     public void prefill(Blackhole bh) {
         MatMul.mul(pool, square, xs, ys);
         bh.consume(ys[0][0]);
+    }
+
+    static final int PEAK_CHAINS = 12;
+    static final int PEAK_ITERATIONS = 1 << 20;
+
+    @Benchmark
+    public void fmaPeak(Blackhole bh) {
+        float[] sums = new float[threads];
+        pool.forRange(threads, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                sums[t] = fmaChains(t + 1);
+            }
+        });
+        bh.consume(sums);
+    }
+
+    /** {@value #PEAK_CHAINS} independent multiply-add chains, enough to hide the FMA latency on any current core. */
+    private static float fmaChains(float seed) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        FloatVector m = FloatVector.broadcast(s, 0.999f);
+        FloatVector c = FloatVector.broadcast(s, 1e-3f);
+        FloatVector a0 = FloatVector.broadcast(s, seed), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+        for (int i = 0; i < PEAK_ITERATIONS; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
     }
 
     @Benchmark
