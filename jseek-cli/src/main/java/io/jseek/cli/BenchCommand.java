@@ -53,7 +53,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
-    record Result(String test, int tokens, double mean, double stddev) {
+    /** Decode steps run untimed before tg is measured (see {@link #call}). */
+    static final int WARMUP_DECODE_TOKENS = 256;
+
+    record Result(String test, int tokens, double mean, double stddev, double[] samples) {
     }
 
     @Override
@@ -101,7 +104,11 @@ final class BenchCommand implements Callable<Integer> {
                 if (depth > 0) {
                     model.forward(s, rnd.ints(depth, 0, vocab).toArray(), false);
                 }
-                for (int r = -1; r < reps; r++) {
+                // Untimed decode first: at least WARMUP_DECODE_TOKENS steps, so that the JIT has compiled the
+                // decode paths (split attention, one-token kernels) that a prompt does not run; a method left in
+                // C1 allocates its vectors.
+                int warmups = Math.max(1, (WARMUP_DECODE_TOKENS + gen - 1) / gen);
+                for (int r = -warmups; r < reps; r++) {
                     s.truncate(depth);
                     long a = System.nanoTime();
                     for (int i = 0; i < gen; i++) {
@@ -128,8 +135,9 @@ final class BenchCommand implements Callable<Integer> {
                 for (int i = 0; i < results.size(); i++) {
                     Result r = results.get(i);
                     sb.append(i == 0 ? "" : ", ").append(String.format(
-                            "{\"test\": \"%s\", \"tokens\": %d, \"tokens_per_second\": %.3f, \"stddev\": %.3f}",
-                            r.test(), r.tokens(), r.mean(), r.stddev()));
+                            "{\"test\": \"%s\", \"tokens\": %d, \"tokens_per_second\": %.3f, \"stddev\": %.3f, \"samples\": [%s]}",
+                            r.test(), r.tokens(), r.mean(), r.stddev(), java.util.Arrays.stream(r.samples())
+                                    .mapToObj(x -> String.format("%.3f", x)).collect(java.util.stream.Collectors.joining(", "))));
                 }
                 out.println(sb.append("]}"));
             } else {
@@ -147,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
     private Result stats(String test, int tokens, double[] rates) {
         double mean = java.util.Arrays.stream(rates).average().orElse(0);
         double var = java.util.Arrays.stream(rates).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, rates.length - 1);
-        return new Result(test, tokens, mean, Math.sqrt(var));
+        return new Result(test, tokens, mean, Math.sqrt(var), rates);
     }
 
     /** Peak resident set size from /proc (Linux), or -1. */
