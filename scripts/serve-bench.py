@@ -33,7 +33,7 @@ def one(url, tokens, eos, seed, out):
             chunk = json.loads(line[6:])
             if chunk.get("usage"):
                 usage = chunk["usage"]
-            elif first is None and chunk["choices"] and (chunk["choices"][0]["delta"].get("content")
+            elif first is None and chunk.get("choices") and (chunk["choices"][0]["delta"].get("content")
                                                            or chunk["choices"][0]["delta"].get("reasoning_content")):
                 first = time.time()
     out.append({"tokens": usage["completion_tokens"], "ttft": (first or time.time()) - t0, "end": time.time() - t0})
@@ -62,8 +62,11 @@ def main():
         total = sum(o["tokens"] for o in out)
         agg = total / wall
         base = base or agg
-        per = sum(o["tokens"] / (o["end"] - o["ttft"]) for o in out) / len(out)
-        print("| %d | %d | %.1f | %.1f (%.2f×) | %.2f | %.1f |" % (n, total, wall, agg, agg / base,
+        # A client that received no text before its last chunk (random weights often emit only partial
+        # UTF-8, which servers hold back) has no decode span to divide by.
+        spans = [o["tokens"] / (o["end"] - o["ttft"]) for o in out if o["end"] - o["ttft"] > 0.05]
+        per = "%.1f" % (sum(spans) / len(spans)) if spans else "n/a"
+        print("| %d | %d | %.1f | %.1f (%.2f×) | %.2f | %s |" % (n, total, wall, agg, agg / base,
                                                                sum(o["ttft"] for o in out) / len(out), per))
 
 

@@ -44,6 +44,8 @@ public final class Main implements Runnable {
     /** Runs the command line; returns the exit code (0 ok, 1 failed, 2 bad usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         CommandLine cl = new CommandLine(new Main());
+        // Enum options in any case: llama.cpp users write --cache-type q8_0 as they write -ctk q8_0.
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {

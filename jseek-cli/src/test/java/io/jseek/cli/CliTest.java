@@ -288,6 +288,17 @@ class CliTest {
     }
 
     @Test
+    void cacheTypeIsSpelledAsLlamaCppSpellsIt() {
+        for (String type : List.of("q8_0", "Q8_0", "f16")) {
+            Result r = run(null, "run", "-p", "12+3=", "-n", "2", "--cache-type", type);
+            assertEquals(0, r.code(), type + ": " + r.err());
+        }
+        Result bad = run(null, "run", "-p", "12+3=", "--cache-type", "q4_0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--cache-type"), bad.err());
+    }
+
+    @Test
     void helpExplainsEveryCommand() {
         Result help = run(null, "--help");
         assertEquals(0, help.code());
