@@ -15,38 +15,12 @@ final class Q2_KCodec implements BlockCodec {
     private static final int QK = 256;
     private static final int BYTES = 84;
 
-    /** SIMD: each run of 16 values is one 16-byte load, its 2-bit fields cut in int lanes and scaled with one FMA. */
+    /**
+     * Each run of 16 values: with SIMD one 16-byte load, its 2-bit fields cut in int lanes and scaled;
+     * otherwise value by value. Both round as dl·q − ml.
+     */
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        if (!Simd.USABLE) {
-            dequantizeScalar(src, offset, dst, dstOffset, n);
-            return;
-        }
-        int lanes = Simd.F.length();
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o + 80);
-            float dmin = Bytes.f16(src, o + 82);
-            int y = dstOffset + b * QK;
-            for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 4; j++) {
-                    for (int k = 0; k < 2; k++) {
-                        int sc = Bytes.u8(src, o + 8 * h + 2 * j + k);
-                        float dl = d * (sc & 0xF);
-                        float ml = -dmin * (sc >> 4);
-                        ByteVector q = Simd.load16(src, o + 16 + 32 * h + 16 * k);
-                        for (int part = 0; part < Simd.PARTS; part++) {
-                            IntVector qi = Simd.widen(q, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
-                            Simd.toFloat(qi).mul(dl).add(ml).intoArray(dst, y + part * lanes);
-                        }
-                        y += 16;
-                    }
-                }
-            }
-        }
-    }
-
-    private static void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o + 80);
@@ -58,10 +32,20 @@ final class Q2_KCodec implements BlockCodec {
                         int sc = Bytes.u8(src, o + 8 * h + 2 * j + k);
                         float dl = d * (sc & 0xF);
                         float ml = dmin * (sc >> 4);
-                        for (int l = 0; l < 16; l++) {
-                            int q = (Bytes.u8(src, o + 16 + 32 * h + 16 * k + l) >> (2 * j)) & 3;
-                            dst[y++] = dl * q - ml;
+                        long qs = o + 16 + 32 * h + 16 * k;
+                        if (Simd.USABLE) {
+                            int lanes = Simd.F.length();
+                            ByteVector q = Simd.load16(src, qs);
+                            for (int part = 0; part < Simd.PARTS; part++) {
+                                IntVector qi = Simd.widen(q, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
+                                Simd.toFloat(qi).mul(dl).sub(ml).intoArray(dst, y + part * lanes);
+                            }
+                        } else {
+                            for (int l = 0; l < 16; l++) {
+                                dst[y + l] = dl * ((Bytes.u8(src, qs + l) >> (2 * j)) & 3) - ml;
+                            }
                         }
+                        y += 16;
                     }
                 }
             }

@@ -23,16 +23,11 @@ final class Q3_KCodec implements BlockCodec {
     }
 
     /**
-     * SIMD: each run of 16 values is two 16-byte loads (low bits, high-bit mask), their fields cut in int
-     * lanes: q = low + 4·hbit − 4.
+     * Each run of 16 values: with SIMD two 16-byte loads (low bits, high-bit mask), their fields cut in int
+     * lanes, q = low + 4·hbit − 4; otherwise value by value.
      */
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        if (!Simd.USABLE) {
-            dequantizeScalar(src, offset, dst, dstOffset, n);
-            return;
-        }
-        int lanes = Simd.F.length();
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             float d = Bytes.f16(src, o + 108);
@@ -41,35 +36,26 @@ final class Q3_KCodec implements BlockCodec {
                 for (int j = 0; j < 4; j++) {
                     for (int k = 0; k < 2; k++) {
                         float dl = d * scale(src, o + 96, 8 * h + 2 * j + k);
-                        ByteVector low = Simd.load16(src, o + 32 + 32 * h + 16 * k);
-                        ByteVector high = Simd.load16(src, o + 16 * k);
-                        for (int part = 0; part < Simd.PARTS; part++) {
-                            IntVector l = Simd.widen(low, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
-                            IntVector hb = Simd.widen(high, part).lanewise(VectorOperators.LSHR, 4 * h + j).and(1);
-                            IntVector q = l.add(hb.lanewise(VectorOperators.LSHL, 2)).sub(4);
-                            Simd.toFloat(q).mul(dl).intoArray(dst, y + part * lanes);
+                        long qs = o + 32 + 32 * h + 16 * k;
+                        long hm = o + 16 * k;
+                        if (Simd.USABLE) {
+                            int lanes = Simd.F.length();
+                            ByteVector low = Simd.load16(src, qs);
+                            ByteVector high = Simd.load16(src, hm);
+                            for (int part = 0; part < Simd.PARTS; part++) {
+                                IntVector l = Simd.widen(low, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
+                                IntVector hb = Simd.widen(high, part).lanewise(VectorOperators.LSHR, 4 * h + j).and(1);
+                                IntVector q = l.add(hb.lanewise(VectorOperators.LSHL, 2)).sub(4);
+                                Simd.toFloat(q).mul(dl).intoArray(dst, y + part * lanes);
+                            }
+                        } else {
+                            for (int l = 0; l < 16; l++) {
+                                int low = (Bytes.u8(src, qs + l) >> (2 * j)) & 3;
+                                int hbit = (Bytes.u8(src, hm + l) >> (4 * h + j)) & 1;
+                                dst[y + l] = dl * (low + 4 * hbit - 4);
+                            }
                         }
                         y += 16;
-                    }
-                }
-            }
-        }
-    }
-
-    private static void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o + 108);
-            int y = dstOffset + b * QK;
-            for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 4; j++) {
-                    for (int k = 0; k < 2; k++) {
-                        float dl = d * scale(src, o + 96, 8 * h + 2 * j + k);
-                        for (int l = 0; l < 16; l++) {
-                            int low = (Bytes.u8(src, o + 32 + 32 * h + 16 * k + l) >> (2 * j)) & 3;
-                            boolean hbit = ((Bytes.u8(src, o + 16 * k + l) >> (4 * h + j)) & 1) != 0;
-                            dst[y++] = dl * (low - (hbit ? 0 : 4));
-                        }
                     }
                 }
             }
