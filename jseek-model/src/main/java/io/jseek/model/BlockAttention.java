@@ -96,16 +96,68 @@ final class BlockAttention {
     }
 
     /**
+     * Where one call's keys and values come from, a block of 16 positions at a time: a cache's page, or
+     * (MLA's naive form) keys and values decompressed into arrays. Positions of the block past the range
+     * being attended may be left as they are.
+     */
+    interface Source {
+        /** The block's 16 keys of {@code dk} values, one after another, into dst. */
+        void keys(int block, int dk, float[] dst);
+
+        /** The block's 16 values of {@code dv}; not called when the shape's values are in the keys. */
+        void values(int block, int dv, float[] dst);
+    }
+
+    /** A cache as a source: keys and values where the shape says they sit in each cached position. */
+    private static final class CacheSource implements Source {
+        KvLayer cache;
+        Shape shape;
+
+        @Override
+        public void keys(int block, int dk, float[] dst) {
+            cache.readBlock(block, shape.keyOff(), dk, dst);
+        }
+
+        @Override
+        public void values(int block, int dv, float[] dst) {
+            cache.readBlock(block, shape.valueOff(), dv, dst);
+        }
+    }
+
+    private static final ThreadLocal<CacheSource> CACHE_SOURCE = ThreadLocal.withInitial(CacheSource::new);
+
+    /**
      * Attends the query rows — row r seeing positions below limit[r] — over positions [from, to) of
      * {@code cache}, into a fresh state: max[st + r], sum[st + r] and the unnormalized output
      * out[(st + r)·dv ..].
      */
     static void attend(KvLayer cache, int from, int to, Shape shape, Rows q, int[] limit,
                        float[] max, float[] sum, float[] out, int st) {
-        int rows = q.count;
+        reset(q.count, shape.valueLength(), max, sum, out, st);
+        CacheSource source = CACHE_SOURCE.get();
+        source.cache = cache;
+        source.shape = shape;
+        try {
+            attendMore(source, from, to, shape, q, limit, max, sum, out, st);
+        } finally {
+            source.cache = null;
+        }
+    }
+
+    /** Empty states for {@code rows} rows from st: max −∞, sum 0, output 0. */
+    static void reset(int rows, int dv, float[] max, float[] sum, float[] out, int st) {
         java.util.Arrays.fill(max, st, st + rows, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(sum, st, st + rows, 0f);
-        java.util.Arrays.fill(out, st * shape.valueLength(), (st + rows) * shape.valueLength(), 0f);
+        java.util.Arrays.fill(out, st * dv, (st + rows) * dv, 0f);
+    }
+
+    /**
+     * Continues the rows' states (see {@link #reset}) with positions [from, to) of {@code source}, so one
+     * row's positions can be attended range after range.
+     */
+    static void attendMore(Source source, int from, int to, Shape shape, Rows q, int[] limit,
+                           float[] max, float[] sum, float[] out, int st) {
+        int rows = q.count;
         int outOff = st * shape.valueLength();
         int dk = shape.keyLength();
         int dv = shape.valueLength();
@@ -116,13 +168,13 @@ final class BlockAttention {
         int vStride = shared ? dk : dv;
         float[] scores = s.scores(rows * B);
         for (int p0 = from / B * B; p0 < to; p0 += B) {
-            cache.readBlock(p0 / B, shape.keyOff(), dk, keys);
+            source.keys(p0 / B, dk, keys);
             if (!shared) {
-                cache.readBlock(p0 / B, shape.valueOff(), dv, values);
+                source.values(p0 / B, dv, values);
             }
             if (to - p0 < B) {
-                // Past the sequence's end a page holds whatever an earlier sequence left: zeros, so that the
-                // products with their zero weights stay zero.
+                // Past the range a page holds whatever an earlier sequence left: zeros, so that the products
+                // with their zero weights stay zero.
                 java.util.Arrays.fill(keys, (to - p0) * dk, B * dk, 0f);
                 if (!shared) {
                     java.util.Arrays.fill(values, (to - p0) * dv, B * dv, 0f);

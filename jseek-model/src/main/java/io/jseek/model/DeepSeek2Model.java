@@ -3,9 +3,13 @@ package io.jseek.model;
 import io.jseek.core.kernel.MatMul;
 import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -19,11 +23,13 @@ import java.util.Arrays;
  * <li>ABSORBED (§2.3): fold W_UK into the query ({@code q_abs = W_UKᵀ q_nope}), attend over the latents
  * directly, and apply W_UV once to the weighted latent sum. Far cheaper per decoded token.</li>
  * </ul>
+ * A prompt of one sequence takes the naive form where it needs fewer multiply-adds ({@link #naiveCheaper});
+ * everything else, decode included, the absorbed form (the one llama.cpp computes).
  * Both layouts of W_UK/W_UV are read: split {@code attn_k_b}/{@code attn_v_b} and legacy {@code attn_kv_b}.
  */
 final class DeepSeek2Model implements Model {
-    /** Which form of MLA attention to compute. */
-    enum AttentionForm { NAIVE, ABSORBED }
+    /** Which form of MLA attention to compute: one always, or per batch the one with fewer multiply-adds. */
+    enum AttentionForm { NAIVE, ABSORBED, CHEAPER }
 
     /** How an expert group is scored when routing with groups (docs/deepseek.md §3.2). */
     enum GroupScore { MAX, TOP2_SUM }
@@ -63,7 +69,7 @@ final class DeepSeek2Model implements Model {
         final int[] top;
         final boolean[] taken;
         final MatMul.Products products = new MatMul.Products(2);
-        final Attention attention = new Attention();
+        final Naive naive = new Naive();
         final Absorbed absorbed = new Absorbed();
         final Experts experts = new Experts();
 
@@ -104,45 +110,152 @@ final class DeepSeek2Model implements Model {
         }
     }
 
-    /** NAIVE attention (tests only): one (token, head) job at a time, decompressing every cached position. */
-    private final class Attention implements WorkerPool.RangeBody {
-        Buffers b;
-        Layer layer;
-        Batch batch;
-        int l;
+    /**
+     * NAIVE attention (§2.2) of one sequence's tokens: the positions they see are decompressed, a chunk of
+     * {@value #CHUNK} at a time, into per-head keys [W_UK·c ‖ k_rope] and values W_UV·c; then each head's
+     * query tiles attend over the chunk ({@link BlockAttention}, their softmax states carried from chunk to
+     * chunk), so memory stays O(chunk) however long the context. Per (token, position, head) it costs
+     * nope + rope + v = 320 multiply-adds against the absorbed form's 2·kv_lora + rope = 1,088 (V2/V3), for
+     * decompressing every seen position instead of moving each token's query: cheaper for prompts, see
+     * {@link #naiveCheaper}.
+     */
+    private final class Naive {
+        /** Positions decompressed at a time. A multiple of the cache block. */
+        static final int CHUNK = 256;
+        /** Tokens per attention job (the rows of one head's tile). */
+        static final int TILE = 64;
+        private float[][] latents = new float[0][];
+        private float[][] ropes = new float[0][];
+        /** Per position of the chunk: [k_nope ‖ v] of every head. */
+        private float[][] keys = new float[0][];
+        private float[] maxes = new float[0];
+        private float[] sums = new float[0];
+        private float[] outs = new float[0];
+        private Buffers b;
+        private Batch batch;
+        /** The part's first row and token count, the chunk under way [p0, p0 + count), its tiles. */
+        private int first;
+        private int n;
+        private int p0;
+        private int count;
+        private int tiles;
 
-        @Override
-        public void run(int from, int to) {
+        private final WorkerPool.RangeBody attend = (from, to) -> {
+            int nope = mla.qkNopeHeadDim();
+            int vh = mla.vHeadDim();
+            int[] limit = limits(TILE);
+            BlockAttention.Rows rows = ROWS.get();
+            ChunkSource source = SOURCES.get();
+            for (int job = from; job < to; job++) {
+                int head = job / tiles;
+                int t0 = job % tiles * TILE;
+                int tn = Math.min(TILE, n - t0);
+                int seen = batch.position[first + t0 + tn - 1] + 1;
+                if (seen <= p0) {
+                    continue;
+                }
+                for (int r = 0; r < tn; r++) {
+                    limit[r] = batch.position[first + t0 + r] + 1;
+                }
+                source.set(keys, head * (nope + vh), ropes, p0, count, nope);
+                rows.set(b.q, first + t0, tn, 1, head);
+                BlockAttention.attendMore(source, p0, Math.min(p0 + count, seen), naiveShape, rows, limit, maxes, sums,
+                        outs, head * n + t0);
+            }
+            source.set(null, 0, null, 0, 0, 0);
+        };
+
+        /** Each (token, head)'s output: its weighted values divided by its sum. */
+        private final WorkerPool.RangeBody finish = (from, to) -> {
+            int vh = mla.vHeadDim();
+            for (int job = from; job < to; job++) {
+                int head = job / n;
+                int i = job % n;
+                float inv = 1 / sums[job];
+                float[] o = b.o[first + i];
+                for (int d = 0; d < vh; d++) {
+                    o[head * vh + d] = outs[job * vh + d] * inv;
+                }
+            }
+        };
+
+        /** Attention of part rows [first, first + n), all of one sequence, into b.o. */
+        void run(Tensor up, Buffers b, Batch batch, int l, int first, int n) {
             int h = c.headCount();
             int nope = mla.qkNopeHeadDim();
             int rot = mla.qkRopeHeadDim();
-            int qk = nope + rot;
             int kvr = mla.kvLoraRank();
             int vh = mla.vHeadDim();
-            float[] tmp = scratch(kvr + Math.max(kvr, nope) + vh);
-            for (int job = from; job < to; job++) {
-                int i = job / h;
-                int head = job % h;
-                KvLayer cache = batch.cache(i, l);
-                int n = batch.position[i] + 1;
-                float[] q = b.q[i];
-                float[] scores = Blocks.scores(n);
-                for (int j = 0; j < n; j++) {
-                    cache.read(j, 0, tmp, 0, kvr);
-                    keyUp(layer, head, tmp, tmp, kvr);
-                    scores[j] = (VectorMath.dot(q, head * qk, tmp, kvr, nope)
-                            + cache.dot(j, kvr, q, head * qk + nope, rot)) * kqScale;
+            this.b = b;
+            this.batch = batch;
+            this.first = first;
+            this.n = n;
+            tiles = (n + TILE - 1) / TILE;
+            latents = rows(latents, CHUNK, kvr);
+            ropes = rows(ropes, CHUNK, rot);
+            keys = rows(keys, CHUNK, h * (nope + vh));
+            maxes = grow(maxes, h * n);
+            sums = grow(sums, h * n);
+            outs = grow(outs, h * n * vh);
+            BlockAttention.reset(h * n, vh, maxes, sums, outs, 0);
+            KvLayer cache = batch.cache(first, l);
+            int seen = batch.position[first + n - 1] + 1;
+            try {
+                for (p0 = 0; p0 < seen; p0 += CHUNK) {
+                    count = Math.min(CHUNK, seen - p0);
+                    for (int j = 0; j < count; j++) {
+                        cache.read(p0 + j, 0, latents[j], 0, kvr);
+                        cache.read(p0 + j, kvr, ropes[j], 0, rot);
+                    }
+                    MatMul.mul(pool, up, 0, h * (nope + vh), latents, 0, count, keys, 0);
+                    pool.forRange(h * tiles, attend);
                 }
-                VectorMath.softmax(scores, 0, n);
-                Arrays.fill(b.o[i], head * vh, (head + 1) * vh, 0f);
-                for (int j = 0; j < n; j++) {
-                    cache.read(j, 0, tmp, 0, kvr);
-                    valueUp(layer, head, tmp, 0, tmp, kvr + Math.max(kvr, nope));
-                    VectorMath.axpy(scores[j], tmp, kvr + Math.max(kvr, nope), b.o[i], head * vh, vh);
-                }
+                pool.forRange(h * n, finish);
+            } finally {
+                this.b = null;
+                this.batch = null;
             }
         }
     }
+
+    /** One chunk's decompressed keys and values for one head, as {@link BlockAttention} reads them. */
+    private static final class ChunkSource implements BlockAttention.Source {
+        /** Per position from {@code base}: the head's [k_nope ‖ v] from {@code off}; the rope keys. */
+        private float[][] up;
+        private float[][] ropes;
+        private int off;
+        private int base;
+        private int count;
+        private int nope;
+
+        void set(float[][] up, int off, float[][] ropes, int base, int count, int nope) {
+            this.up = up;
+            this.off = off;
+            this.ropes = ropes;
+            this.base = base;
+            this.count = count;
+            this.nope = nope;
+        }
+
+        @Override
+        public void keys(int block, int dk, float[] dst) {
+            int p = block * KvPool.BLOCK_TOKENS - base;
+            for (int j = 0; j < KvPool.BLOCK_TOKENS && p + j < count; j++) {
+                System.arraycopy(up[p + j], off, dst, j * dk, nope);
+                System.arraycopy(ropes[p + j], 0, dst, j * dk + nope, dk - nope);
+            }
+        }
+
+        @Override
+        public void values(int block, int dv, float[] dst) {
+            int p = block * KvPool.BLOCK_TOKENS - base;
+            for (int j = 0; j < KvPool.BLOCK_TOKENS && p + j < count; j++) {
+                System.arraycopy(up[p + j], off + nope, dst, j * dv, dv);
+            }
+        }
+    }
+
+    private static final ThreadLocal<ChunkSource> SOURCES = ThreadLocal.withInitial(ChunkSource::new);
 
     /**
      * ABSORBED attention (§2.3) of a batch, in three steps: every (token, head)'s query moved into latent
@@ -411,18 +524,6 @@ final class DeepSeek2Model implements Model {
         return a;
     }
 
-    /** Each thread's small attention scratch. */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
-
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
-    }
-
     private final ModelConfig c;
     private final ModelConfig.Mla mla;
     private final WorkerPool pool;
@@ -435,6 +536,16 @@ final class DeepSeek2Model implements Model {
     private final float kqScale;
     /** The absorbed form's keys: latent and rope key (576 values for V2/V3); values: the latent. */
     private final BlockAttention.Shape shape;
+    /** The naive form's keys: a head's nope and rope parts (192 values); values: its v (128). */
+    private final BlockAttention.Shape naiveShape;
+    /** Per layer, the naive form's decompression matrix ({@link #decompression}), made on first use. */
+    private final Tensor[] decompressions;
+    /**
+     * Prompts shorter than this take the absorbed form, the one llama.cpp computes, even where the naive one
+     * is cheaper: below it attention is a small part of the work (V2-Lite: under 4 % saved), and the two
+     * forms' roundings differ (see {@link #naiveCheaper}).
+     */
+    static final int NAIVE_MIN_TOKENS = 256;
     private final int vocab;
     private final Workspaces workspaces;
 
@@ -511,6 +622,8 @@ final class DeepSeek2Model implements Model {
         double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim * rope.logFactor());
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + rot));
         this.shape = new BlockAttention.Shape(0, kvr + rot, 0, kvr, kqScale);
+        this.naiveShape = new BlockAttention.Shape(0, nope + rot, nope + rot, vh, kqScale);
+        this.decompressions = new Tensor[layers.length];
         this.workspaces = new Workspaces(n -> new Workspace(n, e, vocab, new Buffers(n)));
     }
 
@@ -570,16 +683,13 @@ final class DeepSeek2Model implements Model {
             VectorMath.rmsNorm(b.kv[i], 0, b.kv[i], 0, L.kvANorm, kvr, c.rmsNormEps());
             cache.write(pos, 0, b.kv[i], 0, b.kv[i].length);
         }
-        if (form == AttentionForm.ABSORBED) {
-            b.absorbed.run(L, b, batch, l, t);
+        if (form == AttentionForm.NAIVE || form == AttentionForm.CHEAPER && naiveCheaper(batch)) {
+            Tensor up = decompression(l);
+            for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
+                b.naive.run(up, b, batch, l, row, batch.partTokens[p].length);
+            }
         } else {
-            b.attention.b = b;
-            b.attention.layer = L;
-            b.attention.batch = batch;
-            b.attention.l = l;
-            pool.forRange(t * h, b.attention);
-            b.attention.layer = null;
-            b.attention.batch = null;
+            b.absorbed.run(L, b, batch, l, t);
         }
         Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
     }
@@ -595,14 +705,69 @@ final class DeepSeek2Model implements Model {
         }
     }
 
-    /** k_nope[d] = Σ_c W_UK[head][c][d] · latent[c] (naive form), into out[off..]. */
-    private void keyUp(Layer L, int head, float[] latent, float[] out, int off) {
-        int nope = mla.qkNopeHeadDim();
-        int kvr = mla.kvLoraRank();
-        if (L.kB != null) {
-            MatMul.mulTransposed(L.kB, (long) head * kvr, kvr, latent, 0, out, off);
-        } else {
-            MatMul.mulVector(L.kvB, (long) head * (nope + mla.vHeadDim()), nope, latent, 0, out, off);
+    /**
+     * Whether the naive form costs fewer multiply-adds than the absorbed one for this batch (per head and
+     * layer, P positions seen, t tokens, A = Σ positions each token sees): naive P·kv_lora·(nope + v) +
+     * A·(nope + rope + v) against absorbed t·kv_lora·(nope + v) + A·(2·kv_lora + rope). Only for one part of
+     * at least {@value #NAIVE_MIN_TOKENS} tokens: a prompt, not a decode step or a server's mixed batch.
+     */
+    boolean naiveCheaper(Batch batch) {
+        int t = batch.rows();
+        if (batch.parts.length != 1 || t < NAIVE_MIN_TOKENS) {
+            return false;
+        }
+        long nope = mla.qkNopeHeadDim();
+        long rot = mla.qkRopeHeadDim();
+        long kvr = mla.kvLoraRank();
+        long vh = mla.vHeadDim();
+        long seen = batch.position[t - 1] + 1;
+        long pairs = (long) t * (batch.position[0] + 1) + (long) t * (t - 1) / 2;
+        long naive = seen * kvr * (nope + vh) + pairs * (nope + rot + vh);
+        long absorbed = t * kvr * (nope + vh) + pairs * (2 * kvr + rot);
+        return naive < absorbed;
+    }
+
+    /**
+     * Layer l's decompression matrix for the naive form, in F32: per head, nope rows of W_UK (column d of
+     * the head's stored [kv_lora × nope] block of {@code attn_k_b} is row d) then v rows of W_UV, so that
+     * [k_nope ‖ v] = this · latent is one ordinary matrix product with no activation rounding (the legacy
+     * {@code attn_kv_b} has this layout already; it is converted to F32 too). Made on first use:
+     * h·(nope + v)·kv_lora floats a layer, 8 MiB for V2-Lite (216 MiB in all), 32 MiB for V3 (about 2 GiB).
+     */
+    private Tensor decompression(int l) {
+        synchronized (decompressions) {
+            if (decompressions[l] == null) {
+                int h = c.headCount();
+                int nope = mla.qkNopeHeadDim();
+                int kvr = mla.kvLoraRank();
+                int vh = mla.vHeadDim();
+                Layer L = layers[l];
+                MemorySegment data = Arena.ofAuto().allocate(4L * h * (nope + vh) * kvr, 64);
+                float[] row = new float[Math.max(nope, kvr)];
+                for (int head = 0; head < h; head++) {
+                    long first = (long) head * (nope + vh);
+                    if (L.kB != null) {
+                        for (int r = 0; r < kvr; r++) {
+                            L.kB.dequantizeRow((long) head * kvr + r, row);
+                            for (int d = 0; d < nope; d++) {
+                                data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (first + d) * kvr + r, row[d]);
+                            }
+                        }
+                        for (int j = 0; j < vh; j++) {
+                            L.vB.dequantizeRow((long) head * vh + j, row);
+                            MemorySegment.copy(row, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * (first + nope + j) * kvr, kvr);
+                        }
+                    } else {
+                        for (int j = 0; j < nope + vh; j++) {
+                            L.kvB.dequantizeRow(first + j, row);
+                            MemorySegment.copy(row, 0, data, ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * (first + j) * kvr, kvr);
+                        }
+                    }
+                }
+                decompressions[l] = new Tensor("blk." + l + ".attn_kv_b (F32, for the naive form)", GgmlType.F32,
+                        new long[] {kvr, (long) h * (nope + vh)}, data);
+            }
+            return decompressions[l];
         }
     }
 

@@ -63,7 +63,7 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
         ModelConfig config = ModelConfig.fromGguf(file.metadata());
         Weights w = new Weights(file, pool, pack);
         return switch (config.architecture()) {
-            case DEEPSEEK2 -> new DeepSeek2Model(config, w, pool, DeepSeek2Model.AttentionForm.ABSORBED);
+            case DEEPSEEK2 -> new DeepSeek2Model(config, w, pool, DeepSeek2Model.AttentionForm.CHEAPER);
             case QWEN2, LLAMA -> new DenseModel(config, w, pool);
         };
     }

@@ -1,5 +1,6 @@
 package io.jseek.model;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jseek.core.gguf.GgufFile;
@@ -70,14 +71,104 @@ class MlaFormsTest {
         for (String model : new String[] {"ds2lite-f32.gguf", "ds3-f32.gguf"}) {
             java.util.List<int[][]> routing = new java.util.ArrayList<>();
             float[][] naive = run(model, DeepSeek2Model.AttentionForm.NAIVE, false, routing, null);
-            int[][][] forced = new int[TOKENS.length][routing.size()][];
-            for (int l = 0; l < routing.size(); l++) {
-                for (int pos = 0; pos < TOKENS.length; pos++) {
-                    forced[pos][l] = routing.get(l)[pos];
+            double d = maxDiff(naive, run(model, DeepSeek2Model.AttentionForm.ABSORBED, true, null,
+                    forced(routing, TOKENS.length, TOKENS.length)));
+            assertTrue(d <= 1e-4, model + ": naive batch vs absorbed steps differ by " + d);
+        }
+    }
+
+    /** {@code n} token ids below 950 (every test model's vocabulary is larger), the same for a given seed. */
+    private static int[] randomTokens(int n, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = 3 + r.nextInt(947);
+        }
+        return t;
+    }
+
+    /**
+     * Feeds {@code tokens} in chunks of {@code chunk} (all logits); records the experts chosen into
+     * {@code record} (if not null), or uses {@code forced}'s.
+     */
+    private static float[][] runChunks(String model, DeepSeek2Model.AttentionForm form, int[] tokens, int chunk,
+                                       java.util.List<int[][]> record, int[][][] forced) {
+        try (GgufFile f = GgufFile.open(DATA.resolve(model))) {
+            ModelConfig c = ModelConfig.fromGguf(f.metadata());
+            Model m = new DeepSeek2Model(c, new Weights(f, POOL, true), POOL, form);
+            Session s = m.newSession(tokens.length, CacheType.F32);
+            s.forceRouting(forced);
+            if (record != null) {
+                s.recordRouting();
+            }
+            float[][] out = new float[tokens.length][];
+            for (int i = 0; i < tokens.length; i += chunk) {
+                float[][] part = m.forward(s, java.util.Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + chunk)), true);
+                for (int j = 0; j < part.length; j++) {
+                    out[i + j] = part[j].clone();
                 }
             }
-            double d = maxDiff(naive, run(model, DeepSeek2Model.AttentionForm.ABSORBED, true, null, forced));
-            assertTrue(d <= 1e-4, model + ": naive batch vs absorbed steps differ by " + d);
+            if (record != null) {
+                record.addAll(s.routing());
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The expert choices recorded by a run that fed {@code positions} tokens in chunks of {@code chunk}
+     * (one entry per chunk and MoE layer), as forceRouting takes them: [position][MoE layer].
+     */
+    private static int[][][] forced(java.util.List<int[][]> routing, int positions, int chunk) {
+        int chunks = (positions + chunk - 1) / chunk;
+        int layers = routing.size() / chunks;
+        int[][][] forced = new int[positions][layers][];
+        for (int e = 0; e < routing.size(); e++) {
+            int[][] chosen = routing.get(e);
+            for (int j = 0; j < chosen.length; j++) {
+                forced[e / layers * chunk + j][e % layers] = chosen[j];
+            }
+        }
+        return forced;
+    }
+
+    /**
+     * A 2,100-token prompt fed in chunks of 700, so that later chunks decompress a cached prefix of their
+     * own and every chunk runs over several of the naive form's 256-position chunks and 64-token tiles: the
+     * naive form agrees with the absorbed one (itself checked against llama.cpp and against float64 attention
+     * at 2,000+ positions, BlockAttentionTest) at every position, float weights, experts forced alike.
+     */
+    @Test
+    void naiveFormMatchesAbsorbedFormAtLongContext() {
+        int[] tokens = randomTokens(2100, 11);
+        for (String model : new String[] {"ds2lite-f32.gguf", "ds3-f32.gguf"}) {
+            java.util.List<int[][]> routing = new java.util.ArrayList<>();
+            float[][] naive = runChunks(model, DeepSeek2Model.AttentionForm.NAIVE, tokens, 700, routing, null);
+            float[][] absorbed = runChunks(model, DeepSeek2Model.AttentionForm.ABSORBED, tokens, 700, null,
+                    forced(routing, tokens.length, 700));
+            double d = maxDiff(naive, absorbed);
+            System.out.printf("%s: naive vs absorbed form at 2,100 positions, max |diff| %.3g%n", model, d);
+            assertTrue(d <= 1e-4, model + ": naive vs absorbed form at 2,100 positions differ by " + d);
+        }
+    }
+
+    /**
+     * The cheaper form by multiply-adds: a one-sequence prompt of NAIVE_MIN_TOKENS or more takes the naive
+     * form (on these small shapes always cheaper from there), a decode step, a shorter prompt or a batch of
+     * two sequences the absorbed one.
+     */
+    @Test
+    void promptsOfOneSequenceTakeTheNaiveForm() {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds2lite-f32.gguf"))) {
+            DeepSeek2Model m = new DeepSeek2Model(ModelConfig.fromGguf(f.metadata()), new Weights(f, POOL, true), POOL,
+                    DeepSeek2Model.AttentionForm.CHEAPER);
+            Session a = m.newSession(1024);
+            Session b = m.newSession(1024);
+            assertTrue(m.naiveCheaper(Batch.of(a, randomTokens(700, 1))));
+            assertTrue(m.naiveCheaper(Batch.of(a, randomTokens(DeepSeek2Model.NAIVE_MIN_TOKENS, 1))));
+            assertFalse(m.naiveCheaper(Batch.of(a, randomTokens(DeepSeek2Model.NAIVE_MIN_TOKENS - 1, 1))));
+            assertFalse(m.naiveCheaper(Batch.of(a, new int[] {5})));
+            assertFalse(m.naiveCheaper(new Batch.Builder().add(a, randomTokens(300, 1)).add(b, randomTokens(300, 2)).build()));
         }
     }
 

@@ -111,12 +111,50 @@ class ReferenceLogitsTest {
         check(model, true);
     }
 
+    static Stream<String> mlaModels() throws IOException {
+        List<String> mla = new ArrayList<>();
+        for (String m : models().toList()) {
+            if (Case.of(m).json.get("arch").asText().equals("deepseek2")) {
+                mla.add(m);
+            }
+        }
+        return mla.stream();
+    }
+
+    /**
+     * How far past the absorbed form's bounds the naive one may go. llama.cpp computes the absorbed form and
+     * rounds q_nope and the weighted latent to Q8_0 before the quantized W_UK and W_UV; the naive form
+     * multiplies each latent by F32 copies of them and rounds nothing there, so where those roundings move
+     * llama.cpp's logits the naive form's distance from llama.cpp is theirs, which can exceed twice the
+     * float64 reference's (measured: at most 1.03× the bound, ds3-q4_0, where the absorbed form reaches
+     * 0.91×; float models 0.03×).
+     */
+    private static final double NAIVE_SLACK = 1.25;
+
+    /**
+     * The naive MLA form, which long prompts take (DeepSeek2Model.naiveCheaper), against llama.cpp: prompts
+     * as one batch, then single steps; bounds as for the absorbed form, times {@link #NAIVE_SLACK}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mlaModels")
+    void naiveMlaFormMatchesLlamaCpp(String model) throws IOException {
+        check(model, false, DeepSeek2Model.AttentionForm.NAIVE, NAIVE_SLACK);
+    }
+
     private static void check(String model, boolean stepwise) throws IOException {
+        check(model, stepwise, null, 1);
+    }
+
+    /** {@code form}: the MLA form to force, null for the model as loaded; bounds times {@code slack}. */
+    private static void check(String model, boolean stepwise, DeepSeek2Model.AttentionForm form, double slack)
+            throws IOException {
         Case c = Case.of(model);
         List<String> failures = new ArrayList<>();
         double worst = 0;
+        double worstRatio = 0;
         try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
-            Model m = Model.load(f, POOL);
+            Model m = form == null ? Model.load(f, POOL)
+                    : new DeepSeek2Model(ModelConfig.fromGguf(f.metadata()), new Weights(f, POOL, true), POOL, form);
             for (JsonNode seq : c.json.get("sequences")) {
                 float[][] ref = c.rows(seq);
                 int[] tokens = c.allTokens(seq);
@@ -138,13 +176,16 @@ class ReferenceLogitsTest {
                 for (int i = 0; i < tokens.length; i++) {
                     double d = maxAbsDiff(got[i], ref[i]);
                     worst = Math.max(worst, d);
-                    if (d > c.bound(seq, i)) {
+                    worstRatio = Math.max(worstRatio, d / c.bound(seq, i));
+                    if (d > slack * c.bound(seq, i)) {
                         failures.add(String.format("%s/%s position %d: max |diff| %.3g > bound %.3g",
-                                model, seq.get("name").asText(), i, d, c.bound(seq, i)));
+                                model, seq.get("name").asText(), i, d, slack * c.bound(seq, i)));
                     }
                 }
             }
         }
+        System.out.printf("%s%s: worst |diff| %.3g, %.2f of the bound%n", model, form == null ? "" : " (" + form + ")",
+                worst, worstRatio);
         assertTrue(failures.isEmpty(), failures.size() + " positions out of bounds (worst " + worst + "):\n"
                 + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
     }
