@@ -60,11 +60,10 @@ class MlaFormsTest {
 
     /**
      * The same numbers to 1e-4, with the experts forced to the naive run's (a near-tie may otherwise tip
-     * either way). Float weights only: with quantized ones, activations are rounded before each product as
-     * llama.cpp rounds them, and the two forms round different vectors (q_nope before W_UK in the absorbed
-     * form, each position's latent in the naive one) — on ds3-kquant, whose random attention scores are
-     * large, they then differ by up to 0.18. The absorbed form with quantized W_UK/W_UV is checked against
-     * llama.cpp's own absorbed computation instead (ReferenceLogitsTest, ds3-kquant).
+     * either way). Float weights only: with quantized ones the absorbed form rounds q_nope and the weighted
+     * latent as llama.cpp does before W_UK and W_UV, the naive form (F32 copies of them) rounds nothing
+     * there, so the two differ by the roundings' effect; both are checked against llama.cpp instead
+     * (ReferenceLogitsTest, naiveMlaFormMatchesLlamaCpp with its own slack).
      */
     @Test
     void absorbedMlaMatchesNaiveForm() {
