@@ -31,14 +31,11 @@ final class DeepSeek2Model implements Model {
     /** Which form of MLA attention to compute: one always, or per batch the one with fewer multiply-adds. */
     enum AttentionForm { NAIVE, ABSORBED, CHEAPER }
 
-    /** How an expert group is scored when routing with groups (docs/deepseek.md §3.2). */
-    enum GroupScore { MAX, TOP2_SUM }
-
     private record Layer(float[] attnNorm, Matrix wq, Matrix wqA, float[] qANorm, Matrix wqB, Matrix wkvA,
                          float[] kvANorm, Tensor kB, Tensor vB, Tensor kvB, Matrix kBm, Matrix vBm, Matrix wo,
                          float[] ffnNorm,
                          Matrix gate, Matrix up, Matrix down,
-                         Matrix router, float[] selectionBias, Matrix gateExps, Matrix upExps, Matrix downExps,
+                         Matrix router, Router routing, Matrix gateExps, Matrix upExps, Matrix downExps,
                          Matrix gateShared, Matrix upShared, Matrix downShared) {
         boolean isMoe() {
             return router != null;
@@ -63,11 +60,7 @@ final class DeepSeek2Model implements Model {
         final float[][] expertOut;
         final int[] expertRows;
         final float[] expertWeights;
-        final float[] probs;
-        final float[] selection;
-        final float[] groupScores;
-        final int[] top;
-        final boolean[] taken;
+        final Router.Scratch routing;
         final MatMul.Products products = new MatMul.Products(2);
         final Naive naive = new Naive();
         final Absorbed absorbed = new Absorbed();
@@ -84,12 +77,10 @@ final class DeepSeek2Model implements Model {
             int width = c.feedForwardLength();
             int x = 1;
             int k = 1;
-            int groups = 1;
             if (m != null) {
                 width = Math.max(width, m.expertFeedForwardLength() * Math.max(1, m.expertSharedCount()));
                 x = m.expertCount();
                 k = m.expertUsedCount();
-                groups = Math.max(1, m.groupCount());
             }
             g = new float[t][width];
             u = new float[t][width];
@@ -102,11 +93,7 @@ final class DeepSeek2Model implements Model {
             expertOut = new float[t][e];
             expertRows = new int[t];
             expertWeights = new float[t];
-            probs = new float[x];
-            selection = new float[x];
-            groupScores = new float[groups];
-            top = new int[Math.max(k, groups)];
-            taken = new boolean[Math.max(x, groups)];
+            routing = new Router.Scratch(m);
         }
     }
 
@@ -613,7 +600,8 @@ final class DeepSeek2Model implements Model {
                     kB, vB, mla.splitKvB() ? null : w.tensor(p + "attn_kv_b.weight", kvr, (long) h * (nope + vh)),
                     kB != null ? w.packed(kB, false) : null, vB != null ? w.packed(vB, false) : null,
                     w.matrix(p + "attn_output.weight", (long) h * vh, e),
-                    w.vector(p + "ffn_norm.weight", e), gate, up, down, router, bias, ge, ue, de, gs, us, ds);
+                    w.vector(p + "ffn_norm.weight", e), gate, up, down, router,
+                    router != null ? new Router(moe, bias) : null, ge, ue, de, gs, us, ds);
         }
         double mscaleAllDim = c.ropeScaling().yarnLogMultiplier() / 0.1;
         this.rope = new Rope(rot, c.ropeFreqBase(), c.ropeScaling(), null, false, true, mscaleAllDim);
@@ -791,7 +779,7 @@ final class DeepSeek2Model implements Model {
         int moeLayer = l - m.leadingDenseBlockCount();
         for (int i = 0; i < t; i++) {
             int[] forced = batch.parts[batch.partOf[i]].forcedExperts(batch.position[i], moeLayer);
-            route(b.routerLogits[i], L.selectionBias, b, forced, b.chosen[i], b.weights[i], b.scores[i]);
+            L.routing.route(b.routerLogits[i], forced, b.routing, b.chosen[i], b.weights[i], b.scores[i]);
         }
         for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
             batch.parts[p].addRouting(b.chosen, b.scores, row, batch.partTokens[p].length);
@@ -833,91 +821,5 @@ final class DeepSeek2Model implements Model {
             }
         }
         Blocks.addInto(ws.ffnOut, b.routed, t);
-    }
-
-    /**
-     * Chooses experts for one token (docs/gguf.md §2.1, docs/deepseek.md §3.2): their ids into
-     * {@code chosen} in selection order (best first; ties to the lower id) — or {@code forced}'s, when not
-     * null — their gate weights into {@code weights}, every expert's selection score into {@code scores}.
-     */
-    private void route(float[] logits, float[] bias, Buffers b, int[] forced, int[] chosen, float[] weights,
-                       float[] scores) {
-        ModelConfig.Moe m = c.moe();
-        int n = logits.length;
-        float[] probs = b.probs;
-        if (m.gating() == ModelConfig.Moe.Gating.SOFTMAX) {
-            System.arraycopy(logits, 0, probs, 0, n);
-            VectorMath.softmax(probs, 0, n);
-        } else {
-            for (int i = 0; i < n; i++) {
-                probs[i] = VectorMath.sigmoid(logits[i]);
-            }
-        }
-        float[] sel = b.selection;
-        for (int i = 0; i < n; i++) {
-            sel[i] = bias != null ? probs[i] + bias[i] : probs[i];
-        }
-        System.arraycopy(sel, 0, scores, 0, n);
-        if (m.groupCount() > 1) {
-            GroupScore rule = bias != null ? GroupScore.TOP2_SUM : GroupScore.MAX;
-            int groups = m.groupCount();
-            int size = n / groups;
-            for (int g = 0; g < groups; g++) {
-                int picks = rule == GroupScore.MAX ? 1 : 2;
-                topK(sel, g * size, size, picks, b.top, b.taken);
-                b.groupScores[g] = 0;
-                for (int k = 0; k < picks; k++) {
-                    b.groupScores[g] += sel[g * size + b.top[k]];
-                }
-            }
-            topK(b.groupScores, 0, groups, m.groupUsedCount(), b.top, b.taken);
-            for (int g = 0; g < groups; g++) {
-                boolean keep = false;
-                for (int k = 0; k < m.groupUsedCount(); k++) {
-                    keep |= b.top[k] == g;
-                }
-                if (!keep) {
-                    Arrays.fill(sel, g * size, (g + 1) * size, Float.NEGATIVE_INFINITY);
-                }
-            }
-        }
-        topK(sel, 0, n, chosen.length, chosen, b.taken);
-        if (forced != null) {
-            System.arraycopy(forced, 0, chosen, 0, chosen.length);
-        }
-        float sum = 0;
-        for (int k = 0; k < chosen.length; k++) {
-            weights[k] = probs[chosen[k]];
-            sum += weights[k];
-        }
-        if (m.weightsNorm()) {
-            float denom = Math.max(sum, 6.103515625e-5f);
-            for (int k = 0; k < weights.length; k++) {
-                weights[k] /= denom;
-            }
-        }
-        if (m.weightsScale() != 0 && m.weightsScale() != 1) {
-            for (int k = 0; k < weights.length; k++) {
-                weights[k] *= m.weightsScale();
-            }
-        }
-    }
-
-    /**
-     * Positions (relative to {@code from}) of the k largest of v[from, from + n), largest first, equal values
-     * by lower position, into {@code out}; {@code taken} is scratch of at least n.
-     */
-    static void topK(float[] v, int from, int n, int k, int[] out, boolean[] taken) {
-        Arrays.fill(taken, 0, n, false);
-        for (int j = 0; j < k; j++) {
-            int best = -1;
-            for (int i = 0; i < n; i++) {
-                if (!taken[i] && (best < 0 || v[from + i] > v[from + best])) {
-                    best = i;
-                }
-            }
-            out[j] = best;
-            taken[best] = true;
-        }
     }
 }
