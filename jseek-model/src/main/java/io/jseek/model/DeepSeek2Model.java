@@ -152,17 +152,11 @@ final class DeepSeek2Model implements Model {
             source.set(null, 0, null, 0, 0, 0);
         };
 
-        /** Each (token, head)'s output: its weighted values divided by its sum. */
+        /** Each (token, head)'s output: its one state's weighted values divided by its sum. */
         private final WorkerPool.RangeBody finish = (from, to) -> {
             int vh = mla.vHeadDim();
             for (int job = from; job < to; job++) {
-                int head = job / n;
-                int i = job % n;
-                float inv = 1 / sums[job];
-                float[] o = b.o[first + i];
-                for (int d = 0; d < vh; d++) {
-                    o[head * vh + d] = outs[job * vh + d] * inv;
-                }
+                BlockAttention.mergeRow(job, 1, 0, vh, maxes, sums, outs, b.o[first + job % n], job / n * vh);
             }
         };
 

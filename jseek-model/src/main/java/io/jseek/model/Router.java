@@ -51,9 +51,9 @@ final class Router {
      * {@code chosen} in selection order (best first; ties to the lower id) — or {@code forced}'s, when not
      * null — their gate weights into {@code weights}, every expert's selection score into {@code scores}.
      */
-    void route(float[] logits, int[] forced, Scratch b, int[] chosen, float[] weights, float[] scores) {
+    void route(float[] logits, int[] forced, Scratch scratch, int[] chosen, float[] weights, float[] scores) {
         int n = logits.length;
-        float[] probs = b.probs;
+        float[] probs = scratch.probs;
         if (m.gating() == ModelConfig.Moe.Gating.SOFTMAX) {
             System.arraycopy(logits, 0, probs, 0, n);
             VectorMath.softmax(probs, 0, n);
@@ -62,7 +62,7 @@ final class Router {
                 probs[i] = VectorMath.sigmoid(logits[i]);
             }
         }
-        float[] sel = b.selection;
+        float[] sel = scratch.selection;
         for (int i = 0; i < n; i++) {
             sel[i] = bias != null ? probs[i] + bias[i] : probs[i];
         }
@@ -73,24 +73,24 @@ final class Router {
             int size = n / groups;
             for (int g = 0; g < groups; g++) {
                 int picks = rule == GroupScore.MAX ? 1 : 2;
-                topK(sel, g * size, size, picks, b.top, b.taken);
-                b.groupScores[g] = 0;
+                topK(sel, g * size, size, picks, scratch.top, scratch.taken);
+                scratch.groupScores[g] = 0;
                 for (int k = 0; k < picks; k++) {
-                    b.groupScores[g] += sel[g * size + b.top[k]];
+                    scratch.groupScores[g] += sel[g * size + scratch.top[k]];
                 }
             }
-            topK(b.groupScores, 0, groups, m.groupUsedCount(), b.top, b.taken);
+            topK(scratch.groupScores, 0, groups, m.groupUsedCount(), scratch.top, scratch.taken);
             for (int g = 0; g < groups; g++) {
                 boolean keep = false;
                 for (int k = 0; k < m.groupUsedCount(); k++) {
-                    keep |= b.top[k] == g;
+                    keep |= scratch.top[k] == g;
                 }
                 if (!keep) {
                     Arrays.fill(sel, g * size, (g + 1) * size, Float.NEGATIVE_INFINITY);
                 }
             }
         }
-        topK(sel, 0, n, chosen.length, chosen, b.taken);
+        topK(sel, 0, n, chosen.length, chosen, scratch.taken);
         if (forced != null) {
             System.arraycopy(forced, 0, chosen, 0, chosen.length);
         }
