@@ -108,4 +108,32 @@ final class Blocks {
         }
         return s;
     }
+
+    /** Each thread's row view for attention jobs. */
+    static final ThreadLocal<BlockAttention.Rows> ROWS = ThreadLocal.withInitial(BlockAttention.Rows::new);
+    /** Each thread's row-limit scratch for attention jobs. */
+    private static final ThreadLocal<int[]> LIMITS = ThreadLocal.withInitial(() -> new int[0]);
+
+    /** This thread's row-limit scratch of at least n. */
+    static int[] limits(int n) {
+        int[] a = LIMITS.get();
+        if (a.length < n) {
+            a = new int[n];
+            LIMITS.set(a);
+        }
+        return a;
+    }
+
+    /** {@code a}, or a larger array when shorter than n (contents not kept). */
+    static float[] grow(float[] a, int n) {
+        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 2)];
+    }
+
+    /** At least {@code n} rows of {@code width} floats (rows kept when large enough). */
+    static float[][] rows(float[][] a, int n, int width) {
+        if (a.length < n || a.length > 0 && a[0].length < width) {
+            a = new float[Math.max(n, a.length)][width];
+        }
+        return a;
+    }
 }

@@ -60,8 +60,8 @@ final class DenseModel implements Model {
         private final WorkerPool.RangeBody attend = (from, to) -> {
             int kvh = c.headCountKv();
             int group = c.headCount() / kvh;
-            int[] limit = limits(rowsPerTile);
-            BlockAttention.Rows rows = ROWS.get();
+            int[] limit = Blocks.limits(rowsPerTile);
+            BlockAttention.Rows rows = Blocks.ROWS.get();
             for (int job = from; job < to; job++) {
                 int planJob = job / kvh;
                 int kvHead = job % kvh;
@@ -103,9 +103,9 @@ final class DenseModel implements Model {
             int tileTokens = Math.max(1, (64 << 10) / (group * vd));
             plan.plan(batch, tileTokens, Math.max(1, 2 * pool.threads() / kvh), 4 * KvPool.BLOCK_TOKENS);
             rowsPerTile = tileTokens * group;
-            maxes = grow(maxes, plan.slots * kvh * rowsPerTile);
-            sums = grow(sums, plan.slots * kvh * rowsPerTile);
-            outs = grow(outs, plan.slots * kvh * rowsPerTile * vd);
+            maxes = Blocks.grow(maxes, plan.slots * kvh * rowsPerTile);
+            sums = Blocks.grow(sums, plan.slots * kvh * rowsPerTile);
+            outs = Blocks.grow(outs, plan.slots * kvh * rowsPerTile * vd);
             if (tileOf.length < t) {
                 tileOf = new int[t];
             }
@@ -122,22 +122,6 @@ final class DenseModel implements Model {
                 this.batch = null;
             }
         }
-    }
-
-    private static final ThreadLocal<BlockAttention.Rows> ROWS = ThreadLocal.withInitial(BlockAttention.Rows::new);
-    private static final ThreadLocal<int[]> LIMITS = ThreadLocal.withInitial(() -> new int[0]);
-
-    private static int[] limits(int n) {
-        int[] a = LIMITS.get();
-        if (a.length < n) {
-            a = new int[n];
-            LIMITS.set(a);
-        }
-        return a;
-    }
-
-    private static float[] grow(float[] a, int n) {
-        return a.length >= n ? a : new float[Math.max(n, a.length + a.length / 2)];
     }
 
     private final ModelConfig c;
