@@ -1,18 +1,47 @@
 package io.jseek.model;
 
-/** The model architectures jseek runs, by their GGUF {@code general.architecture} name. */
+import io.jseek.core.kernel.WorkerPool;
+
+/**
+ * The model architectures jseek runs, by their GGUF {@code general.architecture} name, each with how its RoPE
+ * pairs values and the class that runs it. A new dense architecture is one line here (and its config keys in
+ * {@link ModelConfig}); a new attention or FFN is a class beside {@link Mla} or {@link DeepSeekMoe}.
+ */
 public enum Architecture {
     /** DeepSeek-V2, V2-Lite, V2.5, V3, R1, V3.1: MLA attention and DeepSeekMoE. */
-    DEEPSEEK2("deepseek2"),
+    DEEPSEEK2("deepseek2", RopeStyle.NORM,
+            (c, w, pool) -> new DeepSeek2Model(c, w, pool, DeepSeek2Model.AttentionForm.CHEAPER)),
     /** Qwen2 (DeepSeek-R1-Distill-Qwen). */
-    QWEN2("qwen2"),
+    QWEN2("qwen2", RopeStyle.NEOX, DenseModel::new),
     /** Llama (DeepSeek-R1-Distill-Llama). */
-    LLAMA("llama");
+    LLAMA("llama", RopeStyle.NORM, DenseModel::new);
+
+    /** Which values RoPE rotates together (docs/gguf.md §2.4). */
+    public enum RopeStyle {
+        /** Adjacent values (2i, 2i + 1): ggml's NORM mode. */
+        NORM,
+        /** The two halves (i, i + n/2): ggml's NEOX mode. */
+        NEOX
+    }
+
+    /** Builds the forward pass of a loaded file. */
+    @FunctionalInterface
+    interface Factory {
+        Model create(ModelConfig config, Weights weights, WorkerPool pool);
+    }
 
     public final String ggufName;
+    public final RopeStyle ropeStyle;
+    private final Factory factory;
 
-    Architecture(String ggufName) {
+    Architecture(String ggufName, RopeStyle ropeStyle, Factory factory) {
         this.ggufName = ggufName;
+        this.ropeStyle = ropeStyle;
+        this.factory = factory;
+    }
+
+    Model create(ModelConfig config, Weights weights, WorkerPool pool) {
+        return factory.create(config, weights, pool);
     }
 
     /** The architecture with this GGUF name, or null. */

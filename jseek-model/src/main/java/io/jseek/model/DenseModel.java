@@ -164,8 +164,7 @@ final class DenseModel implements Model {
                     w.matrix(p + "ffn_down.weight", ff, e));
         }
         float[] freqs = w.optionalVector("rope_freqs.weight", c.ropeDimensionCount() / 2);
-        this.rope = new Rope(c.ropeDimensionCount(), c.ropeFreqBase(), c.ropeScaling(), freqs,
-                c.architecture() == Architecture.QWEN2, false, c.ropeScaling().yarnLogMultiplier());
+        this.rope = Rope.of(c, freqs);
         this.shapes = new BlockAttention.Shape[c.headCountKv()];
         float kqScale = (float) (1 / Math.sqrt(hd));
         for (int k = 0; k < shapes.length; k++) {

@@ -26,14 +26,9 @@ final class Mla {
             ModelConfig.Mla m = c.mla();
             int nope = m.qkNopeHeadDim();
             int rot = m.qkRopeHeadDim();
-            double mscaleAllDim = c.ropeScaling().yarnLogMultiplier() / 0.1;
-            Rope rope = new Rope(rot, c.ropeFreqBase(), c.ropeScaling(), null, false, true, mscaleAllDim);
-            // kq_scale = mscale² / sqrt(nope + rope), with the YaRN correction folded into mscale (§2.4).
-            double attnFactorOrg = rope.attnFactor() * (1 + 0.1 * rope.logFactor());
-            double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim * rope.logFactor());
-            float kqScale = (float) (mscale * mscale / Math.sqrt(nope + rot));
+            float kqScale = (float) Rope.mlaSoftmaxScale(c);
             // Absorbed keys: [cKv ‖ kRope] (576 values for V2/V3), values cKv; naive: a head's [kNope ‖ kRope], its v.
-            return new Common(c, m, pool, form, rope,
+            return new Common(c, m, pool, form, Rope.of(c),
                     new BlockAttention.Shape(0, m.kvLoraRank() + rot, 0, m.kvLoraRank(), kqScale),
                     new BlockAttention.Shape(0, nope + rot, nope + rot, m.vHeadDim(), kqScale));
         }

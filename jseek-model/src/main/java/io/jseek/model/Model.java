@@ -62,10 +62,7 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
     static Model load(GgufFile file, WorkerPool pool, boolean pack) {
         ModelConfig config = ModelConfig.fromGguf(file.metadata());
         Weights w = new Weights(file, pool, pack);
-        return switch (config.architecture()) {
-            case DEEPSEEK2 -> new DeepSeek2Model(config, w, pool, DeepSeek2Model.AttentionForm.CHEAPER);
-            case QWEN2, LLAMA -> new DenseModel(config, w, pool);
-        };
+        return config.architecture().create(config, w, pool);
     }
 
     /** Checks token ids before they reach an embedding lookup. */

@@ -3,9 +3,10 @@ package io.jseek.model;
 /**
  * Rotary position embedding exactly as ggml computes it (docs/gguf.md §2.4), YaRN and llama3 frequency
  * factors included. Pairs are adjacent values {@code (2i, 2i+1)} (NORM: deepseek2, llama) or the two
- * halves {@code (i, i + n/2)} (NEOX: qwen2). Angles are computed in double precision.
+ * halves {@code (i, i + n/2)} (NEOX: qwen2). Angles are computed in double precision. The engine and the
+ * trainer both rotate by {@link #angle} and {@link #magnitude}.
  */
-final class Rope {
+public final class Rope {
     private final int dims;
     private final boolean neox;
     private final double[] invFreq;
@@ -19,7 +20,7 @@ final class Rope {
      * @param freqFactors per-pair divisors of the frequency (llama3 {@code rope_freqs}), or null
      * @param mscaleAllDim DeepSeek's {@code mscale_all_dim} (GGUF yarn_log_multiplier / 0.1 for deepseek2), 0 if none
      */
-    Rope(int dims, double base, ModelConfig.RopeScaling scaling, float[] freqFactors, boolean neox,
+    private Rope(int dims, double base, ModelConfig.RopeScaling scaling, float[] freqFactors, boolean neox,
          boolean deepseek2, double mscaleAllDim) {
         this.dims = dims;
         this.neox = neox;
@@ -56,6 +57,60 @@ final class Rope {
         this.mscale = ext != 0 ? af * (1 + 0.1 * Math.log(1 / fs)) : af;
     }
 
+    /** The RoPE of a model of this config: MLA's rope part for DeepSeek, every head's rope dimensions otherwise. */
+    public static Rope of(ModelConfig c) {
+        return of(c, null);
+    }
+
+    /** As {@link #of(ModelConfig)}, with llama3's per-pair frequency divisors ({@code rope_freqs}) or null. */
+    static Rope of(ModelConfig c, float[] freqFactors) {
+        boolean neox = c.architecture().ropeStyle == Architecture.RopeStyle.NEOX;
+        if (c.mla() != null) {
+            return new Rope(c.mla().qkRopeHeadDim(), c.ropeFreqBase(), c.ropeScaling(), freqFactors, neox, true,
+                    mscaleAllDim(c));
+        }
+        return new Rope(c.ropeDimensionCount(), c.ropeFreqBase(), c.ropeScaling(), freqFactors, neox, false,
+                c.ropeScaling().yarnLogMultiplier());
+    }
+
+    /** DeepSeek's {@code mscale_all_dim}: GGUF's yarn_log_multiplier / 0.1. */
+    private static double mscaleAllDim(ModelConfig c) {
+        return c.ropeScaling().yarnLogMultiplier() / 0.1;
+    }
+
+    /**
+     * MLA's softmax scale (docs/deepseek.md §2.4): mscale² / sqrt(nope + rope), with the YaRN correction
+     * folded into mscale.
+     */
+    public static double mlaSoftmaxScale(ModelConfig c) {
+        Rope rope = of(c);
+        double attnFactorOrg = rope.attnFactor * (1 + 0.1 * rope.logFactor());
+        double mscale = attnFactorOrg * (1 + 0.1 * mscaleAllDim(c) * rope.logFactor());
+        return mscale * mscale / Math.sqrt(c.mla().qkNopeHeadDim() + c.mla().qkRopeHeadDim());
+    }
+
+    /** Values rotated: 2 × the number of pairs. */
+    public int dims() {
+        return dims;
+    }
+
+    /** Whether pairs are the two halves (NEOX) rather than adjacent values (NORM). */
+    public boolean neox() {
+        return neox;
+    }
+
+    /** The rotation angle of pair i at position pos (YaRN's blend of interpolated and extrapolated). */
+    public double angle(int pos, int i) {
+        double extrap = pos * invFreq[i];
+        double interp = freqScale * extrap;
+        return interp * (1 - ramp[i]) + extrap * ramp[i];
+    }
+
+    /** The factor every rotated pair is scaled by (YaRN's mscale; 1 without scaling). */
+    public double magnitude() {
+        return mscale;
+    }
+
     private static double yarnMscale(double scale, double m) {
         return scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1;
     }
@@ -65,21 +120,15 @@ final class Rope {
     }
 
     /** log(1 / freq_scale), i.e. log of the YaRN factor (0 without scaling). */
-    double logFactor() {
+    private double logFactor() {
         return Math.log(1 / freqScale);
-    }
-
-    double attnFactor() {
-        return attnFactor;
     }
 
     /** Rotates {@code x[off, off + dims)} for position {@code pos}. */
     void apply(float[] x, int off, int pos) {
         int half = dims / 2;
         for (int i = 0; i < half; i++) {
-            double extrap = pos * invFreq[i];
-            double interp = freqScale * extrap;
-            double theta = interp * (1 - ramp[i]) + extrap * ramp[i];
+            double theta = angle(pos, i);
             float cos = (float) (Math.cos(theta) * mscale);
             float sin = (float) (Math.sin(theta) * mscale);
             int a = neox ? off + i : off + 2 * i;
