@@ -2,6 +2,7 @@ package io.jseek.model;
 
 import io.jseek.core.JseekException;
 import io.jseek.core.gguf.GgufMetadata;
+import io.jseek.core.gguf.GgufValue;
 
 /**
  * Every hyper-parameter a forward pass needs, read once from GGUF metadata (keys and defaults as llama.cpp
@@ -140,6 +141,64 @@ public record ModelConfig(
                     gating == 2 ? Moe.Gating.SIGMOID : Moe.Gating.SOFTMAX);
         }
         return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe);
+    }
+
+    /**
+     * This config as the GGUF metadata {@link #fromGguf} reads back to an equal config (the architecture's
+     * keys and {@code general.architecture} / {@code general.name}; no tokenizer). What an exporter writes.
+     */
+    public java.util.Map<String, GgufValue> toGguf() {
+        String a = architecture.ggufName;
+        String p = a + ".";
+        java.util.Map<String, GgufValue> m = new java.util.LinkedHashMap<>();
+        m.put("general.architecture", GgufValue.string(a));
+        m.put("general.name", GgufValue.string(name));
+        m.put(p + "block_count", GgufValue.u32(blockCount));
+        m.put(p + "context_length", GgufValue.u32(contextLength));
+        m.put(p + "embedding_length", GgufValue.u32(embeddingLength));
+        m.put(p + "feed_forward_length", GgufValue.u32(feedForwardLength));
+        m.put(p + "attention.head_count", GgufValue.u32(headCount));
+        m.put(p + "attention.head_count_kv", GgufValue.u32(headCountKv));
+        m.put(p + "attention.layer_norm_rms_epsilon", GgufValue.f32(rmsNormEps));
+        m.put(p + "rope.freq_base", GgufValue.f32(ropeFreqBase));
+        m.put(p + "rope.dimension_count", GgufValue.u32(ropeDimensionCount));
+        m.put(p + "vocab_size", GgufValue.u32(vocabSize));
+        if (ropeScaling.type() != RopeScaling.Type.NONE) {
+            m.put(p + "rope.scaling.type", GgufValue.string(ropeScaling.type().name().toLowerCase(java.util.Locale.ROOT)));
+            m.put(p + "rope.scaling.factor", GgufValue.f32(ropeScaling.factor()));
+            m.put(p + "rope.scaling.original_context_length", GgufValue.u32(ropeScaling.originalContextLength()));
+            m.put(p + "rope.scaling.yarn_log_multiplier", GgufValue.f32(ropeScaling.yarnLogMultiplier()));
+        }
+        if (mla != null) {
+            m.put(p + "attention.q_lora_rank", GgufValue.u32(mla.qLoraRank()));
+            m.put(p + "attention.kv_lora_rank", GgufValue.u32(mla.kvLoraRank()));
+            if (mla.splitKvB()) {
+                // The absorbed form's shapes as llama.cpp writes them: keys [cKv ‖ kRope], values cKv.
+                m.put(p + "attention.key_length", GgufValue.u32(mla.kvLoraRank() + mla.qkRopeHeadDim()));
+                m.put(p + "attention.value_length", GgufValue.u32(mla.kvLoraRank()));
+                m.put(p + "attention.key_length_mla", GgufValue.u32(keyLength));
+                m.put(p + "attention.value_length_mla", GgufValue.u32(valueLength));
+            } else {
+                m.put(p + "attention.key_length", GgufValue.u32(keyLength));
+                m.put(p + "attention.value_length", GgufValue.u32(valueLength));
+            }
+        } else {
+            m.put(p + "attention.key_length", GgufValue.u32(keyLength));
+            m.put(p + "attention.value_length", GgufValue.u32(valueLength));
+        }
+        if (moe != null) {
+            m.put(p + "leading_dense_block_count", GgufValue.u32(moe.leadingDenseBlockCount()));
+            m.put(p + "expert_count", GgufValue.u32(moe.expertCount()));
+            m.put(p + "expert_used_count", GgufValue.u32(moe.expertUsedCount()));
+            m.put(p + "expert_shared_count", GgufValue.u32(moe.expertSharedCount()));
+            m.put(p + "expert_feed_forward_length", GgufValue.u32(moe.expertFeedForwardLength()));
+            m.put(p + "expert_group_count", GgufValue.u32(moe.groupCount()));
+            m.put(p + "expert_group_used_count", GgufValue.u32(moe.groupUsedCount()));
+            m.put(p + "expert_weights_scale", GgufValue.f32(moe.weightsScale()));
+            m.put(p + "expert_weights_norm", GgufValue.bool(moe.weightsNorm()));
+            m.put(p + "expert_gating_func", GgufValue.u32(moe.gating() == Moe.Gating.SIGMOID ? 2 : 1));
+        }
+        return m;
     }
 
     private static RopeScaling ropeScaling(GgufMetadata md, String p, int ctx) {

@@ -73,6 +73,11 @@ public final class Rope {
                 c.ropeScaling().yarnLogMultiplier());
     }
 
+    /** RoPE without scaling over {@code dims} values. */
+    public static Rope plain(int dims, double base, Architecture.RopeStyle style) {
+        return new Rope(dims, base, ModelConfig.RopeScaling.NONE, null, style == Architecture.RopeStyle.NEOX, false, 0);
+    }
+
     /** DeepSeek's {@code mscale_all_dim}: GGUF's yarn_log_multiplier / 0.1. */
     private static double mscaleAllDim(ModelConfig c) {
         return c.ropeScaling().yarnLogMultiplier() / 0.1;

@@ -10,23 +10,35 @@ import java.util.Arrays;
  * kept when the model routes by groups, the top-k experts by selection score (ties to the lower id), gate
  * weights = their probabilities, normalized and scaled as the model says. Holds the layer's bias and the
  * model's constants; the per-call buffers are the caller's ({@link Scratch}), so one router serves
- * forward passes on several threads.
+ * forward passes on several threads. The trainer chooses experts with this class too, so that its routing is
+ * the engine's.
  */
-final class Router {
+public final class Router {
     /** How an expert group is scored when routing with groups (docs/deepseek.md §3.2). */
     enum GroupScore { MAX, TOP2_SUM }
+
+    /**
+     * The least denominator when gate weights are normalized (llama.cpp b10573 clamps the sum of the chosen
+     * probabilities to this, F16's smallest normal value).
+     */
+    public static final float WEIGHT_SUM_MIN = 6.103515625e-5f;
 
     private final ModelConfig.Moe m;
     private final float[] bias;
 
     /** {@code bias}: the layer's selection bias (V3's {@code exp_probs_b}), or null. */
-    Router(ModelConfig.Moe m, float[] bias) {
+    public Router(ModelConfig.Moe m, float[] bias) {
         this.m = m;
         this.bias = bias;
     }
 
+    /** The factor gate weights are multiplied by after any normalization: the model's scale, 0 meaning 1. */
+    public static float weightScale(ModelConfig.Moe m) {
+        return m.weightsScale() != 0 ? m.weightsScale() : 1;
+    }
+
     /** One caller's buffers for {@link #route}. */
-    static final class Scratch {
+    public static final class Scratch {
         final float[] probs;
         final float[] selection;
         final float[] groupScores;
@@ -34,7 +46,7 @@ final class Router {
         final boolean[] taken;
 
         /** For the model's MoE constants ({@code m} null: a dense model, nothing to route). */
-        Scratch(ModelConfig.Moe m) {
+        public Scratch(ModelConfig.Moe m) {
             int x = m == null ? 1 : m.expertCount();
             int k = m == null ? 1 : m.expertUsedCount();
             int groups = m == null ? 1 : Math.max(1, m.groupCount());
@@ -51,7 +63,7 @@ final class Router {
      * {@code chosen} in selection order (best first; ties to the lower id) — or {@code forced}'s, when not
      * null — their gate weights into {@code weights}, every expert's selection score into {@code scores}.
      */
-    void route(float[] logits, int[] forced, Scratch scratch, int[] chosen, float[] weights, float[] scores) {
+    public void route(float[] logits, int[] forced, Scratch scratch, int[] chosen, float[] weights, float[] scores) {
         int n = logits.length;
         float[] probs = scratch.probs;
         if (m.gating() == ModelConfig.Moe.Gating.SOFTMAX) {
@@ -100,14 +112,15 @@ final class Router {
             sum += weights[k];
         }
         if (m.weightsNorm()) {
-            float denom = Math.max(sum, 6.103515625e-5f);
+            float denom = Math.max(sum, WEIGHT_SUM_MIN);
             for (int k = 0; k < weights.length; k++) {
                 weights[k] /= denom;
             }
         }
-        if (m.weightsScale() != 0 && m.weightsScale() != 1) {
+        float scale = weightScale(m);
+        if (scale != 1) {
             for (int k = 0; k < weights.length; k++) {
-                weights[k] *= m.weightsScale();
+                weights[k] *= scale;
             }
         }
     }

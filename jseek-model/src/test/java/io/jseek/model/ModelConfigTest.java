@@ -32,6 +32,16 @@ class ModelConfigTest {
         }
     }
 
+    /** What an exporter writes ({@link ModelConfig#toGguf}) reads back to the config of every test file. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void writtenMetadataReadsBackEqual(String model) throws IOException {
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(f.metadata());
+            assertEquals(c, ModelConfig.fromGguf(new io.jseek.core.gguf.GgufMetadata("written", c.toGguf())));
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void matchesTheGeneratorsConfiguration(String model) throws IOException {

@@ -1,6 +1,8 @@
 package io.jseek.train;
 
 import io.jseek.core.JseekException;
+import io.jseek.model.Architecture;
+import io.jseek.model.ModelConfig;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -19,7 +21,8 @@ import java.util.Map;
  */
 public final class Checkpoint {
     private static final int MAGIC = 0x4a534b54; // "JSKT"
-    private static final int VERSION = 1;
+    /** 2: the engine's ModelConfig (1: the trainer's own shape record, still read). */
+    private static final int VERSION = 2;
 
     private Checkpoint() {
     }
@@ -33,15 +36,8 @@ public final class Checkpoint {
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
-            TrainableDeepSeek.Config c = model.config();
-            int[] ints = {c.vocab(), c.embd(), c.layers(), c.heads(), c.kvLora(), c.nope(), c.rot(), c.vHead(), c.ff(),
-                    c.denseLead(), c.experts(), c.expertsUsed(), c.expertFf(), c.sharedExperts(), c.contextLength()};
-            for (int i : ints) {
-                out.writeInt(i);
-            }
-            out.writeDouble(c.ropeBase());
-            out.writeDouble(c.eps());
-            out.writeDouble(c.biasRate());
+            writeConfig(out, model.config());
+            out.writeDouble(model.biasRate());
             out.writeUTF(info.phase());
             out.writeInt(info.step());
             out.writeInt(info.counters().size());
@@ -74,18 +70,25 @@ public final class Checkpoint {
                 throw new JseekException(file + " is not a jseek training checkpoint");
             }
             int version = in.readInt();
-            if (version != VERSION) {
+            if (version != 1 && version != VERSION) {
                 throw new JseekException(file + ": checkpoint version " + version + " is not supported (" + VERSION + ")");
             }
-            int[] i = new int[15];
-            for (int k = 0; k < i.length; k++) {
-                i[k] = in.readInt();
+            ModelConfig c;
+            double biasRate;
+            if (version == 1) {
+                int[] i = new int[15];
+                for (int k = 0; k < i.length; k++) {
+                    i[k] = in.readInt();
+                }
+                double base = in.readDouble();
+                double eps = in.readDouble();
+                biasRate = in.readDouble();
+                c = new TrainableDeepSeek.Config(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10],
+                        i[11], i[12], i[13], base, eps, i[14], biasRate).toModelConfig();
+            } else {
+                c = readConfig(in);
+                biasRate = in.readDouble();
             }
-            double base = in.readDouble();
-            double eps = in.readDouble();
-            double biasRate = in.readDouble();
-            var c = new TrainableDeepSeek.Config(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10], i[11],
-                    i[12], i[13], base, eps, i[14], biasRate);
             String phase = in.readUTF();
             int step = in.readInt();
             int n = in.readInt();
@@ -93,7 +96,7 @@ public final class Checkpoint {
             for (int k = 0; k < n; k++) {
                 counters.put(in.readUTF(), in.readLong());
             }
-            TrainableDeepSeek m = new TrainableDeepSeek(c, 0);
+            TrainableDeepSeek m = new TrainableDeepSeek(c, biasRate, 0);
             for (Var p : m.parameters()) {
                 String name = in.readUTF();
                 if (!name.equals(p.name)) {
@@ -126,5 +129,56 @@ public final class Checkpoint {
         for (int k = 0; k < n; k++) {
             into[k] = in.readDouble();
         }
+    }
+
+    /** The fields of a config the trainer can build (deepseek2, MLA, optional MoE). */
+    private static void writeConfig(DataOutputStream out, ModelConfig c) throws IOException {
+        ModelConfig.Mla a = c.mla();
+        ModelConfig.RopeScaling r = c.ropeScaling();
+        out.writeUTF(c.name());
+        for (int i : new int[] {c.blockCount(), c.contextLength(), c.embeddingLength(), c.feedForwardLength(),
+                c.headCount(), c.headCountKv(), c.keyLength(), c.valueLength(), c.ropeDimensionCount(), c.vocabSize(),
+                a.qLoraRank(), a.kvLoraRank(), a.qkNopeHeadDim(), a.qkRopeHeadDim(), a.vHeadDim(), r.type().ordinal(),
+                r.originalContextLength()}) {
+            out.writeInt(i);
+        }
+        out.writeFloat(c.rmsNormEps());
+        out.writeFloat(c.ropeFreqBase());
+        out.writeFloat(r.factor());
+        out.writeFloat(r.yarnLogMultiplier());
+        ModelConfig.Moe m = c.moe();
+        out.writeBoolean(m != null);
+        if (m != null) {
+            for (int i : new int[] {m.leadingDenseBlockCount(), m.expertCount(), m.expertUsedCount(),
+                    m.expertSharedCount(), m.expertFeedForwardLength(), m.groupCount(), m.groupUsedCount(),
+                    m.gating().ordinal()}) {
+                out.writeInt(i);
+            }
+            out.writeFloat(m.weightsScale());
+            out.writeBoolean(m.weightsNorm());
+        }
+    }
+
+    private static ModelConfig readConfig(DataInputStream in) throws IOException {
+        String name = in.readUTF();
+        int[] i = new int[17];
+        for (int k = 0; k < i.length; k++) {
+            i[k] = in.readInt();
+        }
+        float eps = in.readFloat();
+        float base = in.readFloat();
+        var scaling = new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.values()[i[15]], in.readFloat(), i[16],
+                in.readFloat());
+        ModelConfig.Moe moe = null;
+        if (in.readBoolean()) {
+            int[] m = new int[8];
+            for (int k = 0; k < m.length; k++) {
+                m[k] = in.readInt();
+            }
+            moe = new ModelConfig.Moe(m[0], m[1], m[2], m[3], m[4], m[5], m[6], in.readFloat(), in.readBoolean(),
+                    ModelConfig.Moe.Gating.values()[m[7]]);
+        }
+        return new ModelConfig(Architecture.DEEPSEEK2, name, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], eps, base,
+                i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe);
     }
 }

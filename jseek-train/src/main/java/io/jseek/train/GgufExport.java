@@ -5,6 +5,7 @@ import io.jseek.core.gguf.GgufValue;
 import io.jseek.core.gguf.GgufValueType;
 import io.jseek.core.gguf.GgufWriter;
 import io.jseek.core.tensor.GgmlType;
+import io.jseek.model.ModelConfig;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -54,9 +55,9 @@ public final class GgufExport {
         if (type != GgmlType.F32 && type != GgmlType.Q8_0) {
             throw new JseekException("export writes F32 or Q8_0, not " + type);
         }
-        TrainableDeepSeek.Config c = model.config();
-        if (c.vocab() != vocab.size()) {
-            throw new JseekException("the model has " + c.vocab() + " token rows but the vocabulary " + vocab.size());
+        ModelConfig c = model.config();
+        if (c.vocabSize() != vocab.size()) {
+            throw new JseekException("the model has " + c.vocabSize() + " token rows but the vocabulary " + vocab.size());
         }
         Map<String, GgufValue> md = metadata(c, vocab, type, name, chatTemplate);
         Map<String, float[]> data = new LinkedHashMap<>();
@@ -71,7 +72,7 @@ public final class GgufExport {
             long[] shape;
             if (n.endsWith("_exps.weight")) {
                 // Stacked experts: rows of length cols, rows/experts rows per expert.
-                shape = new long[] {p.cols, p.rows / c.experts(), c.experts()};
+                shape = new long[] {p.cols, p.rows / c.moe().expertCount(), c.moe().expertCount()};
             } else if (p.rows == 1) {
                 shape = new long[] {p.cols};
             } else {
@@ -79,12 +80,12 @@ public final class GgufExport {
             }
             boolean quantize = p.rows > 1 && p.cols % 32 == 0 && type == GgmlType.Q8_0;
             specs.add(new GgufWriter.TensorSpec(n, quantize ? type : GgmlType.F32, shape));
-            data.put(n, toFloat(p.v));
+            data.put(n, TrainableDeepSeek.toFloat(p.v));
         }
         for (int l : model.moeLayers()) {
             String n = "blk." + l + ".exp_probs_b.bias";
-            specs.add(new GgufWriter.TensorSpec(n, GgmlType.F32, new long[] {c.experts()}));
-            data.put(n, toFloat(model.selectionBias(l)));
+            specs.add(new GgufWriter.TensorSpec(n, GgmlType.F32, new long[] {c.moe().expertCount()}));
+            data.put(n, TrainableDeepSeek.toFloat(model.selectionBias(l)));
         }
         try (GgufWriter w = new GgufWriter(out, md, specs); Arena arena = Arena.ofConfined()) {
             for (GgufWriter.TensorSpec s : specs) {
@@ -111,12 +112,12 @@ public final class GgufExport {
      * layout: attn_k_b (ne nope, kvLora, heads) holds W_UK transposed per head; attn_v_b (ne kvLora, vHead,
      * heads) holds W_UV as is.
      */
-    private static void splitKvB(Var kvb, TrainableDeepSeek.Config c, String prefix, List<GgufWriter.TensorSpec> specs,
+    private static void splitKvB(Var kvb, ModelConfig c, String prefix, List<GgufWriter.TensorSpec> specs,
                                  Map<String, float[]> data, GgmlType type) {
-        int h = c.heads();
-        int nope = c.nope();
-        int vh = c.vHead();
-        int kvr = c.kvLora();
+        int h = c.headCount();
+        int nope = c.mla().qkNopeHeadDim();
+        int vh = c.mla().vHeadDim();
+        int kvr = c.mla().kvLoraRank();
         float[] kb = new float[h * kvr * nope];
         float[] vb = new float[h * vh * kvr];
         for (int head = 0; head < h; head++) {
@@ -139,47 +140,14 @@ public final class GgufExport {
         data.put(prefix + "attn_v_b.weight", vb);
     }
 
-    private static float[] toFloat(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return f;
-    }
-
-    private static Map<String, GgufValue> metadata(TrainableDeepSeek.Config c, CharVocabulary vocab, GgmlType type,
+    /** The config's own keys ({@link ModelConfig#toGguf}), then the file's name and type and the vocabulary. */
+    private static Map<String, GgufValue> metadata(ModelConfig c, CharVocabulary vocab, GgmlType type,
                                                    String name, String chatTemplate) {
-        String a = "deepseek2";
-        Map<String, GgufValue> m = new LinkedHashMap<>();
-        m.put("general.architecture", GgufValue.string(a));
+        Map<String, GgufValue> m = new LinkedHashMap<>(c.toGguf());
         m.put("general.type", GgufValue.string("model"));
         m.put("general.name", GgufValue.string(name));
         m.put("general.quantization_version", GgufValue.u32(2));
         m.put("general.file_type", GgufValue.u32(type == GgmlType.F32 ? 0 : 7));
-        m.put(a + ".block_count", GgufValue.u32(c.layers()));
-        m.put(a + ".context_length", GgufValue.u32(c.contextLength()));
-        m.put(a + ".embedding_length", GgufValue.u32(c.embd()));
-        m.put(a + ".feed_forward_length", GgufValue.u32(c.ff()));
-        m.put(a + ".attention.head_count", GgufValue.u32(c.heads()));
-        m.put(a + ".attention.head_count_kv", GgufValue.u32(1));
-        m.put(a + ".rope.freq_base", GgufValue.f32((float) c.ropeBase()));
-        m.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.f32((float) c.eps()));
-        m.put(a + ".vocab_size", GgufValue.u32(c.vocab()));
-        m.put(a + ".leading_dense_block_count", GgufValue.u32(c.denseLead()));
-        m.put(a + ".attention.q_lora_rank", GgufValue.u32(0));
-        m.put(a + ".attention.kv_lora_rank", GgufValue.u32(c.kvLora()));
-        m.put(a + ".attention.key_length", GgufValue.u32(c.kvLora() + c.rot()));
-        m.put(a + ".attention.value_length", GgufValue.u32(c.kvLora()));
-        m.put(a + ".attention.key_length_mla", GgufValue.u32(c.nope() + c.rot()));
-        m.put(a + ".attention.value_length_mla", GgufValue.u32(c.vHead()));
-        m.put(a + ".expert_feed_forward_length", GgufValue.u32(c.expertFf()));
-        m.put(a + ".expert_count", GgufValue.u32(c.experts()));
-        m.put(a + ".expert_used_count", GgufValue.u32(c.expertsUsed()));
-        m.put(a + ".expert_shared_count", GgufValue.u32(c.sharedExperts()));
-        m.put(a + ".expert_weights_scale", GgufValue.f32(1.0f));
-        m.put(a + ".expert_weights_norm", GgufValue.bool(true));
-        m.put(a + ".expert_gating_func", GgufValue.u32(2));
-        m.put(a + ".rope.dimension_count", GgufValue.u32(c.rot()));
         m.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
         m.put("tokenizer.ggml.pre", GgufValue.string("default"));
         m.put("tokenizer.ggml.tokens", GgufValue.array(GgufValueType.STRING, vocab.tokens().toArray(new String[0])));

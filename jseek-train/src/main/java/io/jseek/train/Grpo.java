@@ -221,12 +221,62 @@ public final class Grpo {
                     }
                 }
             }
-            Var l = t.grpoLoss(lp, oldLp, refLp, adv, weight, s.epsLow(), s.epsHigh(), s.beta());
+            Var l = objective(t, lp, oldLp, refLp, adv, weight, s.epsLow(), s.epsHigh(), s.beta());
             t.backward(l);
             optimizer.step();
             model.updateSelectionBias();
             loss = l.v[0];
         }
         return new double[] {loss, klSum / Math.max(1, counted)};
+    }
+
+    /**
+     * The GRPO objective as a loss (docs/training.md §1): per token t with weight {@code weight[t]} (0 for
+     * tokens that do not count: prompts, padding, masked sequences; else the aggregation's normaliser),
+     * ratio ρ = exp(lp − oldLp), surrogate min(ρ·A, clip(ρ, 1−εlo, 1+εhi)·A) with the token's advantage A,
+     * minus β times the k3 estimate of KL to the reference, exp(refLp − lp) − (refLp − lp) − 1. The loss is
+     * −Σ_t weight·(surrogate − β·KL); {@code lp} is a {@code T × 1} Var of the policy's log-probabilities.
+     */
+    static Var objective(Tape tape, Var lp, double[] oldLp, double[] refLp, double[] advantage, double[] weight,
+                         double epsLow, double epsHigh, double beta) {
+        int t = lp.rows;
+        double loss = 0;
+        double[] dl = new double[t];
+        for (int i = 0; i < t; i++) {
+            if (weight[i] == 0) {
+                continue;
+            }
+            double a = advantage[i];
+            double ratio = Math.exp(lp.v[i] - oldLp[i]);
+            double clipped = Math.min(Math.max(ratio, 1 - epsLow), 1 + epsHigh);
+            double surrogate;
+            double dSurrogate;
+            if (ratio * a <= clipped * a) {
+                surrogate = ratio * a;
+                dSurrogate = ratio * a;
+            } else {
+                surrogate = clipped * a;
+                dSurrogate = 0;
+            }
+            double kl = 0;
+            double dKl = 0;
+            if (beta != 0) {
+                double diff = refLp[i] - lp.v[i];
+                kl = Math.exp(diff) - diff - 1;
+                dKl = -Math.exp(diff) + 1;
+            }
+            loss -= weight[i] * (surrogate - beta * kl);
+            dl[i] = -weight[i] * (dSurrogate - beta * dKl);
+        }
+        Var y = Tape.out(1, 1);
+        y.v[0] = loss;
+        tape.record(() -> {
+            double g = y.grad()[0];
+            double[] glp = lp.grad();
+            for (int i = 0; i < t; i++) {
+                glp[i] += g * dl[i];
+            }
+        });
+        return y;
     }
 }

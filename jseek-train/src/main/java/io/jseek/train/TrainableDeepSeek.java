@@ -1,5 +1,10 @@
 package io.jseek.train;
 
+import io.jseek.core.JseekException;
+import io.jseek.model.Architecture;
+import io.jseek.model.ModelConfig;
+import io.jseek.model.Rope;
+import io.jseek.model.Router;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,10 +12,13 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * The DeepSeek architecture the engine runs (MLA without q-LoRA, as V2-Lite; DeepSeekMoE with a shared
- * expert, sigmoid gating and V3's aux-loss-free selection bias), as trainable parameters named exactly as
- * their GGUF tensors. The attention is MLA's naive form; W_UK and W_UV are trained as one
- * {@code attn_kv_b} matrix and split into {@code attn_k_b} / {@code attn_v_b} on export.
+ * The DeepSeek architecture the engine runs, built from the engine's {@link ModelConfig} (MLA without q-LoRA,
+ * as V2-Lite; DeepSeekMoE with shared experts, the config's gating, groups, weight normalization and scale,
+ * and V3's aux-loss-free selection bias), as trainable parameters named exactly as their GGUF tensors. The
+ * attention is MLA's naive form; W_UK and W_UV are trained as one {@code attn_kv_b} matrix and split into
+ * {@code attn_k_b} / {@code attn_v_b} on export. RoPE, MLA's softmax scale and expert choice are the engine's
+ * ({@link Rope}, {@link Router}), so export writes what the config says and the engine computes what was
+ * trained.
  */
 public final class TrainableDeepSeek {
     /**
@@ -26,56 +34,92 @@ public final class TrainableDeepSeek {
             }
         }
 
-        /** kq_scale of MLA without YaRN: 1/sqrt(nope + rot). */
-        double kqScale() {
-            return 1 / Math.sqrt(nope + rot);
+        /**
+         * The engine's config of this shape: deepseek2 with the split W_UK/W_UV layout, no q-LoRA, no rope
+         * scaling; MoE with sigmoid gating, normalized weights, scale 1 and one expert group.
+         */
+        public ModelConfig toModelConfig() {
+            return new ModelConfig(Architecture.DEEPSEEK2, "", layers, contextLength, embd, ff, heads, 1, nope + rot,
+                    vHead, (float) eps, (float) ropeBase, rot,
+                    new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.NONE, 1, 0, 0), vocab,
+                    new ModelConfig.Mla(0, kvLora, nope, rot, vHead, true),
+                    new ModelConfig.Moe(denseLead, experts, expertsUsed, sharedExperts, expertFf, 1, 1, 1f, true,
+                            ModelConfig.Moe.Gating.SIGMOID));
         }
     }
 
-    private final Config c;
+    private final ModelConfig c;
+    private final ModelConfig.Mla mla;
+    private final double biasRate;
     private final Map<String, Var> params = new LinkedHashMap<>();
     /** Per MoE layer: the selection bias (not a gradient parameter) and the last step's expert load. */
     private final Map<Integer, double[]> selectionBias = new LinkedHashMap<>();
     private final Map<Integer, int[]> load = new LinkedHashMap<>();
 
     public TrainableDeepSeek(Config c, long seed) {
+        this(c.toModelConfig(), c.biasRate(), seed);
+    }
+
+    /**
+     * A model of config {@code c} with weights drawn from {@code seed}; {@code biasRate}: the step of the
+     * aux-loss-free bias update per training step (0: none).
+     */
+    public TrainableDeepSeek(ModelConfig c, double biasRate, long seed) {
+        if (c.architecture() != Architecture.DEEPSEEK2 || c.mla() == null || c.mla().qLoraRank() != 0
+                || !c.mla().splitKvB()) {
+            throw new JseekException("the trainer builds deepseek2 models with MLA, no q-LoRA and split attn_k_b/attn_v_b,"
+                    + " not " + c);
+        }
         this.c = c;
+        this.mla = c.mla();
+        this.biasRate = biasRate;
         Random rnd = new Random(seed);
-        int d = c.embd();
-        int h = c.heads();
-        matrix("token_embd.weight", c.vocab(), d, rnd, 1.0);
-        for (int l = 0; l < c.layers(); l++) {
+        int d = c.embeddingLength();
+        int h = c.headCount();
+        int layers = c.blockCount();
+        int nope = mla.qkNopeHeadDim();
+        int rot = mla.qkRopeHeadDim();
+        int kvr = mla.kvLoraRank();
+        int vh = mla.vHeadDim();
+        int ff = c.feedForwardLength();
+        ModelConfig.Moe moe = c.moe();
+        matrix("token_embd.weight", c.vocabSize(), d, rnd, 1.0);
+        for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
             ones(p + "attn_norm.weight", d);
-            matrix(p + "attn_q.weight", h * (c.nope() + c.rot()), d, rnd, 1 / Math.sqrt(d));
-            matrix(p + "attn_kv_a_mqa.weight", c.kvLora() + c.rot(), d, rnd, 1 / Math.sqrt(d));
-            ones(p + "attn_kv_a_norm.weight", c.kvLora());
-            matrix(p + "attn_kv_b.weight", h * (c.nope() + c.vHead()), c.kvLora(), rnd, 1 / Math.sqrt(c.kvLora()));
-            matrix(p + "attn_output.weight", d, h * c.vHead(), rnd, 1 / Math.sqrt(h * c.vHead() * 2.0 * c.layers()));
+            matrix(p + "attn_q.weight", h * (nope + rot), d, rnd, 1 / Math.sqrt(d));
+            matrix(p + "attn_kv_a_mqa.weight", kvr + rot, d, rnd, 1 / Math.sqrt(d));
+            ones(p + "attn_kv_a_norm.weight", kvr);
+            matrix(p + "attn_kv_b.weight", h * (nope + vh), kvr, rnd, 1 / Math.sqrt(kvr));
+            matrix(p + "attn_output.weight", d, h * vh, rnd, 1 / Math.sqrt(h * vh * 2.0 * layers));
             ones(p + "ffn_norm.weight", d);
-            if (l < c.denseLead()) {
-                matrix(p + "ffn_gate.weight", c.ff(), d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_up.weight", c.ff(), d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_down.weight", d, c.ff(), rnd, 1 / Math.sqrt(c.ff() * 2.0 * c.layers()));
+            if (!isMoe(l)) {
+                matrix(p + "ffn_gate.weight", ff, d, rnd, 1 / Math.sqrt(d));
+                matrix(p + "ffn_up.weight", ff, d, rnd, 1 / Math.sqrt(d));
+                matrix(p + "ffn_down.weight", d, ff, rnd, 1 / Math.sqrt(ff * 2.0 * layers));
             } else {
-                int x = c.experts();
-                int f = c.expertFf();
+                int x = moe.expertCount();
+                int f = moe.expertFeedForwardLength();
                 matrix(p + "ffn_gate_inp.weight", x, d, rnd, 1 / Math.sqrt(d));
                 matrix(p + "ffn_gate_exps.weight", x * f, d, rnd, 1 / Math.sqrt(d));
                 matrix(p + "ffn_up_exps.weight", x * f, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_down_exps.weight", x * d, f, rnd, 1 / Math.sqrt(f * 2.0 * c.layers()));
-                int fs = f * c.sharedExperts();
+                matrix(p + "ffn_down_exps.weight", x * d, f, rnd, 1 / Math.sqrt(f * 2.0 * layers));
+                int fs = f * moe.expertSharedCount();
                 if (fs > 0) {
                     matrix(p + "ffn_gate_shexp.weight", fs, d, rnd, 1 / Math.sqrt(d));
                     matrix(p + "ffn_up_shexp.weight", fs, d, rnd, 1 / Math.sqrt(d));
-                    matrix(p + "ffn_down_shexp.weight", d, fs, rnd, 1 / Math.sqrt(fs * 2.0 * c.layers()));
+                    matrix(p + "ffn_down_shexp.weight", d, fs, rnd, 1 / Math.sqrt(fs * 2.0 * layers));
                 }
                 selectionBias.put(l, new double[x]);
                 load.put(l, new int[x]);
             }
         }
         ones("output_norm.weight", d);
-        matrix("output.weight", c.vocab(), d, rnd, 1 / Math.sqrt(d));
+        matrix("output.weight", c.vocabSize(), d, rnd, 1 / Math.sqrt(d));
+    }
+
+    private boolean isMoe(int l) {
+        return c.moe() != null && l >= c.moe().leadingDenseBlockCount();
     }
 
     private void matrix(String name, int rows, int cols, Random rnd, double std) {
@@ -92,8 +136,14 @@ public final class TrainableDeepSeek {
         params.put(name, v);
     }
 
-    public Config config() {
+    /** The engine's config of this model: what export writes. */
+    public ModelConfig config() {
         return c;
+    }
+
+    /** The aux-loss-free bias update's step (0: none). */
+    public double biasRate() {
+        return biasRate;
     }
 
     /** Every parameter, in GGUF order. */
@@ -112,6 +162,11 @@ public final class TrainableDeepSeek {
     /** MoE layer l's selection bias (exported as blk.l.exp_probs_b.bias). */
     public double[] selectionBias(int l) {
         return selectionBias.get(l);
+    }
+
+    /** MoE layer l's expert load in the last forward pass: tokens per expert. */
+    int[] expertLoad(int l) {
+        return load.get(l);
     }
 
     /** The MoE layers. */
@@ -143,36 +198,50 @@ public final class TrainableDeepSeek {
         for (int[] l : load.values()) {
             java.util.Arrays.fill(l, 0);
         }
-        int h = c.heads();
+        int h = c.headCount();
+        int nope = mla.qkNopeHeadDim();
+        int rot = mla.qkRopeHeadDim();
+        int kvr = mla.kvLoraRank();
+        double eps = c.rmsNormEps();
+        Rope rope = Rope.of(c);
+        double kqScale = Rope.mlaSoftmaxScale(c);
         Var x = t.embedding(parameter("token_embd.weight"), ids);
-        for (int l = 0; l < c.layers(); l++) {
+        for (int l = 0; l < c.blockCount(); l++) {
             String p = "blk." + l + ".";
-            Var hn = t.rmsNorm(x, parameter(p + "attn_norm.weight"), c.eps());
-            Var q = t.matmul(hn, parameter(p + "attn_q.weight"));
-            q = t.rope(q, h, c.nope() + c.rot(), c.nope(), c.rot(), pos, c.ropeBase());
+            Var hn = t.rmsNorm(x, parameter(p + "attn_norm.weight"), eps);
+            Var q = t.rope(t.matmul(hn, parameter(p + "attn_q.weight")), h, nope + rot, nope, pos, rope);
             Var kva = t.matmul(hn, parameter(p + "attn_kv_a_mqa.weight"));
-            Var latent = t.rmsNorm(t.columns(kva, 0, c.kvLora()), parameter(p + "attn_kv_a_norm.weight"), c.eps());
-            Var kRope = t.rope(t.columns(kva, c.kvLora(), c.kvLora() + c.rot()), 1, c.rot(), 0, c.rot(), pos, c.ropeBase());
-            Var kv = t.matmul(latent, parameter(p + "attn_kv_b.weight"));
-            Var att = t.mlaAttention(q, kv, kRope, h, c.nope(), c.rot(), c.vHead(), c.kqScale(), start);
+            Var cKv = t.rmsNorm(t.columns(kva, 0, kvr), parameter(p + "attn_kv_a_norm.weight"), eps);
+            Var kRope = t.rope(t.columns(kva, kvr, kvr + rot), 1, rot, 0, pos, rope);
+            Var kv = t.matmul(cKv, parameter(p + "attn_kv_b.weight"));
+            Var att = DeepSeekOps.mlaAttention(t, q, kv, kRope, h, nope, rot, mla.vHeadDim(), kqScale, start);
             x = t.add(x, t.matmul(att, parameter(p + "attn_output.weight")));
-            Var fn = t.rmsNorm(x, parameter(p + "ffn_norm.weight"), c.eps());
+            Var fn = t.rmsNorm(x, parameter(p + "ffn_norm.weight"), eps);
             Var ffn;
-            if (l < c.denseLead()) {
+            if (!isMoe(l)) {
                 ffn = swiglu(t, fn, p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight");
             } else {
-                ffn = t.moe(fn, parameter(p + "ffn_gate_inp.weight"), selectionBias.get(l),
-                        parameter(p + "ffn_gate_exps.weight"), parameter(p + "ffn_up_exps.weight"),
-                        parameter(p + "ffn_down_exps.weight"), c.experts(), c.expertsUsed(), true, true, 1.0, load.get(l));
-                if (c.sharedExperts() > 0) {
+                ffn = DeepSeekOps.moe(t, fn, parameter(p + "ffn_gate_inp.weight"), c.moe(),
+                        new Router(c.moe(), toFloat(selectionBias.get(l))), parameter(p + "ffn_gate_exps.weight"),
+                        parameter(p + "ffn_up_exps.weight"), parameter(p + "ffn_down_exps.weight"), load.get(l));
+                if (c.moe().expertSharedCount() > 0) {
                     ffn = t.add(ffn, swiglu(t, fn, p + "ffn_gate_shexp.weight", p + "ffn_up_shexp.weight",
                             p + "ffn_down_shexp.weight"));
                 }
             }
             x = t.add(x, ffn);
         }
-        Var out = t.rmsNorm(x, parameter("output_norm.weight"), c.eps());
+        Var out = t.rmsNorm(x, parameter("output_norm.weight"), eps);
         return t.matmul(out, parameter("output.weight"));
+    }
+
+    /** The selection bias as the engine holds it (exported as F32). */
+    static float[] toFloat(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
     }
 
     private Var swiglu(Tape t, Var x, String gate, String up, String down) {
@@ -185,7 +254,7 @@ public final class TrainableDeepSeek {
      * {@code biasRate} towards experts that got fewer tokens than the mean and away from busier ones.
      */
     public void updateSelectionBias() {
-        if (c.biasRate() == 0) {
+        if (biasRate == 0) {
             return;
         }
         for (var e : load.entrySet()) {
@@ -193,7 +262,7 @@ public final class TrainableDeepSeek {
             double mean = java.util.Arrays.stream(n).average().orElse(0);
             double[] b = selectionBias.get(e.getKey());
             for (int i = 0; i < n.length; i++) {
-                b[i] += c.biasRate() * Math.signum(mean - n[i]);
+                b[i] += biasRate * Math.signum(mean - n[i]);
             }
         }
     }

@@ -2,6 +2,10 @@ package io.jseek.train;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jseek.model.Architecture;
+import io.jseek.model.ModelConfig;
+import io.jseek.model.Rope;
+import io.jseek.model.Router;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -43,7 +47,7 @@ class TapeGradientTest {
     void rope() {
         Var x = GradCheck.random("x", 3, 2 * 10, rnd, 1);
         int[] pos = {0, 5, 17};
-        GradCheck.check(List.of(x), t -> GradCheck.project(t, t.rope(x, 2, 10, 4, 6, pos, 10000), 5), 100, TOL);
+        GradCheck.check(List.of(x), t -> GradCheck.project(t, t.rope(x, 2, 10, 4, pos, Rope.plain(6, 10000, Architecture.RopeStyle.NORM)), 5), 100, TOL);
     }
 
     @Test
@@ -57,7 +61,7 @@ class TapeGradientTest {
         Var kr = GradCheck.random("kRope", 5, rot, rnd, 1);
         int[] seqStart = {0, 0, 0, 3, 3};
         GradCheck.check(List.of(q, kv, kr),
-                t -> GradCheck.project(t, t.mlaAttention(q, kv, kr, heads, nope, rot, vd, 0.4, seqStart), 6), 100, TOL);
+                t -> GradCheck.project(t, DeepSeekOps.mlaAttention(t, q, kv, kr, heads, nope, rot, vd, 0.4, seqStart), 6), 100, TOL);
     }
 
     @Test
@@ -78,7 +82,7 @@ class TapeGradientTest {
         GradCheck.check(List.of(logits), t -> GradCheck.project(t, t.logProbs(logits, targets), 8), 100, TOL);
         for (double beta : new double[] {0, 0.1}) {
             // Ratios away from the clip boundaries, some inside and some beyond it (the clipped branch has no gradient).
-            GradCheck.check(List.of(logits), t -> t.grpoLoss(t.logProbs(logits, targets), old, ref, adv, weight,
+            GradCheck.check(List.of(logits), t -> Grpo.objective(t, t.logProbs(logits, targets), old, ref, adv, weight,
                     0.2, 0.28, beta), 100, TOL);
         }
     }
@@ -95,12 +99,15 @@ class TapeGradientTest {
                 Var gate = GradCheck.random("gate", experts * f, d, rnd, 0.5);
                 Var up = GradCheck.random("up", experts * f, d, rnd, 0.5);
                 Var down = GradCheck.random("down", experts * d, f, rnd, 0.5);
-                double[] bias = {0.1, -0.2, 0.05, 0};
+                float[] bias = {0.1f, -0.2f, 0.05f, 0};
+                var m = new ModelConfig.Moe(0, experts, 2, 0, f, 1, 1, 1.5f, normalize,
+                        sigmoid ? ModelConfig.Moe.Gating.SIGMOID : ModelConfig.Moe.Gating.SOFTMAX);
+                Router routing = new Router(m, bias);
                 int[] load = new int[experts];
                 GradCheck.check(List.of(h, router, gate, up, down), t -> GradCheck.project(t,
-                        t.moe(h, router, bias, gate, up, down, experts, 2, sigmoid, normalize, 1.5, null), 7), 200, TOL);
+                        DeepSeekOps.moe(t, h, router, m, routing, gate, up, down, null), 7), 200, TOL);
                 Tape t = new Tape();
-                t.moe(h, router, bias, gate, up, down, experts, 2, sigmoid, normalize, 1.5, load);
+                DeepSeekOps.moe(t, h, router, m, routing, gate, up, down, load);
                 assertTrue(java.util.Arrays.stream(load).sum() == 3 * 2);
             }
         }

@@ -9,6 +9,7 @@ import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.model.Model;
+import io.jseek.model.ModelConfig;
 import io.jseek.model.Session;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,6 +82,57 @@ class TrainableDeepSeekTest {
                         assertEquals(logits.v[row * VOCAB.size() + v], got[i][v], 1e-4, "row " + row + " token " + v);
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * One spec for engine and trainer: a model routing by expert groups (4 groups of 2 experts, 2 kept,
+     * top-2 sum group scores), with a non-zero selection bias, softmax-free sigmoid gating and a scale of
+     * 2.5, exported and run by the engine: the same logits and, per MoE layer, the same expert load (the
+     * engine's recorded choices counted). A trainer that ignored the groups or the bias would choose
+     * differently.
+     */
+    @Test
+    void groupedBiasedRoutingIsTheEngines() throws Exception {
+        ModelConfig base = tiny(32).toModelConfig();
+        ModelConfig c = new ModelConfig(base.architecture(), "grouped", base.blockCount(), base.contextLength(),
+                base.embeddingLength(), base.feedForwardLength(), base.headCount(), base.headCountKv(), base.keyLength(),
+                base.valueLength(), base.rmsNormEps(), base.ropeFreqBase(), base.ropeDimensionCount(), base.ropeScaling(),
+                base.vocabSize(), base.mla(),
+                new ModelConfig.Moe(1, 8, 2, 1, 8, 4, 2, 2.5f, true, ModelConfig.Moe.Gating.SIGMOID));
+        TrainableDeepSeek m = new TrainableDeepSeek(c, 0, 21);
+        java.util.Random rnd = new java.util.Random(5);
+        for (int l : m.moeLayers()) {
+            double[] bias = m.selectionBias(l);
+            for (int e = 0; e < bias.length; e++) {
+                bias[e] = 0.3 * rnd.nextGaussian();
+            }
+        }
+        int[] s = sequences("47+38+95=<think>7+8+5=20;4+3+9+2=18</think><answer>180</answer>")[0];
+        Var logits = m.forward(new Tape(), new int[][] {s});
+        Path file = tmp.resolve("grouped.gguf");
+        GgufExport.write(m, VOCAB, file, GgmlType.F32, "grouped", null);
+        try (GgufFile f = GgufFile.open(file); WorkerPool pool = new WorkerPool(1)) {
+            assertEquals(c.moe(), ModelConfig.fromGguf(f.metadata()).moe(), "export writes the config's routing");
+            Model engine = Model.load(f, pool);
+            Session session = engine.newSession(128);
+            session.recordRouting();
+            float[][] got = engine.forward(session, s, true);
+            for (int i = 0; i < s.length; i++) {
+                for (int v = 0; v < VOCAB.size(); v++) {
+                    assertEquals(logits.v[i * VOCAB.size() + v], got[i][v], 1e-4, "row " + i + " token " + v);
+                }
+            }
+            int j = 0;
+            for (int l : m.moeLayers()) {
+                int[] load = new int[8];
+                for (int[] chosen : session.routing().get(j++)) {
+                    for (int e : chosen) {
+                        load[e]++;
+                    }
+                }
+                assertArrayEquals(m.expertLoad(l), load, "layer " + l + " expert load");
             }
         }
     }
