@@ -1,0 +1,262 @@
+package io.jseek.server;
+
+import io.jseek.engine.ChatMessage;
+import io.jseek.engine.JsonConstraint;
+import io.jseek.engine.OutputConstraint;
+import io.jseek.engine.SamplerConfig;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A {@code /chat/completions} or {@code /completions} request as its JSON says it, every field checked with
+ * an error naming it ({@link ApiException#invalid}): JSON in, record out, nothing of the model or the server
+ * but the vocabulary size (for {@code logit_bias}). {@link Completions} turns it into a prompt and generation
+ * options, which needs the model and the context.
+ *
+ * @param model          the model asked for, or null
+ * @param conversation   chat: the messages; null for text completions
+ * @param tools          chat: the {@code tools} array when the model may call them (null: none, or tool_choice none)
+ * @param prompt         text: the prompt; null for chat
+ * @param suffix         text: the fill-in-the-middle suffix, or null
+ * @param limitField     which of max_completion_tokens / max_tokens set {@code maxTokens}
+ * @param maxTokens      the generation limit asked for, or null (as much as the context holds)
+ * @param seed           the sampling seed, or null (a fresh one)
+ * @param topLogprobs    -1: no log-probabilities; else alternatives per token (0–20)
+ * @param responseFormat the output constraint, or null
+ */
+record CompletionRequest(String model, Conversation conversation, JsonNode tools, String prompt, String suffix,
+                         String limitField, Integer maxTokens, float temperature, float topP, int topK, float minP,
+                         float presencePenalty, float frequencyPenalty, float repetitionPenalty, Long seed,
+                         Map<Integer, Float> logitBias, List<String> stops, int topLogprobs,
+                         OutputConstraint responseFormat, boolean stream, boolean includeUsage) {
+
+    /** The messages of a chat request, and the text of a final {@code prefix: true} assistant message. */
+    record Conversation(List<ChatMessage> messages, String assistantPrefix) {
+    }
+
+    static CompletionRequest chat(JsonNode req, int vocabSize) {
+        return parse(req, vocabSize, true);
+    }
+
+    static CompletionRequest text(JsonNode req, int vocabSize) {
+        return parse(req, vocabSize, false);
+    }
+
+    private static CompletionRequest parse(JsonNode req, int vocabSize, boolean chat) {
+        JsonNode m = req.get("model");
+        if (m != null && !m.isNull() && !m.isString()) {
+            throw ApiException.invalid("model", "model must be a string");
+        }
+        Conversation conversation = chat ? messages(req) : null;
+        JsonNode tools = chat && tools(req) ? req.get("tools") : null;
+        String prompt = null;
+        String suffix = null;
+        if (!chat) {
+            JsonNode p = req.get("prompt");
+            if (p != null && p.isArray() && p.size() == 1) {
+                p = p.get(0);
+            }
+            if (p == null || !p.isString()) {
+                throw ApiException.invalid("prompt", "prompt must be a string");
+            }
+            prompt = p.asString();
+            JsonNode s = req.get("suffix");
+            if (s != null && !s.isNull()) {
+                if (!s.isString()) {
+                    throw ApiException.invalid("suffix", "suffix must be a string");
+                }
+                suffix = s.asString();
+            }
+        }
+        if (integer(req, "n", 1, 1, Integer.MAX_VALUE) != 1) {
+            throw ApiException.invalid("n", "only n = 1 is supported");
+        }
+        String limitField = req.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        Integer max = req.hasNonNull(limitField) ? integer(req, limitField, 0, 1, Integer.MAX_VALUE) : null;
+        SamplerConfig d = SamplerConfig.defaults(0);
+        float topP = number(req, "top_p", d.topP(), 0, 1);
+        if (topP == 0) {
+            throw ApiException.invalid("top_p", "top_p must be greater than 0");
+        }
+        JsonNode seed = req.get("seed");
+        if (seed != null && !seed.isNull() && !seed.isIntegralNumber()) {
+            throw ApiException.invalid("seed", "seed must be an integer");
+        }
+        return new CompletionRequest(m == null || m.isNull() ? null : m.asString(), conversation, tools, prompt, suffix,
+                limitField, max, number(req, "temperature", d.temperature(), 0, 2), topP,
+                integer(req, "top_k", d.topK(), 0, Integer.MAX_VALUE), number(req, "min_p", d.minP(), 0, 1),
+                number(req, "presence_penalty", 0, -2, 2), number(req, "frequency_penalty", 0, -2, 2),
+                number(req, "repetition_penalty", 1, 0.01f, 10), seed == null || seed.isNull() ? null : seed.asLong(),
+                logitBias(req, vocabSize), stops(req), topLogprobs(req), responseFormat(req),
+                req.path("stream").asBoolean(false), req.path("stream_options").path("include_usage").asBoolean(false));
+    }
+
+    static Conversation messages(JsonNode req) {
+        JsonNode list = req.get("messages");
+        if (list == null || !list.isArray() || list.isEmpty()) {
+            throw ApiException.invalid("messages", "messages must be a non-empty array");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        String prefix = "";
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode m = list.get(i);
+            String param = "messages[" + i + "]";
+            if (!m.isObject() || !m.path("role").isString()) {
+                throw ApiException.invalid(param, param + " must be an object with a role");
+            }
+            String role = m.get("role").asString();
+            String content = Server.text(m.get("content"), param + ".content");
+            switch (role) {
+                case "system", "developer" -> out.add(ChatMessage.system(content));
+                case "user" -> out.add(ChatMessage.user(content));
+                // Tool results go back in DeepSeek's tool-output syntax, in a user turn (the chat formats
+                // have no tool role).
+                case "tool" -> out.add(ChatMessage.user(ToolCalls.output(content)));
+                case "assistant" -> {
+                    // Incoming reasoning_content is accepted and left out, as R1's template does with history.
+                    if (m.path("prefix").asBoolean(false)) {
+                        if (i != list.size() - 1) {
+                            throw ApiException.invalid(param + ".prefix", "only the last message can be an assistant prefix");
+                        }
+                        prefix = content;
+                    } else {
+                        JsonNode calls = m.get("tool_calls");
+                        out.add(ChatMessage.assistant(calls != null && calls.isArray() && !calls.isEmpty()
+                                ? content + ToolCalls.render(calls) : content));
+                    }
+                }
+                default -> throw ApiException.invalid(param + ".role", "unknown role \"" + role
+                        + "\" (system, developer, user, assistant or tool)");
+            }
+        }
+        return new Conversation(out, prefix);
+    }
+
+    /** True when the request offers tools the model may call (tool_choice none turns them off). */
+    private static boolean tools(JsonNode req) {
+        JsonNode t = req.get("tools");
+        if (t == null || t.isNull() || (t.isArray() && t.isEmpty())) {
+            return false;
+        }
+        JsonNode choice = req.get("tool_choice");
+        if (choice == null || choice.isNull()) {
+            return true;
+        }
+        if (choice.isString()) {
+            return switch (choice.asString()) {
+                case "none" -> false;
+                case "auto", "required" -> true;
+                default -> throw ApiException.invalid("tool_choice", "tool_choice must be none, auto, required or a function");
+            };
+        }
+        if (choice.isObject() && choice.path("function").path("name").isString()) {
+            return true;
+        }
+        throw ApiException.invalid("tool_choice", "tool_choice must be none, auto, required or a function");
+    }
+
+    /** -1 when no log-probabilities are asked for, else how many alternatives per token (0–20). */
+    private static int topLogprobs(JsonNode req) {
+        JsonNode lp = req.get("logprobs");
+        if (lp == null || lp.isNull() || (lp.isBoolean() && !lp.asBoolean())) {
+            if (req.hasNonNull("top_logprobs")) {
+                throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+            }
+            return -1;
+        }
+        if (lp.isBoolean()) {
+            return integer(req, "top_logprobs", 0, 0, 20);
+        }
+        if (lp.isIntegralNumber() && lp.asInt() >= 0 && lp.asInt() <= 20) {
+            return lp.asInt(); // the legacy completions form: logprobs = N alternatives
+        }
+        throw ApiException.invalid("logprobs", "logprobs must be true/false (chat) or an integer from 0 to 20 (completions)");
+    }
+
+    private static OutputConstraint responseFormat(JsonNode req) {
+        JsonNode f = req.get("response_format");
+        if (f == null || f.isNull()) {
+            return null;
+        }
+        String type = f.path("type").asString("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> JsonConstraint.OBJECT;
+            default -> throw ApiException.invalid("response_format", "response_format type must be \"text\" or "
+                    + "\"json_object\"" + (type.equals("json_schema") ? " (json_schema is not supported yet)" : ""));
+        };
+    }
+
+    /** OpenAI's logit_bias: token id (as a string key) → bias from -100 (ban) to 100. */
+    private static Map<Integer, Float> logitBias(JsonNode req, int vocabSize) {
+        JsonNode b = req.get("logit_bias");
+        if (b == null || b.isNull()) {
+            return Map.of();
+        }
+        if (!b.isObject()) {
+            throw ApiException.invalid("logit_bias", "logit_bias must be an object of token id → bias");
+        }
+        Map<Integer, Float> out = new HashMap<>();
+        for (var e : b.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException x) {
+                throw ApiException.invalid("logit_bias", "logit_bias keys must be token ids, got \"" + e.getKey() + "\"");
+            }
+            if (id < 0 || id >= vocabSize || !e.getValue().isNumber() || Math.abs(e.getValue().asDouble()) > 100) {
+                throw ApiException.invalid("logit_bias", "logit_bias[" + e.getKey() + "] must be a bias from -100 to 100 for a token id of this model");
+            }
+            double v = e.getValue().asDouble();
+            out.put(id, v <= -100 ? Float.NEGATIVE_INFINITY : (float) v);
+        }
+        return out;
+    }
+
+    private static List<String> stops(JsonNode req) {
+        JsonNode s = req.get("stop");
+        if (s == null || s.isNull()) {
+            return List.of();
+        }
+        if (s.isString()) {
+            return List.of(s.asString());
+        }
+        if (!s.isArray() || s.size() > 16) {
+            throw ApiException.invalid("stop", "stop must be a string or an array of at most 16 strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode x : s) {
+            if (!x.isString()) {
+                throw ApiException.invalid("stop", "stop must be a string or an array of at most 16 strings");
+            }
+            out.add(x.asString());
+        }
+        return out;
+    }
+
+    private static int integer(JsonNode req, String field, int dflt, int min, int max) {
+        JsonNode v = req.get(field);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+            throw ApiException.invalid(field, field + " must be an integer" + (min > Integer.MIN_VALUE ? " ≥ " + min : "")
+                    + (max < Integer.MAX_VALUE ? " and ≤ " + max : ""));
+        }
+        return v.asInt();
+    }
+
+    private static float number(JsonNode req, String field, float dflt, float min, float max) {
+        JsonNode v = req.get(field);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+            throw ApiException.invalid(field, field + " must be a number from " + min + " to " + max);
+        }
+        return (float) v.asDouble();
+    }
+}
