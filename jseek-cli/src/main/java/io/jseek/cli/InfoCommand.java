@@ -47,6 +47,7 @@ final class InfoCommand implements Callable<Integer> {
             row(out, "name", c.name().isEmpty() ? "(none)" : c.name());
             row(out, "architecture", c.architecture().ggufName + switch (c.architecture()) {
                 case DEEPSEEK2 -> c.mla().splitKvB() ? " (MLA, absorbed form" : " (MLA, legacy kv_b form";
+                case DEEPSEEK32 -> " (MLA with the lightning indexer's sparse attention, top " + c.indexer().topK();
                 default -> " (GQA";
             } + (c.isMoe() ? " + DeepSeekMoE)" : ", dense)"));
             row(out, "layers", c.blockCount());
@@ -55,6 +56,11 @@ final class InfoCommand implements Callable<Integer> {
             row(out, "vocabulary", c.vocabSize());
             row(out, "attention heads", c.headCount() + " query, " + c.headCountKv() + " key/value; head size "
                     + c.keyLength() + " (key), " + c.valueLength() + " (value)");
+            if (c.indexer() != null) {
+                ModelConfig.Indexer i = c.indexer();
+                row(out, "indexer", i.headCount() + " heads of " + i.keyLength() + ", each token attends to its top "
+                        + i.topK() + " positions");
+            }
             if (c.mla() != null) {
                 ModelConfig.Mla m = c.mla();
                 row(out, "MLA", "q_lora_rank " + m.qLoraRank() + (m.qLoraRank() == 0 ? " (plain W_q)" : "")

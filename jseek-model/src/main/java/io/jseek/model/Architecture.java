@@ -9,12 +9,15 @@ import io.jseek.core.kernel.WorkerPool;
  */
 public enum Architecture {
     /** DeepSeek-V2, V2-Lite, V2.5, V3, R1, V3.1: MLA attention and DeepSeekMoE. */
-    DEEPSEEK2("deepseek2", RopeStyle.NORM,
+    DEEPSEEK2("deepseek2", RopeStyle.NORM, true,
+            (c, w, pool) -> new DeepSeek2Model(c, w, pool, DeepSeek2Model.AttentionForm.CHEAPER)),
+    /** DeepSeek-V3.2, V3.2-Speciale: V3 with the lightning indexer's sparse attention (DSA). */
+    DEEPSEEK32("deepseek32", RopeStyle.NORM, true,
             (c, w, pool) -> new DeepSeek2Model(c, w, pool, DeepSeek2Model.AttentionForm.CHEAPER)),
     /** Qwen2 (DeepSeek-R1-Distill-Qwen). */
-    QWEN2("qwen2", RopeStyle.NEOX, DenseModel::new),
+    QWEN2("qwen2", RopeStyle.NEOX, false, DenseModel::new),
     /** Llama (DeepSeek-R1-Distill-Llama). */
-    LLAMA("llama", RopeStyle.NORM, DenseModel::new);
+    LLAMA("llama", RopeStyle.NORM, false, DenseModel::new);
 
     /** Which values RoPE rotates together (docs/gguf.md §2.4). */
     public enum RopeStyle {
@@ -32,12 +35,20 @@ public enum Architecture {
 
     public final String ggufName;
     public final RopeStyle ropeStyle;
+    /** Whether attention is MLA (the {@code deepseek2} keys and tensors) rather than grouped-query. */
+    public final boolean latentAttention;
     private final Factory factory;
 
-    Architecture(String ggufName, RopeStyle ropeStyle, Factory factory) {
+    Architecture(String ggufName, RopeStyle ropeStyle, boolean latentAttention, Factory factory) {
         this.ggufName = ggufName;
         this.ropeStyle = ropeStyle;
+        this.latentAttention = latentAttention;
         this.factory = factory;
+    }
+
+    /** Every GGUF name, for messages. */
+    public static String names() {
+        return java.util.Arrays.stream(values()).map(a -> a.ggufName).collect(java.util.stream.Collectors.joining(", "));
     }
 
     Model create(ModelConfig config, Weights weights, WorkerPool pool) {

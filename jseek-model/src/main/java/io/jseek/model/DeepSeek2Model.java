@@ -7,7 +7,7 @@ import io.jseek.core.tensor.Tensor;
 /**
  * DeepSeek-V2 / V2-Lite / V3 / R1: each layer {@code x += attention(norm(x)); x += ffn(norm(x))} with
  * {@link Mla} attention and a dense SwiGLU or {@link DeepSeekMoe} FFN (docs/deepseek.md §2–3). The cache
- * holds per token and layer MLA's latent and rope key only ({@link #kvValuesPerToken}).
+ * holds per token and layer MLA's latent and rope key only ({@link ModelConfig#cacheWidths}).
  */
 final class DeepSeek2Model implements Model {
     /**
@@ -61,11 +61,6 @@ final class DeepSeek2Model implements Model {
     @Override
     public ModelConfig config() {
         return c;
-    }
-
-    @Override
-    public int kvValuesPerToken() {
-        return c.mla().kvLoraRank() + c.mla().qkRopeHeadDim();
     }
 
     @Override

@@ -182,11 +182,6 @@ final class DenseModel implements Model {
     }
 
     @Override
-    public int kvValuesPerToken() {
-        return c.headCountKv() * (c.keyLength() + c.valueLength());
-    }
-
-    @Override
     public float[][] forward(Batch batch, boolean allLogits) {
         Workspace ws = Blocks.begin(batch, tokenEmbd, workspaces);
         int t = ws.tokens;

@@ -14,8 +14,8 @@ public final class KvPool {
     /** Positions per block. */
     public static final int BLOCK_TOKENS = 16;
 
-    private final int layers;
-    private final int width;
+    /** Per cache layer: values per position. */
+    private final int[] widths;
     private final CacheType type;
     private final int maxBlocks;
     private final ArrayDeque<KvBlock> free = new ArrayDeque<>();
@@ -25,12 +25,11 @@ public final class KvPool {
 
     /** A pool for {@code model}'s cache layout; {@code maxBlocks} ≤ 0 means unbounded. */
     public KvPool(Model model, CacheType type, int maxBlocks) {
-        this(model.config().blockCount(), model.kvValuesPerToken(), type, maxBlocks);
+        this(model.config().cacheWidths(), type, maxBlocks);
     }
 
-    KvPool(int layers, int width, CacheType type, int maxBlocks) {
-        this.layers = layers;
-        this.width = width;
+    KvPool(int[] widths, CacheType type, int maxBlocks) {
+        this.widths = widths.clone();
         this.type = type;
         this.maxBlocks = maxBlocks;
     }
@@ -72,9 +71,9 @@ public final class KvPool {
         }
         KvBlock b = free.poll();
         if (b == null) {
-            Object[] data = new Object[layers];
-            for (int l = 0; l < layers; l++) {
-                data[l] = KvLayer.newPage(type, width);
+            Object[] data = new Object[widths.length];
+            for (int l = 0; l < widths.length; l++) {
+                data[l] = KvLayer.newPage(type, widths[l]);
             }
             b = new KvBlock(data);
             allocated++;

@@ -21,7 +21,7 @@ final class Mla {
      * pool and the form.
      */
     record Common(ModelConfig c, ModelConfig.Mla dims, WorkerPool pool, DeepSeek2Model.AttentionForm form, Rope rope,
-                  BlockAttention.Shape absorbed, BlockAttention.Shape naive) {
+                  BlockAttention.Shape absorbed, BlockAttention.Shape naive, Rope indexerRope) {
         static Common of(ModelConfig c, WorkerPool pool, DeepSeek2Model.AttentionForm form) {
             ModelConfig.Mla m = c.mla();
             int nope = m.qkNopeHeadDim();
@@ -30,7 +30,8 @@ final class Mla {
             // Absorbed keys: [cKv ‖ kRope] (576 values for V2/V3), values cKv; naive: a head's [kNope ‖ kRope], its v.
             return new Common(c, m, pool, form, Rope.of(c),
                     new BlockAttention.Shape(0, m.kvLoraRank() + rot, 0, m.kvLoraRank(), kqScale),
-                    new BlockAttention.Shape(0, nope + rot, nope + rot, m.vHeadDim(), kqScale));
+                    new BlockAttention.Shape(0, nope + rot, nope + rot, m.vHeadDim(), kqScale),
+                    c.indexer() != null ? Rope.indexer(c) : null);
         }
     }
 
@@ -44,6 +45,8 @@ final class Mla {
         final MatMul.Products products = new MatMul.Products(2);
         final MlaNaive naive;
         final MlaAbsorbed absorbed;
+        /** V3.2's indexer buffers, or null. */
+        final LightningIndexer.Scratch indexer;
 
         Scratch(Common k, int t) {
             ModelConfig.Mla m = k.dims;
@@ -54,6 +57,7 @@ final class Mla {
             o = new float[t][h * m.vHeadDim()];
             naive = new MlaNaive(k);
             absorbed = new MlaAbsorbed(k);
+            indexer = k.c.indexer() != null ? new LightningIndexer.Scratch(k.c.indexer(), t) : null;
         }
     }
 
@@ -75,6 +79,8 @@ final class Mla {
     final Matrix vBm;
     /** The naive form's decompression matrix ({@link #decompression}), made on first use. */
     private Tensor decompression;
+    /** V3.2's lightning indexer, choosing the positions each token attends to; null for dense MLA. */
+    private final LightningIndexer indexer;
 
     Mla(Common k, Weights w, int l) {
         this.k = k;
@@ -100,6 +106,7 @@ final class Mla {
         kBm = kB != null ? w.packed(kB, false) : null;
         vBm = vB != null ? w.packed(vB, false) : null;
         wo = w.matrix(p + "attn_output.weight", (long) h * vh, e);
+        indexer = k.c.indexer() != null ? new LightningIndexer(k.c, w, k.pool, k.indexerRope, l) : null;
     }
 
     /** Attention of the batch's rows {@code x} (already normed) into {@code out}; their latents into the cache. */
@@ -118,6 +125,8 @@ final class Mla {
             Blocks.rmsNorm(s.cQ, t, qANorm, eps, s.cQ);
             Blocks.matmul(k.pool, wqB, s.cQ, t, s.q);
         }
+        // V3.2: the indexer caches its keys and chooses each token's positions (none while all are seen).
+        boolean sparse = indexer != null && indexer.forward(batch, x, s.cQ, t, s.indexer);
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             // 2., 5. each head's q = [qNope ‖ qRope], qRope rotated; kRope rotated; 4. cKv normalized; cached.
@@ -129,7 +138,9 @@ final class Mla {
             batch.cache(i, layer).write(pos, 0, s.kv[i], 0, s.kv[i].length);
         }
         // 6., 7. attention in either form; per head o into s.o.
-        if (k.form == DeepSeek2Model.AttentionForm.NAIVE
+        if (sparse) {
+            s.absorbed.run(this, s, batch, t, s.indexer.selected, s.indexer.counts);
+        } else if (k.form == DeepSeek2Model.AttentionForm.NAIVE
                 || k.form == DeepSeek2Model.AttentionForm.CHEAPER && MlaNaive.cheaper(k.dims, batch)) {
             Tensor up = decompression();
             for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {

@@ -1,6 +1,7 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.PackedMatrix;
 
@@ -11,7 +12,8 @@ import io.jseek.core.tensor.PackedMatrix;
  * once for all of a tile's heads, long contexts cut into chunks for the threads, {@link AttentionPlan}); per
  * (token, head) the chunks merged into oLatent, then W_UV applied. Where W_UK and W_UV are packed, their
  * per-head products run as one dispatch each (MatMul.Products); otherwise one (token, head) row product at a
- * time. One per workspace; the layer comes with each run.
+ * time. With V3.2's sparse attention each token attends to its chosen positions only ({@link #sparse}).
+ * One per workspace; the layer comes with each run.
  */
 final class MlaAbsorbed {
     private final Mla.Common k;
@@ -28,10 +30,15 @@ final class MlaAbsorbed {
     private Mla.Scratch s;
     private Batch batch;
     private int rowsPerTile;
+    /** Sparse attention: per token its chosen positions (the first counts[i]); heads per job. */
+    private int[][] selected;
+    private int[] counts;
+    private int headsPerJob;
 
     private final WorkerPool.RangeBody absorbJobs = this::absorb;
     private final WorkerPool.RangeBody attendJobs = this::attend;
     private final WorkerPool.RangeBody mergeJobs = this::merge;
+    private final WorkerPool.RangeBody sparseJobs = this::sparse;
 
     MlaAbsorbed(Mla.Common k) {
         this.k = k;
@@ -85,8 +92,73 @@ final class MlaAbsorbed {
         }
     }
 
+    /**
+     * Steps 3–6 for a group of one token's heads over only its chosen positions (V3.2's sparse attention): their
+     * cached [cKv ‖ kRope] rows gathered once for the group, then per head scores, softmax, oLatent, and W_UV
+     * unless that is done packed. The work grows with the number chosen, not with the context.
+     */
+    private void sparse(int from, int to) {
+        int h = k.c().headCount();
+        int kvr = k.dims().kvLoraRank();
+        int dk = kvr + k.dims().qkRopeHeadDim();
+        int vh = k.dims().vHeadDim();
+        float scale = k.absorbed().scale();
+        boolean up = !(layer.vBm instanceof PackedMatrix);
+        int groups = (h + headsPerJob - 1) / headsPerJob;
+        for (int job = from; job < to; job++) {
+            int i = job / groups;
+            int h0 = job % groups * headsPerJob;
+            int n = counts[i];
+            float[] rows = gathered(n * dk);
+            float[] p = Blocks.scores(n);
+            KvLayer cache = batch.cache(i, layer.layer);
+            for (int j = 0; j < n; j++) {
+                cache.read(selected[i][j], 0, rows, j * dk, dk);
+            }
+            for (int head = h0; head < Math.min(h, h0 + headsPerJob); head++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    p[j] = scale * VectorMath.dot(queries[i], head * dk, rows, j * dk, dk);
+                    max = Math.max(max, p[j]);
+                }
+                float sum = 0;
+                for (int j = 0; j < n; j++) {
+                    p[j] = (float) Math.exp(p[j] - max);
+                    sum += p[j];
+                }
+                float[] out = latents[i];
+                java.util.Arrays.fill(out, head * kvr, (head + 1) * kvr, 0f);
+                for (int j = 0; j < n; j++) {
+                    VectorMath.axpy(p[j] / sum, rows, j * dk, out, head * kvr, kvr);
+                }
+                if (up) {
+                    layer.valueUp(head, out, head * kvr, s.o[i], head * vh);
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<float[]> GATHERED = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] gathered(int n) {
+        float[] a = GATHERED.get();
+        if (a.length < n) {
+            a = new float[n];
+            GATHERED.set(a);
+        }
+        return a;
+    }
+
     /** Attention of the batch's t rows (queries in s.q, their positions already cached) into s.o. */
     void run(Mla layer, Mla.Scratch s, Batch batch, int t) {
+        run(layer, s, batch, t, null, null);
+    }
+
+    /**
+     * As {@link #run(Mla, Mla.Scratch, Batch, int)}; with {@code selected} non-null each token i attends to
+     * positions selected[i][0, counts[i]) only.
+     */
+    void run(Mla layer, Mla.Scratch s, Batch batch, int t, int[][] selected, int[] counts) {
         int h = k.c().headCount();
         int nope = k.dims().qkNopeHeadDim();
         int rot = k.dims().qkRopeHeadDim();
@@ -96,6 +168,8 @@ final class MlaAbsorbed {
         this.layer = layer;
         this.s = s;
         this.batch = batch;
+        this.selected = selected;
+        this.counts = counts;
         // Tiles of tokens whose heads' outputs fit in 256 KiB; decode: chunks of at least 4 blocks.
         int tileTokens = Math.max(1, (64 << 10) / (h * kvr));
         plan.plan(batch, tileTokens, 2 * k.pool().threads(), 4 * KvPool.BLOCK_TOKENS);
@@ -128,8 +202,15 @@ final class MlaAbsorbed {
                     System.arraycopy(s.q[i], head * (nope + rot) + nope, queries[i], head * dk + kvr, rot);
                 }
             }
-            k.pool().forRange(plan.jobs, attendJobs);
-            k.pool().forRange(t * h, mergeJobs);
+            if (selected == null) {
+                k.pool().forRange(plan.jobs, attendJobs);
+                k.pool().forRange(t * h, mergeJobs);
+            } else {
+                // Enough jobs for the threads: a decode step's heads split, a prompt's tokens whole.
+                headsPerJob = Math.max(1, h * t / (4 * k.pool().threads()));
+                headsPerJob = Math.min(h, headsPerJob);
+                k.pool().forRange(t * ((h + headsPerJob - 1) / headsPerJob), sparseJobs);
+            }
             if (layer.vBm instanceof PackedMatrix) {
                 products.clear();
                 for (int head = 0; head < h; head++) {
@@ -141,6 +222,7 @@ final class MlaAbsorbed {
             this.layer = null;
             this.s = null;
             this.batch = null;
+            this.selected = null;
         }
     }
 }

@@ -12,12 +12,9 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     ModelConfig config();
 
-    /** KV-cache values per token and layer. */
-    int kvValuesPerToken();
-
     /** A new, empty sequence with room for {@code contextLength} positions, its cache taken from {@code pool}. */
     default Session newSession(int contextLength, KvPool pool) {
-        return new Session(config().blockCount(), kvValuesPerToken(), contextLength, pool);
+        return new Session(config().cacheWidths(), contextLength, pool);
     }
 
     /** A new, empty sequence with room for {@code contextLength} positions, cached as {@code cacheType}. */

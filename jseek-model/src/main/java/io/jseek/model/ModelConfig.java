@@ -13,6 +13,7 @@ import io.jseek.core.gguf.GgufValue;
  * @param valueLength per-head value width
  * @param mla         the MLA shape; null for architectures without MLA
  * @param moe         the DeepSeekMoE shape; null for dense models
+ * @param indexer     V3.2's lightning indexer (DeepSeek Sparse Attention); null for dense attention
  */
 public record ModelConfig(
         Architecture architecture,
@@ -31,7 +32,8 @@ public record ModelConfig(
         RopeScaling ropeScaling,
         int vocabSize,
         Mla mla,
-        Moe moe) {
+        Moe moe,
+        Indexer indexer) {
 
     /** RoPE context scaling. {@code type} NONE means plain RoPE. */
     public record RopeScaling(Type type, float factor, int originalContextLength, float yarnLogMultiplier) {
@@ -63,6 +65,28 @@ public record ModelConfig(
         public enum Gating { SOFTMAX, SIGMOID }
     }
 
+    /**
+     * DeepSeek-V3.2's lightning indexer (docs/deepseek.md §6.1): {@code headCount} heads of {@code keyLength}
+     * (the first rope-dimension values of each rotated NEOX-style), one shared key per position; each query
+     * attends to the {@code topK} positions it scores highest.
+     */
+    public record Indexer(int headCount, int keyLength, int topK) {
+    }
+
+    /** This config with another indexer (null: dense attention). */
+    public ModelConfig withIndexer(Indexer i) {
+        return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
+                headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
+                vocabSize, mla, moe, i);
+    }
+
+    /** This config with other MoE constants. */
+    public ModelConfig withMoe(Moe m) {
+        return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
+                headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
+                vocabSize, mla, m, indexer);
+    }
+
     public boolean isMoe() {
         return moe != null;
     }
@@ -72,7 +96,8 @@ public record ModelConfig(
         String arch = md.string("general.architecture");
         Architecture a = Architecture.byGgufName(arch);
         if (a == null) {
-            throw new JseekException(md.source() + ": architecture \"" + arch + "\" is not supported (jseek runs deepseek2, qwen2 and llama)");
+            throw new JseekException(md.source() + ": architecture \"" + arch + "\" is not supported (jseek runs "
+                    + Architecture.names() + ")");
         }
         String p = arch + ".";
         int blocks = positive(md, p + "block_count", md.u32(p + "block_count"));
@@ -88,7 +113,7 @@ public record ModelConfig(
         RopeScaling scaling = ropeScaling(md, p, ctx);
         String name = md.string("general.name", "");
 
-        if (a != Architecture.DEEPSEEK2) {
+        if (!a.latentAttention) {
             if (embd % heads != 0 && !md.has(p + "attention.key_length")) {
                 throw new JseekException(md.source() + ": embedding_length " + embd + " is not a multiple of head_count " + heads);
             }
@@ -102,7 +127,8 @@ public record ModelConfig(
             if (headsKv <= 0 || heads % headsKv != 0) {
                 throw new JseekException(md.source() + ": head_count " + heads + " is not a multiple of head_count_kv " + headsKv);
             }
-            return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rot, scaling, vocab, null, null);
+            return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rot, scaling, vocab, null, null,
+                    null);
         }
 
         int rope = md.u32(p + "rope.dimension_count");
@@ -140,7 +166,22 @@ public record ModelConfig(
                     md.f32(p + "expert_weights_scale", 0f), md.bool(p + "expert_weights_norm", false),
                     gating == 2 ? Moe.Gating.SIGMOID : Moe.Gating.SOFTMAX);
         }
-        return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe);
+        Indexer indexer = null;
+        if (a == Architecture.DEEPSEEK32) {
+            // As llama.cpp b10573 loads deepseek32: split W_UK/W_UV and a query latent are required.
+            if (!split || qLora == 0) {
+                throw new JseekException(md.source() + ": deepseek32 needs MLA with key_length_mla/value_length_mla and q_lora_rank > 0");
+            }
+            indexer = new Indexer(positive(md, p + "attention.indexer.head_count", md.u32(p + "attention.indexer.head_count")),
+                    positive(md, p + "attention.indexer.key_length", md.u32(p + "attention.indexer.key_length")),
+                    positive(md, p + "attention.indexer.top_k", md.u32(p + "attention.indexer.top_k")));
+            if (indexer.keyLength() < rope) {
+                throw new JseekException(md.source() + ": attention.indexer.key_length " + indexer.keyLength()
+                        + " is shorter than rope.dimension_count " + rope);
+            }
+        }
+        return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe,
+                indexer);
     }
 
     /**
@@ -186,6 +227,11 @@ public record ModelConfig(
             m.put(p + "attention.key_length", GgufValue.u32(keyLength));
             m.put(p + "attention.value_length", GgufValue.u32(valueLength));
         }
+        if (indexer != null) {
+            m.put(p + "attention.indexer.head_count", GgufValue.u32(indexer.headCount()));
+            m.put(p + "attention.indexer.key_length", GgufValue.u32(indexer.keyLength()));
+            m.put(p + "attention.indexer.top_k", GgufValue.u32(indexer.topK()));
+        }
         if (moe != null) {
             m.put(p + "leading_dense_block_count", GgufValue.u32(moe.leadingDenseBlockCount()));
             m.put(p + "expert_count", GgufValue.u32(moe.expertCount()));
@@ -224,15 +270,16 @@ public record ModelConfig(
     }
 
     /**
-     * Values the KV cache holds per token and layer: MLA caches the normalized latent and the shared rope
-     * key (kv_lora + rope), whichever layout W_UK/W_UV come in; GQA models cache every KV head's K and V.
+     * The KV cache's rows, values per position: entry l < blockCount is layer l's attention cache — MLA's
+     * normalized latent and shared rope key (kv_lora + rope; both W_UK/W_UV layouts: jseek decompresses nothing
+     * into the cache, unlike llama.cpp's MHA mode for legacy files), or every KV head's K and V — and with a
+     * lightning indexer, entry blockCount + l is layer l's indexer keys.
      */
-    public long kvValuesPerTokenPerLayer() {
-        if (mla != null) {
-            // Both W_UK/W_UV layouts cache the latent and the rope key (the legacy attn_kv_b one too: jseek
-            // decompresses nothing into the cache, unlike llama.cpp's MHA mode for such files).
-            return mla.kvLoraRank() + mla.qkRopeHeadDim();
-        }
-        return (long) headCountKv * (keyLength + valueLength);
+    public int[] cacheWidths() {
+        int attention = mla != null ? mla.kvLoraRank() + mla.qkRopeHeadDim() : headCountKv * (keyLength + valueLength);
+        int[] w = new int[indexer == null ? blockCount : 2 * blockCount];
+        java.util.Arrays.fill(w, 0, blockCount, attention);
+        java.util.Arrays.fill(w, blockCount, w.length, indexer == null ? 0 : indexer.keyLength());
+        return w;
     }
 }

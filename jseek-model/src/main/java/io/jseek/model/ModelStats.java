@@ -39,6 +39,10 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
 
     /** Bytes of KV cache per token for all layers, stored as {@code type}. */
     public static long kvBytesPerToken(ModelConfig config, CacheType type) {
-        return type.bytes(config.kvValuesPerTokenPerLayer()) * config.blockCount();
+        long bytes = 0;
+        for (int w : config.cacheWidths()) {
+            bytes += type.bytes(w);
+        }
+        return bytes;
     }
 }

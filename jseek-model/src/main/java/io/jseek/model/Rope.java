@@ -66,8 +66,7 @@ public final class Rope {
     static Rope of(ModelConfig c, float[] freqFactors) {
         boolean neox = c.architecture().ropeStyle == Architecture.RopeStyle.NEOX;
         if (c.mla() != null) {
-            return new Rope(c.mla().qkRopeHeadDim(), c.ropeFreqBase(), c.ropeScaling(), freqFactors, neox, true,
-                    mscaleAllDim(c));
+            return mla(c, freqFactors, neox);
         }
         return new Rope(c.ropeDimensionCount(), c.ropeFreqBase(), c.ropeScaling(), freqFactors, neox, false,
                 c.ropeScaling().yarnLogMultiplier());
@@ -76,6 +75,20 @@ public final class Rope {
     /** RoPE without scaling over {@code dims} values. */
     public static Rope plain(int dims, double base, Architecture.RopeStyle style) {
         return new Rope(dims, base, ModelConfig.RopeScaling.NONE, null, style == Architecture.RopeStyle.NEOX, false, 0);
+    }
+
+    /**
+     * MLA's rope part; llama.cpp b10573 corrects the YaRN attention factor by {@code mscale_all_dim} for the
+     * deepseek2 architecture only.
+     */
+    private static Rope mla(ModelConfig c, float[] freqFactors, boolean neox) {
+        return new Rope(c.mla().qkRopeHeadDim(), c.ropeFreqBase(), c.ropeScaling(), freqFactors, neox,
+                c.architecture() == Architecture.DEEPSEEK2, mscaleAllDim(c));
+    }
+
+    /** The lightning indexer's RoPE (V3.2): MLA's frequencies and YaRN, but pairs as NEOX. */
+    static Rope indexer(ModelConfig c) {
+        return mla(c, null, true);
     }
 
     /** DeepSeek's {@code mscale_all_dim}: GGUF's yarn_log_multiplier / 0.1. */

@@ -5,8 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One sequence's state: its KV cache and how many positions it holds. The cache stores, per layer and
- * position, {@code kvValuesPerToken} values (for MLA: the normalized latent then the rotated rope key) as
+ * One sequence's state: its KV cache and how many positions it holds. The cache stores, per cache layer
+ * and position, its width of values ({@link ModelConfig#cacheWidths}; for MLA: the normalized latent then the
+ * rotated rope key; for V3.2 also each layer's indexer key) as
  * F32, F16 or Q8_0, in {@link KvBlock}s taken from a {@link KvPool} as the sequence grows, up to the context
  * length. Blocks may be shared with other sessions (a cached prefix); a shared block is copied before this
  * session writes into it. Owned by one thread at a time; {@link #close} gives the blocks back.
@@ -20,20 +21,23 @@ public final class Session implements AutoCloseable {
     private List<int[][]> routing;
     private List<float[][]> routingScores;
     private int[][][] forcedRouting;
+    /** V3.2's indexer choices: recorded, and forced, per [position][layer]. */
+    private int[][][] selections;
+    private int[][][] forcedSelections;
     /** The model's buffers for single-token steps, created on the first one. */
     private Workspace decodeWorkspace;
     /** The batch for single-token steps, created on the first one. */
     Batch decodeBatch;
 
-    Session(int layers, int valuesPerToken, int contextLength, KvPool pool) {
+    Session(int[] widths, int contextLength, KvPool pool) {
         if (contextLength < 1) {
             throw new JseekException("context length must be at least 1, got " + contextLength);
         }
         this.contextLength = contextLength;
         this.pool = pool;
-        this.cache = new KvLayer[layers];
-        for (int l = 0; l < layers; l++) {
-            cache[l] = KvLayer.of(pool.cacheType(), valuesPerToken);
+        this.cache = new KvLayer[widths.length];
+        for (int l = 0; l < widths.length; l++) {
+            cache[l] = KvLayer.of(pool.cacheType(), widths[l]);
         }
     }
 
@@ -120,6 +124,42 @@ public final class Session implements AutoCloseable {
     /** The experts forced at position {@code pos} in MoE layer {@code j}, or null. */
     int[] forcedExperts(int pos, int j) {
         return forcedRouting == null || pos >= forcedRouting.length ? null : forcedRouting[pos][j];
+    }
+
+    /**
+     * Records from now on the positions V3.2's lightning indexer chooses for each token and layer, where it
+     * chooses (a token that sees at most top-k positions attends to all of them and records nothing).
+     */
+    public void recordSelections() {
+        selections = new int[contextLength][][];
+    }
+
+    /** The recorded choices, {@code [position][layer]} ascending positions, null where none were made. */
+    public int[][][] selections() {
+        return selections;
+    }
+
+    /**
+     * From now on, a token at position p attends in layer l to {@code forced[p][l]} (where that is not null)
+     * instead of the positions the indexer chooses: for comparing cache types, say, without a near-tie of
+     * indexer scores tipping differently ("teacher-forced selection").
+     */
+    public void forceSelections(int[][][] forced) {
+        forcedSelections = forced;
+    }
+
+    int[] forcedSelection(int pos, int layer) {
+        return forcedSelections == null || pos >= forcedSelections.length || forcedSelections[pos] == null
+                ? null : forcedSelections[pos][layer];
+    }
+
+    void addSelection(int pos, int layer, int layers, int[] chosen, int n) {
+        if (selections != null) {
+            if (selections[pos] == null) {
+                selections[pos] = new int[layers][];
+            }
+            selections[pos][layer] = java.util.Arrays.copyOf(chosen, n);
+        }
     }
 
     /**

@@ -27,8 +27,8 @@ class BlockAttentionTest {
     void matchesFloat64Attention(CacheType type, int width, int keyOff, int keyLength, int valueOff, int valueLength,
                                  int heads, int positions, int chunks) {
         Random rnd = new Random(width * 31L + positions);
-        KvPool pool = new KvPool(1, width, type, 0);
-        Session s = new Session(1, width, positions, pool);
+        KvPool pool = new KvPool(new int[] {width}, type, 0);
+        Session s = new Session(new int[] {width}, positions, pool);
         s.reserve(positions);
         KvLayer cache = s.layer(0);
         float[] row = new float[width];

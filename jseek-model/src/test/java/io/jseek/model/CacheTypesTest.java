@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The KV-cache storage types: a Q8_0 (and F16) cache changes every test model's logits by little against
  * the F32 cache's, at every position of every reference sequence (prompt as one batch, then one token at a
- * time; experts forced to llama.cpp's choices so that a near-tie does not tip differently); the bytes a
+ * time; experts forced to llama.cpp's choices and V3.2's indexer choices to the F32 cache's, so that a
+ * near-tie does not tip differently); the bytes a
  * token takes are exact, and the same for both MLA weight layouts.
  *
  * <p>How little: float weights, 0.06 (Q8_0 rounds each cached value to 1/254 of its block's largest).
@@ -46,9 +47,10 @@ class CacheTypesTest {
             Model m = Model.load(f, POOL);
             for (JsonNode seq : c.json().get("sequences")) {
                 int[] tokens = c.allTokens(seq);
-                float[][] f32 = run(m, seq, tokens, CacheType.F32);
-                double f16 = worst(f32, run(m, seq, tokens, CacheType.F16));
-                double q8 = worst(f32, run(m, seq, tokens, CacheType.Q8_0));
+                int[][][][] selections = new int[1][][][];
+                float[][] f32 = run(m, seq, tokens, CacheType.F32, null, selections);
+                double f16 = worst(f32, run(m, seq, tokens, CacheType.F16, selections[0], null));
+                double q8 = worst(f32, run(m, seq, tokens, CacheType.Q8_0, selections[0], null));
                 boolean floatWeights = model.endsWith("f32") || model.endsWith("f16") || model.endsWith("bf16");
                 double bound = floatWeights ? 0.06 : Math.max(0.06, 2 * f16);
                 String where = model + "/" + seq.get("name").asText();
@@ -67,10 +69,20 @@ class CacheTypesTest {
         return w;
     }
 
-    private static float[][] run(Model m, JsonNode seq, int[] tokens, CacheType type) {
+    /**
+     * The logits with experts forced to llama.cpp's; V3.2's indexer choices forced to {@code forced} (the F32
+     * cache's) when not null, or recorded into {@code record[0]} when that is not null.
+     */
+    private static float[][] run(Model m, JsonNode seq, int[] tokens, CacheType type, int[][][] forced,
+                                 int[][][][] record) {
         int prompt = seq.get("tokens").size();
         Session s = m.newSession(tokens.length, type);
         s.forceRouting(ReferenceLogitsTest.forcedRouting(seq, tokens.length));
+        s.forceSelections(forced);
+        if (record != null) {
+            s.recordSelections();
+            record[0] = s.selections();
+        }
         float[][] out = new float[tokens.length][];
         float[][] p = m.forward(s, Arrays.copyOf(tokens, prompt), true);
         System.arraycopy(p, 0, out, 0, prompt);

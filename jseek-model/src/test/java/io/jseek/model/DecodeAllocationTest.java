@@ -30,7 +30,7 @@ class DecodeAllocationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ds3-kquant.gguf", "ds3-q4_0.gguf", "ds2lite-kvb-f16.gguf", "r1qwen-q8_0.gguf", "r1llama-f32.gguf"})
+    @ValueSource(strings = {"ds3-kquant.gguf", "ds3-q4_0.gguf", "ds2lite-kvb-f16.gguf", "r1qwen-q8_0.gguf", "r1llama-f32.gguf", "ds32-q8_0.gguf"})
     void decodeStepsAllocateNothing(String model) {
         try (GgufFile f = GgufFile.open(DATA.resolve(model)); WorkerPool pool = new WorkerPool(2)) {
             Model m = Model.load(f, pool);

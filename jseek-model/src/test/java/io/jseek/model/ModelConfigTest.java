@@ -58,7 +58,7 @@ class ModelConfigTest {
         assertEquals(cfg.get("ctx_len").asInt(), c.contextLength());
         assertEquals((float) cfg.get("rms_eps").asDouble(), c.rmsNormEps());
         assertEquals((float) cfg.get("rope_theta").asDouble(), c.ropeFreqBase());
-        if (c.architecture() != Architecture.DEEPSEEK2) {
+        if (!c.architecture().latentAttention) {
             assertEquals(cfg.get("n_head_kv").asInt(), c.headCountKv());
             assertEquals(cfg.get("n_embd").asInt() / cfg.get("n_head").asInt(), c.keyLength());
             assertNull(c.mla());
@@ -83,6 +83,12 @@ class ModelConfigTest {
         assertEquals((float) cfg.get("expert_weights_scale").asDouble(), e.weightsScale());
         assertEquals(cfg.get("n_expert_groups").asInt(), e.groupCount());
         assertEquals(cfg.get("n_group_used").asInt(), e.groupUsedCount());
+        if (cfg.has("index_topk")) {
+            assertEquals(new ModelConfig.Indexer(cfg.get("index_n_heads").asInt(), cfg.get("index_head_dim").asInt(),
+                    cfg.get("index_topk").asInt()), c.indexer());
+        } else {
+            assertNull(c.indexer());
+        }
         JsonNode rope = cfg.get("rope_scaling");
         if (rope != null && !rope.isNull()) {
             assertEquals(ModelConfig.RopeScaling.Type.YARN, c.ropeScaling().type());

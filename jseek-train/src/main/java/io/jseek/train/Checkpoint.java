@@ -179,6 +179,6 @@ public final class Checkpoint {
                     ModelConfig.Moe.Gating.values()[m[7]]);
         }
         return new ModelConfig(Architecture.DEEPSEEK2, name, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], eps, base,
-                i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe);
+                i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe, null);
     }
 }

@@ -44,7 +44,7 @@ public final class TrainableDeepSeek {
                     new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.NONE, 1, 0, 0), vocab,
                     new ModelConfig.Mla(0, kvLora, nope, rot, vHead, true),
                     new ModelConfig.Moe(denseLead, experts, expertsUsed, sharedExperts, expertFf, 1, 1, 1f, true,
-                            ModelConfig.Moe.Gating.SIGMOID));
+                            ModelConfig.Moe.Gating.SIGMOID), null);
         }
     }
 

@@ -96,11 +96,7 @@ class TrainableDeepSeekTest {
     @Test
     void groupedBiasedRoutingIsTheEngines() throws Exception {
         ModelConfig base = tiny(32).toModelConfig();
-        ModelConfig c = new ModelConfig(base.architecture(), "grouped", base.blockCount(), base.contextLength(),
-                base.embeddingLength(), base.feedForwardLength(), base.headCount(), base.headCountKv(), base.keyLength(),
-                base.valueLength(), base.rmsNormEps(), base.ropeFreqBase(), base.ropeDimensionCount(), base.ropeScaling(),
-                base.vocabSize(), base.mla(),
-                new ModelConfig.Moe(1, 8, 2, 1, 8, 4, 2, 2.5f, true, ModelConfig.Moe.Gating.SIGMOID));
+        ModelConfig c = base.withMoe(new ModelConfig.Moe(1, 8, 2, 1, 8, 4, 2, 2.5f, true, ModelConfig.Moe.Gating.SIGMOID));
         TrainableDeepSeek m = new TrainableDeepSeek(c, 0, 21);
         java.util.Random rnd = new java.util.Random(5);
         for (int l : m.moeLayers()) {
