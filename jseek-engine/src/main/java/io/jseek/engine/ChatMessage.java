@@ -2,13 +2,16 @@ package io.jseek.engine;
 
 import java.util.Objects;
 
-/** One message of a conversation. {@code role} is system, user or assistant. */
+/**
+ * One message of a conversation. {@code role} is system, user, assistant or tool (a function's result; formats
+ * without a syntax of their own for it show it as a user turn).
+ */
 public record ChatMessage(String role, String content) {
     public ChatMessage {
         Objects.requireNonNull(role);
         Objects.requireNonNull(content);
-        if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
-            throw new IllegalArgumentException("unknown role \"" + role + "\" (system, user or assistant)");
+        if (!role.equals("system") && !role.equals("user") && !role.equals("assistant") && !role.equals("tool")) {
+            throw new IllegalArgumentException("unknown role \"" + role + "\" (system, user, assistant or tool)");
         }
     }
 
@@ -22,5 +25,10 @@ public record ChatMessage(String role, String content) {
 
     public static ChatMessage assistant(String content) {
         return new ChatMessage("assistant", content);
+    }
+
+    /** A function's result, answering the assistant's call before it. */
+    public static ChatMessage tool(String content) {
+        return new ChatMessage("tool", content);
     }
 }

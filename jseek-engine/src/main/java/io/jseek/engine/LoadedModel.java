@@ -144,8 +144,8 @@ public final class LoadedModel implements AutoCloseable {
      */
     public ChatPrompt chatPrompt(List<ChatMessage> messages, String assistantPrefix) {
         String prompt = format.render(messages, true);
-        if (!format.isComplete() && reasoning) {
-            prompt += "<think>\n";
+        if (format instanceof ChatTemplate builtin) {
+            prompt += builtin.replyOpener(reasoning);
         }
         boolean startsReasoning = prompt.stripTrailing().endsWith("<think>");
         int close = assistantPrefix.lastIndexOf("</think>");

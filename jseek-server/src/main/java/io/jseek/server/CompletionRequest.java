@@ -1,6 +1,5 @@
 package io.jseek.server;
 
-import io.jseek.engine.ChatMessage;
 import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.OutputConstraint;
 import io.jseek.engine.SamplerConfig;
@@ -34,7 +33,14 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                          OutputConstraint responseFormat, boolean stream, boolean includeUsage) {
 
     /** The messages of a chat request, and the text of a final {@code prefix: true} assistant message. */
-    record Conversation(List<ChatMessage> messages, String assistantPrefix) {
+    record Conversation(List<Message> messages, String assistantPrefix) {
+    }
+
+    /**
+     * One message: role system (developer too), user, assistant or tool; an assistant's earlier calls (OpenAI
+     * {@code tool_calls}) or null. How calls and results are written depends on the model ({@link ToolCalls.Syntax}).
+     */
+    record Message(String role, String content, JsonNode toolCalls) {
     }
 
     static CompletionRequest chat(JsonNode req, int vocabSize) {
@@ -99,7 +105,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         if (list == null || !list.isArray() || list.isEmpty()) {
             throw ApiException.invalid("messages", "messages must be a non-empty array");
         }
-        List<ChatMessage> out = new ArrayList<>();
+        List<Message> out = new ArrayList<>();
         String prefix = "";
         for (int i = 0; i < list.size(); i++) {
             JsonNode m = list.get(i);
@@ -110,11 +116,8 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
             String role = m.get("role").asString();
             String content = Server.text(m.get("content"), param + ".content");
             switch (role) {
-                case "system", "developer" -> out.add(ChatMessage.system(content));
-                case "user" -> out.add(ChatMessage.user(content));
-                // Tool results go back in DeepSeek's tool-output syntax, in a user turn (the chat formats
-                // have no tool role).
-                case "tool" -> out.add(ChatMessage.user(ToolCalls.output(content)));
+                case "system", "developer" -> out.add(new Message("system", content, null));
+                case "user", "tool" -> out.add(new Message(role, content, null));
                 case "assistant" -> {
                     // Incoming reasoning_content is accepted and left out, as R1's template does with history.
                     if (m.path("prefix").asBoolean(false)) {
@@ -124,8 +127,8 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                         prefix = content;
                     } else {
                         JsonNode calls = m.get("tool_calls");
-                        out.add(ChatMessage.assistant(calls != null && calls.isArray() && !calls.isEmpty()
-                                ? content + ToolCalls.render(calls) : content));
+                        out.add(new Message("assistant", content, calls != null && calls.isArray() && !calls.isEmpty()
+                                ? calls : null));
                     }
                 }
                 default -> throw ApiException.invalid(param + ".role", "unknown role \"" + role

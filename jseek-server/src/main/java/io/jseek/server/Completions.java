@@ -59,13 +59,24 @@ final class Completions {
         return chatPrompt(CompletionRequest.chat(json, model.tokenizer().vocabSize()));
     }
 
-    /** The prompt of a chat request: its messages, with the tools described in the system prompt. */
+    /**
+     * The prompt of a chat request: its messages, with the tools described in the system prompt, and earlier
+     * calls and results, in the syntax of the model's chat format.
+     */
     private LoadedModel.ChatPrompt chatPrompt(CompletionRequest req) {
-        List<ChatMessage> messages = req.conversation().messages();
+        ToolCalls.Syntax syntax = ToolCalls.Syntax.of(model.format());
+        List<ChatMessage> messages = new ArrayList<>();
+        for (CompletionRequest.Message m : req.conversation().messages()) {
+            messages.add(switch (m.role()) {
+                case "system" -> ChatMessage.system(m.content());
+                case "user" -> ChatMessage.user(m.content());
+                case "tool" -> syntax.result(m.content());
+                default -> ChatMessage.assistant(m.toolCalls() == null ? m.content() : m.content() + syntax.render(m.toolCalls()));
+            });
+        }
         if (req.tools() != null) {
             // The tools go into the system prompt (a system message of the request's comes first).
-            String block = ToolCalls.describe(req.tools());
-            messages = new ArrayList<>(messages);
+            String block = syntax.describe(req.tools());
             if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
                 messages.set(0, ChatMessage.system(messages.getFirst().content() + "\n\n" + block));
             } else {
@@ -185,7 +196,7 @@ final class Completions {
         Responses chunks = new Responses(id, created, server.modelId(), chat);
         Done done;
         try {
-            ToolCalls.Parser parser = req.tools() != null ? new ToolCalls.Parser() : null;
+            ToolCalls.Parser parser = req.tools() != null ? ToolCalls.Syntax.of(model.format()).parser() : null;
             done = stream ? stream(ex, events, chunks, usageChunk, prompt.length, handle, parser)
                     : await(ex, events, chunks, prompt.length, handle, parser);
         } catch (IOException e) {

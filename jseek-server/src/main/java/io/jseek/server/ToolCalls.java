@@ -1,5 +1,8 @@
 package io.jseek.server;
 
+import io.jseek.engine.ChatFormat;
+import io.jseek.engine.ChatMessage;
+import io.jseek.engine.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -16,9 +19,53 @@ import tools.jackson.databind.JsonNode;
  * </pre>
  * The answer is scanned for it ({@link Parser}; V3.1's {@code NAME<｜tool▁sep｜>ARGS} form is read too)
  * and returned as OpenAI {@code tool_calls}; earlier calls and results in the history are written back
- * in the same syntax.
+ * in the same syntax. V3.2 writes calls as DSML markup instead ({@link DsmlToolCalls}); {@link Syntax#of}
+ * picks the one of the model's chat format.
  */
 final class ToolCalls {
+    /**
+     * One way of calling functions: the system-prompt block describing the tools, an earlier call and a
+     * result as they go back into the history, and the parser that finds calls in an answer.
+     */
+    interface Syntax {
+        String describe(JsonNode tools);
+
+        String render(JsonNode toolCalls);
+
+        ChatMessage result(String content);
+
+        Parser parser();
+
+        /** The syntax the model's chat format was trained with: DSML for V3.2, DeepSeek-V3's otherwise. */
+        static Syntax of(ChatFormat format) {
+            return format == ChatTemplate.DEEPSEEK32 ? DsmlToolCalls.SYNTAX : V3;
+        }
+    }
+
+    /** DeepSeek-V3 / R1's syntax (also for the distills and any format without one of its own). */
+    static final Syntax V3 = new Syntax() {
+        @Override
+        public String describe(JsonNode tools) {
+            return ToolCalls.describe(tools);
+        }
+
+        @Override
+        public String render(JsonNode toolCalls) {
+            return ToolCalls.render(toolCalls);
+        }
+
+        @Override
+        public ChatMessage result(String content) {
+            // The chat formats have no tool role for it: DeepSeek's tool-output syntax in a user turn.
+            return ChatMessage.user(output(content));
+        }
+
+        @Override
+        public Parser parser() {
+            return new Parser();
+        }
+    };
+
     static final String CALLS_BEGIN = "<｜tool▁calls▁begin｜>";
     static final String CALLS_END = "<｜tool▁calls▁end｜>";
     static final String CALL_BEGIN = "<｜tool▁call▁begin｜>";
@@ -36,18 +83,27 @@ final class ToolCalls {
     private ToolCalls() {
     }
 
-    /** The system-prompt block describing {@code tools} (an OpenAI tools array), validated. */
-    static String describe(JsonNode tools) {
+    /** The functions of {@code tools} (an OpenAI tools array), validated. */
+    static List<JsonNode> functions(JsonNode tools) {
         if (!tools.isArray() || tools.size() > 128) {
             throw ApiException.invalid("tools", "tools must be an array of at most 128 functions");
         }
-        StringBuilder b = new StringBuilder("## Tools\n\nYou can call these functions:\n");
+        List<JsonNode> out = new ArrayList<>();
         for (int i = 0; i < tools.size(); i++) {
             JsonNode t = tools.get(i);
             JsonNode f = t.path("function");
             if (!"function".equals(t.path("type").asString("")) || !f.path("name").isString()) {
                 throw ApiException.invalid("tools[" + i + "]", "each tool must be {\"type\":\"function\",\"function\":{\"name\":...}}");
             }
+            out.add(f);
+        }
+        return out;
+    }
+
+    /** The system-prompt block describing {@code tools} (an OpenAI tools array), validated. */
+    static String describe(JsonNode tools) {
+        StringBuilder b = new StringBuilder("## Tools\n\nYou can call these functions:\n");
+        for (JsonNode f : functions(tools)) {
             b.append("\n### ").append(f.get("name").asString()).append('\n');
             if (f.path("description").isString()) {
                 b.append(f.get("description").asString()).append('\n');
@@ -85,7 +141,20 @@ final class ToolCalls {
      */
     static final class Parser {
         private final StringBuilder held = new StringBuilder();
+        private final String marker;
+        private final java.util.function.Function<String, List<Call>> parse;
         private boolean inCalls;
+
+        /** DeepSeek-V3's syntax. */
+        Parser() {
+            this(CALLS_BEGIN, ToolCalls::parse);
+        }
+
+        /** Calls start at {@code marker}; {@code parse} reads a block from it (null: malformed). */
+        Parser(String marker, java.util.function.Function<String, List<Call>> parse) {
+            this.marker = marker;
+            this.parse = parse;
+        }
 
         /** Adds answer text; returns what can be shown as content now. */
         String push(String text) {
@@ -93,7 +162,7 @@ final class ToolCalls {
             if (inCalls) {
                 return "";
             }
-            int at = held.indexOf(CALLS_BEGIN);
+            int at = held.indexOf(marker);
             if (at >= 0) {
                 inCalls = true;
                 String before = held.substring(0, at);
@@ -101,8 +170,8 @@ final class ToolCalls {
                 return before;
             }
             int keep = 0;
-            for (int k = Math.min(CALLS_BEGIN.length() - 1, held.length()); k > 0; k--) {
-                if (held.substring(held.length() - k).equals(CALLS_BEGIN.substring(0, k))) {
+            for (int k = Math.min(marker.length() - 1, held.length()); k > 0; k--) {
+                if (held.substring(held.length() - k).equals(marker.substring(0, k))) {
                     keep = k;
                     break;
                 }
@@ -117,7 +186,7 @@ final class ToolCalls {
             if (!inCalls) {
                 return null;
             }
-            List<Call> calls = parse(held.toString());
+            List<Call> calls = parse.apply(held.toString());
             return calls == null || calls.isEmpty() ? null : calls;
         }
 
@@ -183,7 +252,11 @@ final class ToolCalls {
         if (name.isEmpty()) {
             return null;
         }
-        return new Call("call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24), name,
-                args.isEmpty() ? "{}" : args);
+        return call(name, args.isEmpty() ? "{}" : args);
+    }
+
+    /** A call with a fresh id. */
+    static Call call(String name, String arguments) {
+        return new Call("call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24), name, arguments);
     }
 }
