@@ -1,7 +1,6 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
-import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.PackedMatrix;
 
@@ -30,15 +29,18 @@ final class MlaAbsorbed {
     private Mla.Scratch s;
     private Batch batch;
     private int rowsPerTile;
-    /** Sparse attention: per token its chosen positions (the first counts[i]); heads per job. */
+    /** Sparse attention: per token its chosen positions (the first counts[i]); chunks of them; the group's first token. */
     private int[][] selected;
     private int[] counts;
-    private int headsPerJob;
+    private int sparseChunks;
+    private int sparseChunkLength;
+    private int sparseFirst;
 
     private final WorkerPool.RangeBody absorbJobs = this::absorb;
     private final WorkerPool.RangeBody attendJobs = this::attend;
     private final WorkerPool.RangeBody mergeJobs = this::merge;
     private final WorkerPool.RangeBody sparseJobs = this::sparse;
+    private final WorkerPool.RangeBody sparseMergeJobs = this::sparseMerge;
 
     MlaAbsorbed(Mla.Common k) {
         this.k = k;
@@ -93,61 +95,104 @@ final class MlaAbsorbed {
     }
 
     /**
-     * Steps 3–6 for a group of one token's heads over only its chosen positions (V3.2's sparse attention): their
-     * cached [cKv ‖ kRope] rows gathered once for the group, then per head scores, softmax, oLatent, and W_UV
-     * unless that is done packed. The work grows with the number chosen, not with the context.
+     * Steps 3–5 of one (token, chunk of its chosen positions), V3.2's sparse attention: every head over the
+     * chunk's cached [cKv ‖ kRope] rows, gathered a block of 16 at a time ({@link Chosen}) and attended as
+     * dense positions are ({@link BlockAttention}: each row read once for all heads), into the job's states.
      */
     private void sparse(int from, int to) {
         int h = k.c().headCount();
-        int kvr = k.dims().kvLoraRank();
-        int dk = kvr + k.dims().qkRopeHeadDim();
-        int vh = k.dims().vHeadDim();
-        float scale = k.absorbed().scale();
-        boolean up = !(layer.vBm instanceof PackedMatrix);
-        int groups = (h + headsPerJob - 1) / headsPerJob;
+        int[] limit = Blocks.limits(h);
+        BlockAttention.Rows rows = Blocks.ROWS.get();
+        Chosen source = CHOSEN.get();
         for (int job = from; job < to; job++) {
-            int i = job / groups;
-            int h0 = job % groups * headsPerJob;
-            int n = counts[i];
-            float[] rows = gathered(n * dk);
-            float[] p = Blocks.scores(n);
-            KvLayer cache = batch.cache(i, layer.layer);
-            for (int j = 0; j < n; j++) {
-                cache.read(selected[i][j], 0, rows, j * dk, dk);
+            int i = sparseFirst + job / sparseChunks;
+            int p0 = job % sparseChunks * sparseChunkLength;
+            int p1 = Math.min(counts[i], p0 + sparseChunkLength);
+            BlockAttention.reset(h, k.dims().kvLoraRank(), maxes, sums, outs, job * h);
+            if (p0 >= p1) {
+                continue;
             }
-            for (int head = h0; head < Math.min(h, h0 + headsPerJob); head++) {
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    p[j] = scale * VectorMath.dot(queries[i], head * dk, rows, j * dk, dk);
-                    max = Math.max(max, p[j]);
-                }
-                float sum = 0;
-                for (int j = 0; j < n; j++) {
-                    p[j] = (float) Math.exp(p[j] - max);
-                    sum += p[j];
-                }
-                float[] out = latents[i];
-                java.util.Arrays.fill(out, head * kvr, (head + 1) * kvr, 0f);
-                for (int j = 0; j < n; j++) {
-                    VectorMath.axpy(p[j] / sum, rows, j * dk, out, head * kvr, kvr);
-                }
-                if (up) {
-                    layer.valueUp(head, out, head * kvr, s.o[i], head * vh);
-                }
+            java.util.Arrays.fill(limit, 0, h, p1);
+            source.set(batch.cache(i, layer.layer), selected[i], counts[i]);
+            rows.set(queries, i, 1, h, 0);
+            BlockAttention.attendMore(source, p0, p1, k.absorbed(), rows, limit, maxes, sums, outs, job * h);
+        }
+        source.set(null, null, 0);
+    }
+
+    /** Each (token, head)'s chunks merged into its oLatent; W_UV applied (step 6) unless that is done packed. */
+    private void sparseMerge(int from, int to) {
+        int h = k.c().headCount();
+        int kvr = k.dims().kvLoraRank();
+        int vh = k.dims().vHeadDim();
+        boolean up = !(layer.vBm instanceof PackedMatrix);
+        for (int job = from; job < to; job++) {
+            int r = job / h;
+            int i = sparseFirst + r;
+            int head = job % h;
+            BlockAttention.mergeRow(r * sparseChunks * h + head, sparseChunks, h, kvr, maxes, sums, outs, latents[i],
+                    head * kvr);
+            if (up) {
+                layer.valueUp(head, latents[i], head * kvr, s.o[i], head * vh);
             }
         }
     }
 
-    private static final ThreadLocal<float[]> GATHERED = ThreadLocal.withInitial(() -> new float[0]);
+    /** Sparse attention's states held at a time (floats of outputs), bounding them for long prompts. */
+    private static final int SPARSE_STATES = 1 << 22;
 
-    private static float[] gathered(int n) {
-        float[] a = GATHERED.get();
-        if (a.length < n) {
-            a = new float[n];
-            GATHERED.set(a);
+    /** The batch's sparse attention: tokens in groups, each token's chosen positions in chunks for the threads. */
+    private void sparseAll(int t) {
+        int h = k.c().headCount();
+        int kvr = k.dims().kvLoraRank();
+        int most = 0;
+        for (int i = 0; i < t; i++) {
+            most = Math.max(most, counts[i]);
         }
-        return a;
+        // Enough jobs for the threads (a decode step: its positions split), chunks of whole cache blocks.
+        int chunks = Math.max(1, Math.min((2 * k.pool().threads() + t - 1) / t, most / (4 * KvPool.BLOCK_TOKENS)));
+        int b = KvPool.BLOCK_TOKENS;
+        sparseChunkLength = ((most + chunks - 1) / chunks + b - 1) / b * b;
+        sparseChunks = Math.max(1, (most + sparseChunkLength - 1) / sparseChunkLength);
+        int group = Math.max(1, Math.min(t, SPARSE_STATES / (sparseChunks * h * kvr)));
+        maxes = Blocks.grow(maxes, group * sparseChunks * h);
+        sums = Blocks.grow(sums, group * sparseChunks * h);
+        outs = Blocks.grow(outs, group * sparseChunks * h * kvr);
+        for (sparseFirst = 0; sparseFirst < t; sparseFirst += group) {
+            int n = Math.min(group, t - sparseFirst);
+            k.pool().forRange(n * sparseChunks, sparseJobs);
+            k.pool().forRange(n * h, sparseMergeJobs);
+        }
     }
+
+    /** A token's chosen positions as a {@link BlockAttention.Source}: block b is chosen[16b .. 16b + 15]. */
+    private static final class Chosen implements BlockAttention.Source {
+        private KvLayer cache;
+        private int[] positions;
+        private int count;
+
+        /** The first {@code count} of {@code positions}, in {@code cache}. */
+        void set(KvLayer cache, int[] positions, int count) {
+            this.cache = cache;
+            this.positions = positions;
+            this.count = count;
+        }
+
+        @Override
+        public void keys(int block, int dk, float[] dst) {
+            int first = block * KvPool.BLOCK_TOKENS;
+            for (int j = 0; j < KvPool.BLOCK_TOKENS && first + j < count; j++) {
+                cache.read(positions[first + j], 0, dst, j * dk, dk);
+            }
+        }
+
+        @Override
+        public void values(int block, int dv, float[] dst) {
+            throw new IllegalStateException("MLA's values are its keys' latent");
+        }
+    }
+
+    private static final ThreadLocal<Chosen> CHOSEN = ThreadLocal.withInitial(Chosen::new);
 
     /** Attention of the batch's t rows (queries in s.q, their positions already cached) into s.o. */
     void run(Mla layer, Mla.Scratch s, Batch batch, int t) {
@@ -206,10 +251,7 @@ final class MlaAbsorbed {
                 k.pool().forRange(plan.jobs, attendJobs);
                 k.pool().forRange(t * h, mergeJobs);
             } else {
-                // Enough jobs for the threads: a decode step's heads split, a prompt's tokens whole.
-                headsPerJob = Math.max(1, h * t / (4 * k.pool().threads()));
-                headsPerJob = Math.min(h, headsPerJob);
-                k.pool().forRange(t * ((h + headsPerJob - 1) / headsPerJob), sparseJobs);
+                sparseAll(t);
             }
             if (layer.vBm instanceof PackedMatrix) {
                 products.clear();
