@@ -197,8 +197,8 @@ final class BlockAttention {
         }
     }
 
-    /** scores[r·16 + j] = scale · q_r · k_j for every row and the block's 16 positions. */
-    private static void scores(Rows q, int dk, float[] k, float scale, float[] scores) {
+    /** scores[r·16 + j] = scale · q_r · k_j for every row and the block's 16 positions (the indexer's too). */
+    static void scores(Rows q, int dk, float[] k, float scale, float[] scores) {
         int rows = q.count;
         int n = F.loopBound(dk);
         int r = 0;

@@ -1,7 +1,6 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
-import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 import java.util.Arrays;
@@ -163,15 +162,21 @@ final class LightningIndexer {
             }
         }
 
-        /** Scores of one token's positions [chunk·CHUNK, +CHUNK) that it sees, read a cache block at a time. */
+        /**
+         * Scores of one token's positions [chunk·CHUNK, +CHUNK) that it sees, a cache block at a time: every
+         * head's products with the block's 16 keys at once ({@link BlockAttention#scores}), then ReLU, weights, sum.
+         */
         private void score(int from, int to) {
             int d = ix.dims.keyLength();
             int heads = ix.dims.headCount();
+            int b = KvPool.BLOCK_TOKENS;
             float[] keys = KEYS.get();
-            if (keys.length < KvPool.BLOCK_TOKENS * d) {
-                keys = new float[KvPool.BLOCK_TOKENS * d];
+            if (keys.length < b * d) {
+                keys = new float[b * d];
                 KEYS.set(keys);
             }
+            float[] dots = Blocks.scores(heads * b);
+            BlockAttention.Rows rows = Blocks.ROWS.get();
             for (int job = from; job < to; job++) {
                 int i = first + job / chunks;
                 int seen = batch.position[i] + 1;
@@ -181,15 +186,16 @@ final class LightningIndexer {
                     continue;
                 }
                 KvLayer cache = batch.cache(i, ix.cacheLayer);
-                float[] q = s.q[i];
                 float[] w = s.w[i];
                 float[] out = s.scores[i - first];
-                for (int b0 = p0; b0 < end; b0 += KvPool.BLOCK_TOKENS) {
-                    cache.readBlock(b0 / KvPool.BLOCK_TOKENS, 0, d, keys);
-                    for (int j = 0; j < KvPool.BLOCK_TOKENS && b0 + j < end; j++) {
+                rows.set(s.q, i, 1, heads, 0);
+                for (int b0 = p0; b0 < end; b0 += b) {
+                    cache.readBlock(b0 / b, 0, d, keys);
+                    BlockAttention.scores(rows, d, keys, 1f, dots);
+                    for (int j = 0; j < b && b0 + j < end; j++) {
                         float score = 0;
                         for (int h = 0; h < heads; h++) {
-                            float dot = VectorMath.dot(q, h * d, keys, j * d, d);
+                            float dot = dots[h * b + j];
                             if (dot > 0) {
                                 score += w[h] * dot;
                             }
