@@ -28,7 +28,7 @@ class SchedulerTest {
 
     /** Every sequence of the model at once, in one batch with small prefill chunks: each continues as llama.cpp did alone. */
     @ParameterizedTest
-    @ValueSource(strings = {"r1qwen-f32", "ds3-f32", "ds2lite-f32", "r1llama-f32"})
+    @ValueSource(strings = {"r1qwen-f32", "ds3-f32", "ds2lite-f32", "r1llama-f32", "ds32-f32"})
     void concurrentRequestsGenerateWhatLlamaCppGeneratesAlone(String model) throws Exception {
         try (LoadedModel m = LoadedModel.open(DATA.resolve(model + ".gguf"), 2);
              Scheduler s = new Scheduler(m, new Scheduler.Config(8, 256, 1024, CacheType.F32, 7, 16))) {
@@ -50,9 +50,10 @@ class SchedulerTest {
         }
     }
 
-    @Test
-    void aRepeatedPromptStartsFromTheCacheAndAnswersTheSame() throws Exception {
-        String model = "ds3-f32";
+    /** ds32: the cached blocks carry the indexer's keys too, and the prompt is long enough to be sparse. */
+    @ParameterizedTest
+    @ValueSource(strings = {"ds3-f32", "ds32-f32"})
+    void aRepeatedPromptStartsFromTheCacheAndAnswersTheSame(String model) throws Exception {
         JsonNode seq = EngineReferenceTest.json(model).get("sequences").get(1);
         int[] prompt = EngineReferenceTest.ids(seq.get("tokens"));
         int[] want = EngineReferenceTest.ids(seq.get("greedy").get("tokens"));

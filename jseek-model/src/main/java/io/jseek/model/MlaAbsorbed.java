@@ -19,8 +19,8 @@ final class MlaAbsorbed {
     private final AttentionPlan plan = new AttentionPlan();
     private final MatMul.Products products = new MatMul.Products(16);
     /** Per token: every head's [qAbsorbed ‖ qRope]; every head's oLatent. */
-    private float[][] queries = new float[0][];
-    private float[][] latents = new float[0][];
+    private float[][] qAbsorbed = new float[0][];
+    private float[][] oLatent = new float[0][];
     private float[] maxes = new float[0];
     private float[] sums = new float[0];
     private float[] outs = new float[0];
@@ -54,7 +54,7 @@ final class MlaAbsorbed {
         for (int job = from; job < to; job++) {
             int i = job / h;
             int head = job % h;
-            layer.absorbQuery(head, s.q[i], head * qk, queries[i], head * dk);
+            layer.absorbQuery(head, s.q[i], head * qk, qAbsorbed[i], head * dk);
         }
     }
 
@@ -66,7 +66,7 @@ final class MlaAbsorbed {
         for (int job = from; job < to; job++) {
             int tile = plan.jobTile[job];
             int first = plan.tileFirst[tile];
-            rows.set(queries, first, plan.tileEnd[tile] - first, h, 0);
+            rows.set(qAbsorbed, first, plan.tileEnd[tile] - first, h, 0);
             for (int r = 0; r < rows.count; r++) {
                 limit[r] = batch.position[first + r / h] + 1;
             }
@@ -87,9 +87,9 @@ final class MlaAbsorbed {
             int tile = tileOf[i];
             int r = (i - plan.tileFirst[tile]) * h + head;
             BlockAttention.mergeRow(plan.tileSlot[tile] * rowsPerTile + r, plan.tileChunks[tile], rowsPerTile, kvr,
-                    maxes, sums, outs, latents[i], head * kvr);
+                    maxes, sums, outs, oLatent[i], head * kvr);
             if (up) {
-                layer.valueUp(head, latents[i], head * kvr, s.o[i], head * vh);
+                layer.valueUp(head, oLatent[i], head * kvr, s.o[i], head * vh);
             }
         }
     }
@@ -114,7 +114,7 @@ final class MlaAbsorbed {
             }
             java.util.Arrays.fill(limit, 0, h, p1);
             source.set(batch.cache(i, layer.layer), selected[i], counts[i]);
-            rows.set(queries, i, 1, h, 0);
+            rows.set(qAbsorbed, i, 1, h, 0);
             BlockAttention.attendMore(source, p0, p1, k.absorbed(), rows, limit, maxes, sums, outs, job * h);
         }
         source.set(null, null, 0);
@@ -130,10 +130,10 @@ final class MlaAbsorbed {
             int r = job / h;
             int i = sparseFirst + r;
             int head = job % h;
-            BlockAttention.mergeRow(r * sparseChunks * h + head, sparseChunks, h, kvr, maxes, sums, outs, latents[i],
+            BlockAttention.mergeRow(r * sparseChunks * h + head, sparseChunks, h, kvr, maxes, sums, outs, oLatent[i],
                     head * kvr);
             if (up) {
-                layer.valueUp(head, latents[i], head * kvr, s.o[i], head * vh);
+                layer.valueUp(head, oLatent[i], head * kvr, s.o[i], head * vh);
             }
         }
     }
@@ -219,8 +219,8 @@ final class MlaAbsorbed {
         int tileTokens = Math.max(1, (64 << 10) / (h * kvr));
         plan.plan(batch, tileTokens, 2 * k.pool().threads(), 4 * KvPool.BLOCK_TOKENS);
         rowsPerTile = tileTokens * h;
-        queries = Blocks.rows(queries, t, h * dk);
-        latents = Blocks.rows(latents, t, h * kvr);
+        qAbsorbed = Blocks.rows(qAbsorbed, t, h * dk);
+        oLatent = Blocks.rows(oLatent, t, h * kvr);
         maxes = Blocks.grow(maxes, plan.slots * rowsPerTile);
         sums = Blocks.grow(sums, plan.slots * rowsPerTile);
         outs = Blocks.grow(outs, plan.slots * rowsPerTile * kvr);
@@ -236,7 +236,7 @@ final class MlaAbsorbed {
             if (layer.kBm instanceof PackedMatrix) {
                 products.clear();
                 for (int head = 0; head < h; head++) {
-                    products.add(layer.kBm, (long) head * kvr, kvr, s.q, head * (nope + rot), t, queries, head * dk);
+                    products.add(layer.kBm, (long) head * kvr, kvr, s.q, head * (nope + rot), t, qAbsorbed, head * dk);
                 }
                 MatMul.mul(k.pool(), products);
             } else {
@@ -244,7 +244,7 @@ final class MlaAbsorbed {
             }
             for (int i = 0; i < t; i++) {
                 for (int head = 0; head < h; head++) {
-                    System.arraycopy(s.q[i], head * (nope + rot) + nope, queries[i], head * dk + kvr, rot);
+                    System.arraycopy(s.q[i], head * (nope + rot) + nope, qAbsorbed[i], head * dk + kvr, rot);
                 }
             }
             if (selected == null) {
@@ -256,7 +256,7 @@ final class MlaAbsorbed {
             if (layer.vBm instanceof PackedMatrix) {
                 products.clear();
                 for (int head = 0; head < h; head++) {
-                    products.add(layer.vBm, (long) head * vh, vh, latents, head * kvr, t, s.o, head * vh);
+                    products.add(layer.vBm, (long) head * vh, vh, oLatent, head * kvr, t, s.o, head * vh);
                 }
                 MatMul.mul(k.pool(), products);
             }

@@ -30,8 +30,9 @@ final class MlaNaive {
     static final int MIN_TOKENS = 256;
 
     private final Mla.Common k;
-    private float[][] latents = new float[0][];
-    private float[][] ropes = new float[0][];
+    /** The chunk's cached cKv and kRope, per position. */
+    private float[][] cKv = new float[0][];
+    private float[][] kRope = new float[0][];
     /** Per position of the chunk: [kNope ‖ v] of every head. */
     private float[][] keys = new float[0][];
     private float[] maxes = new float[0];
@@ -70,7 +71,7 @@ final class MlaNaive {
             for (int r = 0; r < tn; r++) {
                 limit[r] = batch.position[first + t0 + r] + 1;
             }
-            source.set(keys, head * (nope + vh), ropes, p0, count, nope);
+            source.set(keys, head * (nope + vh), kRope, p0, count, nope);
             rows.set(s.q, first + t0, tn, 1, head);
             BlockAttention.attendMore(source, p0, Math.min(p0 + count, seen), k.naive(), rows, limit, maxes, sums,
                     outs, head * n + t0);
@@ -98,8 +99,8 @@ final class MlaNaive {
         this.first = first;
         this.n = n;
         tiles = (n + TILE - 1) / TILE;
-        latents = Blocks.rows(latents, CHUNK, kvr);
-        ropes = Blocks.rows(ropes, CHUNK, rot);
+        cKv = Blocks.rows(cKv, CHUNK, kvr);
+        kRope = Blocks.rows(kRope, CHUNK, rot);
         keys = Blocks.rows(keys, CHUNK, h * (nope + vh));
         maxes = Blocks.grow(maxes, h * n);
         sums = Blocks.grow(sums, h * n);
@@ -111,10 +112,10 @@ final class MlaNaive {
             for (p0 = 0; p0 < seen; p0 += CHUNK) {
                 count = Math.min(CHUNK, seen - p0);
                 for (int j = 0; j < count; j++) {
-                    cache.read(p0 + j, 0, latents[j], 0, kvr);
-                    cache.read(p0 + j, kvr, ropes[j], 0, rot);
+                    cache.read(p0 + j, 0, cKv[j], 0, kvr);
+                    cache.read(p0 + j, kvr, kRope[j], 0, rot);
                 }
-                MatMul.mul(k.pool(), up, 0, h * (nope + vh), latents, 0, count, keys, 0);
+                MatMul.mul(k.pool(), up, 0, h * (nope + vh), cKv, 0, count, keys, 0);
                 k.pool().forRange(h * tiles, attendJobs);
             }
             k.pool().forRange(h * n, finishJobs);
@@ -128,16 +129,16 @@ final class MlaNaive {
     private static final class ChunkSource implements BlockAttention.Source {
         /** Per position from {@code base}: the head's [kNope ‖ v] from {@code off}; the rope keys. */
         private float[][] up;
-        private float[][] ropes;
+        private float[][] kRope;
         private int off;
         private int base;
         private int count;
         private int nope;
 
-        void set(float[][] up, int off, float[][] ropes, int base, int count, int nope) {
+        void set(float[][] up, int off, float[][] kRope, int base, int count, int nope) {
             this.up = up;
             this.off = off;
-            this.ropes = ropes;
+            this.kRope = kRope;
             this.base = base;
             this.count = count;
             this.nope = nope;
@@ -148,7 +149,7 @@ final class MlaNaive {
             int p = block * KvPool.BLOCK_TOKENS - base;
             for (int j = 0; j < KvPool.BLOCK_TOKENS && p + j < count; j++) {
                 System.arraycopy(up[p + j], off, dst, j * dk, nope);
-                System.arraycopy(ropes[p + j], 0, dst, j * dk + nope, dk - nope);
+                System.arraycopy(kRope[p + j], 0, dst, j * dk + nope, dk - nope);
             }
         }
 

@@ -112,6 +112,20 @@ class CacheTypesTest {
             // qwen2: 2 KV heads × (16 + 16), 2 layers.
             assertEquals(64 * 2 * 34 / 32, ModelStats.kvBytesPerToken(q, CacheType.Q8_0));
         }
+        // ds32: per layer the latent row (64 + 16 = 80 values, 3 blocks at Q8_0) and the indexer key row (64, 2 blocks).
+        try (GgufFile ds32 = GgufFile.open(DATA.resolve("ds32-f32.gguf"))) {
+            ModelConfig c = ModelConfig.fromGguf(ds32.metadata());
+            assertEquals((80 + 64) * 3 * 2, ModelStats.kvBytesPerToken(c, CacheType.F16));
+            assertEquals((3 + 2) * 34 * 3, ModelStats.kvBytesPerToken(c, CacheType.Q8_0));
+            Model m = Model.load(ds32, POOL);
+            KvPool pool = new KvPool(m, CacheType.Q8_0, 0);
+            KvBlock block = pool.take();
+            long bytes = 0;
+            for (Object page : block.layers) {
+                bytes += ((byte[]) page).length;
+            }
+            assertEquals(KvPool.BLOCK_TOKENS * ModelStats.kvBytesPerToken(c, CacheType.Q8_0), bytes, "a pool block holds both rows");
+        }
         // The pool's pages are those sizes.
         assertEquals(16 * 576 * 34 / 32, ((byte[]) KvLayer.newPage(CacheType.Q8_0, 576)).length);
         assertEquals(16 * 576, ((short[]) KvLayer.newPage(CacheType.F16, 576)).length);
