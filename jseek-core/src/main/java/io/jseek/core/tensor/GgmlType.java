@@ -25,10 +25,10 @@ public enum GgmlType {
     IQ2_XS(17, 256, 74, null),
     IQ3_XXS(18, 256, 98, null),
     IQ1_S(19, 256, 50, null),
-    IQ4_NL(20, 32, 18, null),
+    IQ4_NL(20, 32, 18, IQ4_NLCodec.INSTANCE),
     IQ3_S(21, 256, 110, null),
     IQ2_S(22, 256, 82, null),
-    IQ4_XS(23, 256, 136, null),
+    IQ4_XS(23, 256, 136, IQ4_XSCodec.INSTANCE),
     I8(24, 1, 1, null),
     I16(25, 1, 2, null),
     I32(26, 1, 4, null),
@@ -36,12 +36,12 @@ public enum GgmlType {
     F64(28, 1, 8, null),
     IQ1_M(29, 256, 56, null),
     BF16(30, 1, 2, BF16Codec.INSTANCE),
-    TQ1_0(34, 256, 54, null),
-    TQ2_0(35, 256, 66, null),
-    MXFP4(39, 32, 17, null),
-    NVFP4(40, 64, 36, null),
-    Q1_0(41, 128, 18, null),
-    Q2_0(42, 64, 18, null);
+    TQ1_0(34, 256, 54, TQ1_0Codec.INSTANCE),
+    TQ2_0(35, 256, 66, TQ2_0Codec.INSTANCE),
+    MXFP4(39, 32, 17, MXFP4Codec.INSTANCE),
+    NVFP4(40, 64, 36, NVFP4Codec.INSTANCE),
+    Q1_0(41, 128, 18, Q1_0Codec.INSTANCE),
+    Q2_0(42, 64, 18, Q2_0Codec.INSTANCE);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 

@@ -1,0 +1,28 @@
+package io.jseek.core.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * IQ4_XS: super-blocks of 256 = f16 d @0, the 2 high bits of eight 6-bit scales @2 (u16, 2 bits each), their
+ * 4 low bits @4 (4 bytes, two per byte, low nibble first), 128 bytes of nibbles @8; sub-block b of 32 is
+ * IQ4_NL's layout with scale d · (scale_b − 32).
+ */
+final class IQ4_XSCodec implements BlockCodec {
+    static final IQ4_XSCodec INSTANCE = new IQ4_XSCodec();
+    private static final int QK = 256;
+    private static final int BYTES = 136;
+
+    @Override
+    public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            int high = Bytes.u8(src, o + 2) | Bytes.u8(src, o + 3) << 8;
+            for (int sub = 0; sub < 8; sub++) {
+                int low = Bytes.u8(src, o + 4 + sub / 2) >> 4 * (sub % 2) & 0x0F;
+                int scale = low | (high >> 2 * sub & 3) << 4;
+                IQ4_NLCodec.nibbles(src, o + 8 + 16L * sub, d * (scale - 32), dst, dstOffset + b * QK + 32 * sub);
+            }
+        }
+    }
+}
