@@ -25,4 +25,24 @@ final class IQ4_XSCodec implements BlockCodec {
             }
         }
     }
+
+    /** Per 32-value sub-block: IQ4_NL's fused block product ({@link IQ4_NLCodec#blockDot}) times d · (scale − 32). */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return BlockCodec.super.dot(src, offset, x, xOff, n);
+        }
+        float sum = 0;
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Bytes.f16(src, o);
+            int high = Bytes.u8(src, o + 2) | Bytes.u8(src, o + 3) << 8;
+            for (int sub = 0; sub < 8; sub++) {
+                int low = Bytes.u8(src, o + 4 + sub / 2) >> 4 * (sub % 2) & 0x0F;
+                float scale = d * ((low | (high >> 2 * sub & 3) << 4) - 32);
+                sum += scale * IQ4_NLCodec.blockDot(src, o + 8 + 16L * sub, x, xOff + b * QK + 32 * sub);
+            }
+        }
+        return sum;
+    }
 }
