@@ -88,7 +88,7 @@ public final class HfConfig {
 
     /**
      * {@code rope_scaling}: YaRN with GGUF's {@code yarn_log_multiplier} = 0.1 × {@code mscale_all_dim}, linear,
-     * or none (llama3's frequency factors are a tensor in GGUF, not a scaling type).
+     * or none. (llama3's frequency factors, a tensor in GGUF, are not derived from the config yet: an error.)
      */
     private static ModelConfig.RopeScaling ropeScaling(JsonNode r, String source, int ctx) {
         if (r == null || r.isNull()) {
@@ -100,7 +100,9 @@ public final class HfConfig {
             case "yarn" -> new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.YARN, (float) k.number("factor"),
                     k.integer("original_max_position_embeddings", ctx), (float) (0.1 * k.number("mscale_all_dim", 0)));
             case "linear" -> new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.LINEAR, (float) k.number("factor"), ctx, 0);
-            case "default", "llama3" -> ModelConfig.RopeScaling.NONE;
+            case "default" -> ModelConfig.RopeScaling.NONE;
+            case "llama3" -> throw new JseekException(source + ": rope_scaling llama3 (frequency factors) is not read from"
+                    + " Hugging Face directories yet; use a GGUF conversion of this model");
             default -> throw new JseekException(source + ": rope_scaling type \"" + type + "\" is not supported");
         };
     }

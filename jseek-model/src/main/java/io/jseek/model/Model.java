@@ -57,9 +57,15 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     /** As {@link #load(GgufFile, WorkerPool)}; {@code pack} false keeps every weight as stored (half the memory, slower). */
     static Model load(GgufFile file, WorkerPool pool, boolean pack) {
-        ModelConfig config = ModelConfig.fromGguf(file.metadata());
-        Weights w = new Weights(file, pool, pack);
-        return config.architecture().create(config, w, pool);
+        return load(ModelConfig.fromGguf(file.metadata()), file, pool, pack);
+    }
+
+    /**
+     * The model of {@code config} with its weights from {@code source} (GGUF names), every tensor's presence
+     * and shape checked; packed as {@code pack} says.
+     */
+    static Model load(ModelConfig config, io.jseek.core.tensor.TensorSource source, WorkerPool pool, boolean pack) {
+        return config.architecture().create(config, new Weights(source, pool, pack), pool);
     }
 
     /** Checks token ids before they reach an embedding lookup. */

@@ -1,30 +1,30 @@
 package io.jseek.model;
 
 import io.jseek.core.JseekException;
-import io.jseek.core.gguf.GgufFile;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.PackedMatrix;
 import io.jseek.core.tensor.Tensor;
+import io.jseek.core.tensor.TensorSource;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Binds GGUF tensor names to weights, checking every shape at load with an error that names the tensor.
+ * Binds GGUF tensor names (of a GGUF file or a Hugging Face directory, {@link TensorSource}) to weights, checking every shape at load with an error that names the tensor.
  * Matrices that the matmul multiplies by are packed for the integer kernels where their type allows
  * ({@link PackedMatrix}): the copy lives in memory owned by the file, so it is freed when the file is closed.
  */
 final class Weights {
-    private final GgufFile file;
+    private final TensorSource file;
     private final String source;
     private final WorkerPool pool;
     private final boolean pack;
     private long packedBytes;
 
     /** Weights of {@code file}; {@code pack}: make packed copies of the packable matrices (on {@code pool}'s threads). */
-    Weights(GgufFile file, WorkerPool pool, boolean pack) {
+    Weights(TensorSource file, WorkerPool pool, boolean pack) {
         this.file = file;
-        this.source = file.path().getFileName().toString();
+        this.source = file.sourceName();
         this.pool = pool;
         this.pack = pack;
     }

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  *
  * <p>Owns the mappings: tensors handed out are valid until {@link #close()}.
  */
-public final class GgufFile implements AutoCloseable {
+public final class GgufFile implements AutoCloseable, io.jseek.core.tensor.TensorSource {
     private static final Pattern SPLIT_NAME = Pattern.compile("(.*)-(\\d{5})-of-(\\d{5})\\.gguf");
 
     /** One mapped file of the model. */
@@ -143,12 +143,18 @@ public final class GgufFile implements AutoCloseable {
      * Off-heap memory that lives exactly as long as the file's mappings (derived copies of its tensors, such
      * as packed weights): freed by {@link #close()}. Zeroed; safe to call from any thread.
      */
+    @Override
     public MemorySegment allocate(long bytes, long alignment) {
         return arena.allocate(bytes, alignment);
     }
 
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String sourceName() {
+        return path.getFileName().toString();
     }
 
     /** The GGUF version of the (first) file. */
@@ -187,11 +193,13 @@ public final class GgufFile implements AutoCloseable {
         return tensors.values();
     }
 
+    @Override
     public boolean hasTensor(String name) {
         return tensors.containsKey(name);
     }
 
     /** The tensor named {@code name}; a missing one is an error naming the file. */
+    @Override
     public Tensor tensor(String name) {
         Tensor t = tensors.get(name);
         if (t == null) {

@@ -1,0 +1,308 @@
+package io.jseek.model;
+
+import io.jseek.core.JseekException;
+import io.jseek.core.safetensors.SafetensorsFile;
+import io.jseek.core.tensor.Tensor;
+import io.jseek.core.tensor.TensorSource;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A Hugging Face model directory as a {@link TensorSource}: {@code config.json} ({@link HfConfig}) and
+ * {@code model.safetensors} or {@code model.safetensors.index.json} with its shards, every file memory-mapped.
+ * Tensors are served under their GGUF names (docs/deepseek.md Appendix B and §9.3), as llama.cpp's converter
+ * would have named them; most are views of the mapping. Three kinds are rearranged once, into memory the
+ * directory owns: MLA's {@code kv_b_proj} split into {@code attn_k_b} (W_UK turned per head) and
+ * {@code attn_v_b}; the routed experts' per-expert matrices stacked into {@code ffn_*_exps}; Llama's query
+ * and key rows reordered for ggml's adjacent-pair RoPE. Dtypes F32, F16 and BF16.
+ */
+public final class HfDirectory implements TensorSource, AutoCloseable {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+    /** GGUF name within a layer → Hugging Face name within {@code model.layers.L.}. */
+    private static final Map<String, String> LAYER_NAMES = Map.ofEntries(
+            Map.entry("attn_norm.weight", "input_layernorm.weight"),
+            Map.entry("ffn_norm.weight", "post_attention_layernorm.weight"),
+            Map.entry("attn_q.weight", "self_attn.q_proj.weight"),
+            Map.entry("attn_q.bias", "self_attn.q_proj.bias"),
+            Map.entry("attn_k.weight", "self_attn.k_proj.weight"),
+            Map.entry("attn_k.bias", "self_attn.k_proj.bias"),
+            Map.entry("attn_v.weight", "self_attn.v_proj.weight"),
+            Map.entry("attn_v.bias", "self_attn.v_proj.bias"),
+            Map.entry("attn_output.weight", "self_attn.o_proj.weight"),
+            Map.entry("attn_q_a.weight", "self_attn.q_a_proj.weight"),
+            Map.entry("attn_q_a_norm.weight", "self_attn.q_a_layernorm.weight"),
+            Map.entry("attn_q_b.weight", "self_attn.q_b_proj.weight"),
+            Map.entry("attn_kv_a_mqa.weight", "self_attn.kv_a_proj_with_mqa.weight"),
+            Map.entry("attn_kv_a_norm.weight", "self_attn.kv_a_layernorm.weight"),
+            Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
+            Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
+            Map.entry("ffn_down.weight", "mlp.down_proj.weight"),
+            Map.entry("ffn_gate_inp.weight", "mlp.gate.weight"),
+            Map.entry("exp_probs_b.bias", "mlp.gate.e_score_correction_bias"),
+            Map.entry("ffn_gate_shexp.weight", "mlp.shared_experts.gate_proj.weight"),
+            Map.entry("ffn_up_shexp.weight", "mlp.shared_experts.up_proj.weight"),
+            Map.entry("ffn_down_shexp.weight", "mlp.shared_experts.down_proj.weight"),
+            Map.entry("indexer.attn_q_b.weight", "self_attn.indexer.wq_b.weight"),
+            Map.entry("indexer.attn_k.weight", "self_attn.indexer.wk.weight"),
+            Map.entry("indexer.k_norm.weight", "self_attn.indexer.k_norm.weight"),
+            Map.entry("indexer.k_norm.bias", "self_attn.indexer.k_norm.bias"),
+            Map.entry("indexer.proj.weight", "self_attn.indexer.weights_proj.weight"));
+
+    private final Path dir;
+    private final ModelConfig config;
+    private final List<SafetensorsFile> files;
+    /** Hugging Face tensor name → its file. */
+    private final Map<String, SafetensorsFile> byName;
+    private final Arena arena = Arena.ofShared();
+    /** Rearranged tensors, made on first request. */
+    private final Map<String, Tensor> made = new ConcurrentHashMap<>();
+
+    private HfDirectory(Path dir, ModelConfig config, List<SafetensorsFile> files, Map<String, SafetensorsFile> byName) {
+        this.dir = dir;
+        this.config = config;
+        this.files = files;
+        this.byName = byName;
+    }
+
+    /** Whether {@code path} looks like a Hugging Face model directory (a directory with a config.json). */
+    public static boolean isHfDirectory(Path path) {
+        return Files.isDirectory(path) && Files.isRegularFile(path.resolve("config.json"));
+    }
+
+    /** Opens the directory: its config, and every safetensors file (sharded per the index when there is one). */
+    public static HfDirectory open(Path dir) {
+        ModelConfig config = HfConfig.read(dir.resolve("config.json"));
+        List<Path> shards = new ArrayList<>();
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(index)) {
+            JsonNode map;
+            try {
+                map = JSON.readTree(Files.readString(index)).path("weight_map");
+            } catch (IOException | JacksonException e) {
+                throw new JseekException(index + ": cannot read the shard index: " + e.getMessage(), e);
+            }
+            if (!map.isObject()) {
+                throw new JseekException(index + ": weight_map is missing");
+            }
+            for (var e : map.properties()) {
+                Path shard = dir.resolve(e.getValue().asString());
+                if (!shards.contains(shard)) {
+                    shards.add(shard);
+                }
+            }
+        } else if (Files.isRegularFile(dir.resolve("model.safetensors"))) {
+            shards.add(dir.resolve("model.safetensors"));
+        } else {
+            throw new JseekException(dir + ": neither model.safetensors nor model.safetensors.index.json is there");
+        }
+        List<SafetensorsFile> files = new ArrayList<>();
+        Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
+        try {
+            for (Path shard : shards) {
+                SafetensorsFile f = SafetensorsFile.open(shard);
+                files.add(f);
+                for (String name : f.entries().keySet()) {
+                    byName.put(name, f);
+                }
+            }
+        } catch (RuntimeException e) {
+            files.forEach(SafetensorsFile::close);
+            throw e;
+        }
+        return new HfDirectory(dir, config, files, byName);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public String sourceName() {
+        return dir.getFileName().toString();
+    }
+
+    @Override
+    public boolean hasTensor(String name) {
+        String hf = hfName(name);
+        if (hf != null) {
+            return byName.containsKey(hf);
+        }
+        Matcher m = LAYER.matcher(name);
+        if (!m.matches()) {
+            return false;
+        }
+        String p = "model.layers." + m.group(1) + ".";
+        return switch (m.group(2)) {
+            case "attn_k_b.weight", "attn_v_b.weight" -> byName.containsKey(p + "self_attn.kv_b_proj.weight");
+            case "attn_q.weight" -> byName.containsKey(p + "self_attn.q_proj.weight");
+            case "attn_k.weight" -> byName.containsKey(p + "self_attn.k_proj.weight");
+            case "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight" ->
+                    byName.containsKey(p + "mlp.experts.0." + m.group(2).substring(4, m.group(2).indexOf('_', 4)) + "_proj.weight");
+            default -> false;
+        };
+    }
+
+    /** The Hugging Face name of a tensor served as it is stored, or null for a rearranged or unknown one. */
+    private String hfName(String gguf) {
+        switch (gguf) {
+            case "token_embd.weight":
+                return "model.embed_tokens.weight";
+            case "output_norm.weight":
+                return "model.norm.weight";
+            case "output.weight":
+                return "lm_head.weight";
+            default:
+                break;
+        }
+        Matcher m = LAYER.matcher(gguf);
+        if (!m.matches()) {
+            return null;
+        }
+        String within = m.group(2);
+        if (config.architecture() == Architecture.LLAMA && (within.equals("attn_q.weight") || within.equals("attn_k.weight"))) {
+            return null;
+        }
+        String hf = LAYER_NAMES.get(within);
+        return hf == null ? null : "model.layers." + m.group(1) + "." + hf;
+    }
+
+    @Override
+    public Tensor tensor(String name) {
+        String hf = hfName(name);
+        if (hf != null) {
+            SafetensorsFile f = byName.get(hf);
+            if (f == null) {
+                throw new JseekException(dir + ": tensor " + hf + " (" + name + ") is missing");
+            }
+            return rename(f.tensor(hf), name);
+        }
+        return made.computeIfAbsent(name, this::make);
+    }
+
+    private Tensor make(String name) {
+        Matcher m = LAYER.matcher(name);
+        if (!m.matches()) {
+            throw new JseekException(dir + ": no tensor for " + name);
+        }
+        String p = "model.layers." + m.group(1) + ".";
+        String within = m.group(2);
+        return switch (within) {
+            case "attn_k_b.weight", "attn_v_b.weight" -> splitKvB(name, hf(p + "self_attn.kv_b_proj.weight"), within.startsWith("attn_k"));
+            case "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight" ->
+                    stackExperts(name, p, within.substring(4, within.indexOf('_', 4)));
+            case "attn_q.weight" -> ropeRows(name, hf(p + "self_attn.q_proj.weight"), config.headCount());
+            case "attn_k.weight" -> ropeRows(name, hf(p + "self_attn.k_proj.weight"), config.headCountKv());
+            default -> throw new JseekException(dir + ": no tensor for " + name);
+        };
+    }
+
+    private Tensor hf(String name) {
+        SafetensorsFile f = byName.get(name);
+        if (f == null) {
+            throw new JseekException(dir + ": tensor " + name + " is missing");
+        }
+        return f.tensor(name);
+    }
+
+    private static Tensor rename(Tensor t, String name) {
+        return new Tensor(name, t.type(), t.shape(), t.data());
+    }
+
+    /**
+     * W_UK or W_UV from {@code kv_b_proj} (per head: nope rows of W_UK then v rows of W_UV, each kv_lora wide):
+     * {@code attn_k_b} holds each head's W_UK turned (ggml shape [nope, kv_lora, heads]), {@code attn_v_b} its
+     * W_UV as stored ([kv_lora, v, heads]).
+     */
+    private Tensor splitKvB(String name, Tensor kvB, boolean keys) {
+        ModelConfig.Mla m = config.mla();
+        int h = config.headCount();
+        int nope = m.qkNopeHeadDim();
+        int vh = m.vHeadDim();
+        int kvr = m.kvLoraRank();
+        int es = kvB.type().blockBytes;
+        if (kvB.dim(0) != kvr || kvB.dim(1) != (long) h * (nope + vh)) {
+            throw new JseekException(dir + ": " + kvB.name() + " has shape " + java.util.Arrays.toString(kvB.shape())
+                    + ", expected [" + kvr + ", " + (long) h * (nope + vh) + "] (ggml order)");
+        }
+        MemorySegment src = kvB.data();
+        if (keys) {
+            MemorySegment out = arena.allocate((long) h * kvr * nope * es, 64);
+            for (int head = 0; head < h; head++) {
+                for (int d = 0; d < nope; d++) {
+                    long row = (long) head * (nope + vh) + d;
+                    for (int c = 0; c < kvr; c++) {
+                        MemorySegment.copy(src, (row * kvr + c) * es, out, (((long) head * kvr + c) * nope + d) * es, es);
+                    }
+                }
+            }
+            return new Tensor(name, kvB.type(), new long[] {nope, kvr, h}, out);
+        }
+        MemorySegment out = arena.allocate((long) h * vh * kvr * es, 64);
+        for (int head = 0; head < h; head++) {
+            MemorySegment.copy(src, ((long) head * (nope + vh) + nope) * kvr * es, out, (long) head * vh * kvr * es,
+                    (long) vh * kvr * es);
+        }
+        return new Tensor(name, kvB.type(), new long[] {kvr, vh, h}, out);
+    }
+
+    /** The routed experts' {@code which}_proj matrices one after another, expert 0 first ([in, out, experts]). */
+    private Tensor stackExperts(String name, String prefix, String which) {
+        int x = config.moe().expertCount();
+        Tensor first = hf(prefix + "mlp.experts.0." + which + "_proj.weight");
+        long bytes = first.data().byteSize();
+        MemorySegment out = arena.allocate(bytes * x, 64);
+        for (int e = 0; e < x; e++) {
+            Tensor t = hf(prefix + "mlp.experts." + e + "." + which + "_proj.weight");
+            if (t.type() != first.type() || !java.util.Arrays.equals(t.shape(), first.shape())) {
+                throw new JseekException(dir + ": " + t.name() + " differs in type or shape from expert 0's");
+            }
+            MemorySegment.copy(t.data(), 0, out, e * bytes, bytes);
+        }
+        return new Tensor(name, first.type(), new long[] {first.dim(0), first.dim(1), x}, out);
+    }
+
+    /**
+     * Llama's query or key rows reordered as llama.cpp's converter does: Hugging Face pairs each head's value i
+     * with i + d/2 for RoPE, ggml pairs 2i with 2i + 1, so row 2i + t of a head is Hugging Face's row t·d/2 + i.
+     */
+    private Tensor ropeRows(String name, Tensor t, int heads) {
+        long rowBytes = t.data().byteSize() / t.dim(1);
+        int d = Math.toIntExact(t.dim(1) / heads);
+        MemorySegment out = arena.allocate(t.data().byteSize(), 64);
+        for (int head = 0; head < heads; head++) {
+            for (int i = 0; i < d / 2; i++) {
+                for (int half = 0; half < 2; half++) {
+                    long from = (long) head * d + (long) half * d / 2 + i;
+                    long to = (long) head * d + 2L * i + half;
+                    MemorySegment.copy(t.data(), from * rowBytes, out, to * rowBytes, rowBytes);
+                }
+            }
+        }
+        return new Tensor(name, t.type(), t.shape(), out);
+    }
+
+    @Override
+    public MemorySegment allocate(long bytes, long alignment) {
+        return arena.allocate(bytes, alignment);
+    }
+
+    @Override
+    public void close() {
+        files.forEach(SafetensorsFile::close);
+        arena.close();
+    }
+}

@@ -1,0 +1,303 @@
+package io.jseek.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jseek.core.JseekException;
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Hugging Face directories made from the test GGUFs (Hugging Face names and shapes, {@code kv_b_proj} merged,
+ * experts one matrix each, config.json; the tensors' bytes as stored, so F32 and BF16 twins) give the GGUF
+ * model's logits at every position of every reference sequence.
+ */
+class HfDirectoryTest {
+    private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+    private static final WorkerPool POOL = WorkerPool.ofAvailableProcessors();
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @AfterAll
+    static void closePool() {
+        POOL.close();
+    }
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32", "r1qwen-f32", "r1qwen-bf16"})
+    void aDirectoryGivesItsGgufTwinsLogits(String model) throws IOException {
+        ReferenceLogitsTest.Case c = ReferenceLogitsTest.Case.of(model);
+        Path dir = tmp.resolve(model);
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            ModelConfig gguf = ModelConfig.fromGguf(f.metadata());
+            write(f, gguf, dir, 2);
+            Model twin = Model.load(f, POOL);
+            try (HfDirectory d = HfDirectory.open(dir)) {
+                assertEquals(gguf.architecture(), d.config().architecture());
+                assertEquals(gguf.mla(), d.config().mla());
+                assertEquals(gguf.moe(), d.config().moe());
+                assertEquals(gguf.indexer(), d.config().indexer());
+                Model m = Model.load(d.config(), d, POOL, true);
+                double worst = 0;
+                for (JsonNode seq : c.json().get("sequences")) {
+                    int[] tokens = c.allTokens(seq);
+                    int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
+                    Session a = twin.newSession(tokens.length);
+                    Session b = m.newSession(tokens.length);
+                    a.forceRouting(routing);
+                    b.forceRouting(routing);
+                    float[][] want = twin.forward(a, tokens, true);
+                    float[][] got = m.forward(b, tokens, true);
+                    for (int i = 0; i < tokens.length; i++) {
+                        worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(want[i], got[i]));
+                    }
+                }
+                assertTrue(worst <= 1e-4, model + ": the directory's logits differ from the GGUF's by " + worst);
+            }
+        }
+    }
+
+    @Test
+    void aMissingTensorOrFileIsAClearError() throws IOException {
+        Path dir = tmp.resolve("broken");
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds3-f32.gguf"))) {
+            write(f, ModelConfig.fromGguf(f.metadata()), dir, 1);
+        }
+        Files.delete(dir.resolve("model.safetensors"));
+        assertTrue(assertThrows(JseekException.class, () -> HfDirectory.open(dir)).getMessage()
+                .contains("neither model.safetensors nor model.safetensors.index.json"));
+    }
+
+    // ---------------------------------------------------------------- a GGUF → Hugging Face writer for the tests
+
+    /** A tensor to write: its type and ggml shape. */
+    private record Spec(io.jseek.core.tensor.GgmlType type, long... shape) {
+        static Spec of(Tensor t) {
+            return new Spec(t.type(), t.shape());
+        }
+    }
+
+    /** Writes {@code f} as a Hugging Face directory in {@code shards} safetensors files. */
+    static void write(GgufFile f, ModelConfig c, Path dir, int shards) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c)));
+        Map<String, Spec> out = new LinkedHashMap<>();
+        Map<String, byte[]> bytes = new LinkedHashMap<>();
+        for (Tensor t : f.tensors()) {
+            String n = t.name();
+            if (n.equals("token_embd.weight")) {
+                put(out, bytes, "model.embed_tokens.weight", t, raw(t));
+            } else if (n.equals("output_norm.weight")) {
+                put(out, bytes, "model.norm.weight", t, raw(t));
+            } else if (n.equals("output.weight")) {
+                put(out, bytes, "lm_head.weight", t, raw(t));
+            } else if (n.startsWith("blk.")) {
+                layerTensor(f, c, t, out, bytes);
+            }
+        }
+        List<String> names = new ArrayList<>(out.keySet());
+        ObjectNode index = JSON.createObjectNode();
+        ObjectNode map = index.putObject("weight_map");
+        for (int s = 0; s < shards; s++) {
+            String file = shards == 1 ? "model.safetensors" : String.format("model-%05d-of-%05d.safetensors", s + 1, shards);
+            List<String> mine = names.subList(s * names.size() / shards, (s + 1) * names.size() / shards);
+            for (String n : mine) {
+                map.put(n, file);
+            }
+            writeSafetensors(dir.resolve(file), mine, out, bytes);
+        }
+        if (shards > 1) {
+            Files.writeString(dir.resolve("model.safetensors.index.json"), JSON.writeValueAsString(index));
+        }
+    }
+
+    private static void layerTensor(GgufFile f, ModelConfig c, Tensor t, Map<String, Spec> out, Map<String, byte[]> bytes) {
+        String n = t.name();
+        int dot = n.indexOf('.', 4);
+        String l = n.substring(4, dot);
+        String within = n.substring(dot + 1);
+        String p = "model.layers." + l + ".";
+        if (within.equals("attn_v_b.weight")) {
+            return; // written with attn_k_b
+        }
+        if (within.equals("attn_k_b.weight")) {
+            // kv_b_proj rows: per head nope rows of W_UK (attn_k_b turned) then v rows of W_UV.
+            Tensor k = t;
+            Tensor v = f.tensor("blk." + l + ".attn_v_b.weight");
+            int h = c.headCount();
+            int nope = c.mla().qkNopeHeadDim();
+            int vh = c.mla().vHeadDim();
+            int kvr = c.mla().kvLoraRank();
+            int es = k.type().blockBytes;
+            byte[] kb = raw(k);
+            byte[] vb = raw(v);
+            byte[] kv = new byte[h * (nope + vh) * kvr * es];
+            for (int head = 0; head < h; head++) {
+                for (int d = 0; d < nope; d++) {
+                    for (int ci = 0; ci < kvr; ci++) {
+                        System.arraycopy(kb, ((head * kvr + ci) * nope + d) * es, kv, ((head * (nope + vh) + d) * kvr + ci) * es, es);
+                    }
+                }
+                System.arraycopy(vb, head * vh * kvr * es, kv, (head * (nope + vh) + nope) * kvr * es, vh * kvr * es);
+            }
+            put(out, bytes, p + "self_attn.kv_b_proj.weight", new Spec(k.type(), kvr, (long) h * (nope + vh)), kv);
+            return;
+        }
+        if (within.endsWith("_exps.weight")) {
+            String which = within.substring(4, within.indexOf('_', 4));
+            byte[] all = raw(t);
+            int x = Math.toIntExact(t.dim(2));
+            int per = all.length / x;
+            for (int e = 0; e < x; e++) {
+                byte[] one = java.util.Arrays.copyOfRange(all, e * per, (e + 1) * per);
+                put(out, bytes, p + "mlp.experts." + e + "." + which + "_proj.weight", new Spec(t.type(), t.dim(0), t.dim(1)), one);
+            }
+            return;
+        }
+        String hf = switch (within) {
+            case "attn_norm.weight" -> "input_layernorm.weight";
+            case "ffn_norm.weight" -> "post_attention_layernorm.weight";
+            case "attn_q.weight" -> "self_attn.q_proj.weight";
+            case "attn_q.bias" -> "self_attn.q_proj.bias";
+            case "attn_k.weight" -> "self_attn.k_proj.weight";
+            case "attn_k.bias" -> "self_attn.k_proj.bias";
+            case "attn_v.weight" -> "self_attn.v_proj.weight";
+            case "attn_v.bias" -> "self_attn.v_proj.bias";
+            case "attn_output.weight" -> "self_attn.o_proj.weight";
+            case "attn_q_a.weight" -> "self_attn.q_a_proj.weight";
+            case "attn_q_a_norm.weight" -> "self_attn.q_a_layernorm.weight";
+            case "attn_q_b.weight" -> "self_attn.q_b_proj.weight";
+            case "attn_kv_a_mqa.weight" -> "self_attn.kv_a_proj_with_mqa.weight";
+            case "attn_kv_a_norm.weight" -> "self_attn.kv_a_layernorm.weight";
+            case "ffn_gate.weight" -> "mlp.gate_proj.weight";
+            case "ffn_up.weight" -> "mlp.up_proj.weight";
+            case "ffn_down.weight" -> "mlp.down_proj.weight";
+            case "ffn_gate_inp.weight" -> "mlp.gate.weight";
+            case "exp_probs_b.bias" -> "mlp.gate.e_score_correction_bias";
+            case "ffn_gate_shexp.weight" -> "mlp.shared_experts.gate_proj.weight";
+            case "ffn_up_shexp.weight" -> "mlp.shared_experts.up_proj.weight";
+            case "ffn_down_shexp.weight" -> "mlp.shared_experts.down_proj.weight";
+            case "indexer.attn_q_b.weight" -> "self_attn.indexer.wq_b.weight";
+            case "indexer.attn_k.weight" -> "self_attn.indexer.wk.weight";
+            case "indexer.k_norm.weight" -> "self_attn.indexer.k_norm.weight";
+            case "indexer.k_norm.bias" -> "self_attn.indexer.k_norm.bias";
+            case "indexer.proj.weight" -> "self_attn.indexer.weights_proj.weight";
+            default -> throw new IllegalArgumentException("no Hugging Face name for " + n);
+        };
+        put(out, bytes, p + hf, t, raw(t));
+    }
+
+    private static void put(Map<String, Spec> out, Map<String, byte[]> bytes, String name, Tensor t, byte[] data) {
+        put(out, bytes, name, Spec.of(t), data);
+    }
+
+    private static void put(Map<String, Spec> out, Map<String, byte[]> bytes, String name, Spec t, byte[] data) {
+        out.put(name, t);
+        bytes.put(name, data);
+    }
+
+    private static byte[] raw(Tensor t) {
+        return t.data().toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static void writeSafetensors(Path file, List<String> names, Map<String, Spec> tensors, Map<String, byte[]> bytes)
+            throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        header.putObject("__metadata__").put("format", "pt");
+        long at = 0;
+        for (String n : names) {
+            Spec t = tensors.get(n);
+            ObjectNode e = header.putObject(n);
+            e.put("dtype", switch (t.type()) {
+                case F32 -> "F32";
+                case F16 -> "F16";
+                case BF16 -> "BF16";
+                default -> throw new IllegalArgumentException(n + " is " + t.type());
+            });
+            var shape = e.putArray("shape");
+            for (int d = t.shape().length - 1; d >= 0; d--) {
+                shape.add(t.shape()[d]);
+            }
+            e.putArray("data_offsets").add(at).add(at + bytes.get(n).length);
+            at += bytes.get(n).length;
+        }
+        byte[] h = JSON.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+        o.write(h);
+        for (String n : names) {
+            o.write(bytes.get(n));
+        }
+        Files.write(file, o.toByteArray());
+    }
+
+    /** config.json as Hugging Face writes it for this model (the inverse of {@link HfConfig}). */
+    private static ObjectNode config(ModelConfig c) {
+        ObjectNode j = JSON.createObjectNode();
+        j.put("model_type", switch (c.architecture()) {
+            case DEEPSEEK2 -> c.mla().qLoraRank() > 0 ? "deepseek_v3" : "deepseek_v2";
+            case DEEPSEEK32 -> "deepseek_v32";
+            case QWEN2 -> "qwen2";
+            case LLAMA -> "llama";
+        });
+        j.put("num_hidden_layers", c.blockCount()).put("hidden_size", c.embeddingLength())
+                .put("intermediate_size", c.feedForwardLength()).put("num_attention_heads", c.headCount())
+                .put("max_position_embeddings", c.contextLength()).put("rope_theta", c.ropeFreqBase())
+                .put("rms_norm_eps", c.rmsNormEps()).put("vocab_size", c.vocabSize());
+        if (c.ropeScaling().type() == ModelConfig.RopeScaling.Type.YARN) {
+            j.putObject("rope_scaling").put("type", "yarn").put("factor", c.ropeScaling().factor())
+                    .put("original_max_position_embeddings", c.ropeScaling().originalContextLength())
+                    .put("mscale_all_dim", c.ropeScaling().yarnLogMultiplier() / 0.1);
+        }
+        if (c.mla() == null) {
+            return j.put("num_key_value_heads", c.headCountKv()).put("head_dim", c.keyLength());
+        }
+        ModelConfig.Mla m = c.mla();
+        j.put("num_key_value_heads", c.headCount()).put("kv_lora_rank", m.kvLoraRank())
+                .put("qk_nope_head_dim", m.qkNopeHeadDim()).put("qk_rope_head_dim", m.qkRopeHeadDim())
+                .put("v_head_dim", m.vHeadDim());
+        if (m.qLoraRank() > 0) {
+            j.put("q_lora_rank", m.qLoraRank());
+        } else {
+            j.putNull("q_lora_rank");
+        }
+        ModelConfig.Moe e = c.moe();
+        if (e != null) {
+            j.put("n_routed_experts", e.expertCount()).put("num_experts_per_tok", e.expertUsedCount())
+                    .put("n_shared_experts", e.expertSharedCount()).put("moe_intermediate_size", e.expertFeedForwardLength())
+                    .put("first_k_dense_replace", e.leadingDenseBlockCount()).put("n_group", e.groupCount())
+                    .put("topk_group", e.groupUsedCount()).put("routed_scaling_factor", e.weightsScale())
+                    .put("norm_topk_prob", e.weightsNorm())
+                    .put("scoring_func", e.gating() == ModelConfig.Moe.Gating.SIGMOID ? "sigmoid" : "softmax");
+        }
+        if (c.indexer() != null) {
+            j.put("index_n_heads", c.indexer().headCount()).put("index_head_dim", c.indexer().keyLength())
+                    .put("index_topk", c.indexer().topK());
+        }
+        return j;
+    }
+}
