@@ -2,9 +2,12 @@ package io.jseek.engine;
 
 import io.jseek.core.JseekException;
 import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.gguf.GgufMetadata;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.model.CacheType;
+import io.jseek.model.HfDirectory;
+import io.jseek.model.HfTokenizer;
 import io.jseek.model.Model;
 import io.jseek.model.ModelConfig;
 import io.jseek.model.ModelStats;
@@ -24,46 +27,66 @@ import java.util.List;
  * }</pre>
  */
 public final class LoadedModel implements AutoCloseable {
-    private final GgufFile file;
+    /** The GGUF file or Hugging Face directory, and what holds its mappings open. */
+    private final Path path;
+    private final AutoCloseable files;
     private final WorkerPool pool;
     private final Model model;
     private final Tokenizer tokenizer;
     private ChatFormat format;
     private final boolean reasoning;
 
-    private LoadedModel(GgufFile file, WorkerPool pool) {
-        this.file = file;
+    private LoadedModel(Path path, AutoCloseable files, Model model, GgufMetadata tokenizerKeys, WorkerPool pool) {
+        this.path = path;
+        this.files = files;
         this.pool = pool;
-        this.model = Model.load(file, pool);
-        this.tokenizer = Tokenizer.fromGguf(file.metadata());
-        String jinja = file.metadata().string("tokenizer.chat_template", null);
+        this.model = model;
+        this.tokenizer = Tokenizer.fromGguf(tokenizerKeys);
+        String jinja = tokenizerKeys.string("tokenizer.chat_template", null);
         ChatTemplate builtin = ChatTemplate.detect(jinja);
         // As llama.cpp: known families use the built-in formatter; other templates run as Jinja.
         this.format = builtin != null || jinja == null ? (builtin != null ? builtin : ChatTemplate.DEEPSEEK3)
-                : new JinjaChatFormat(file.path().getFileName() + " tokenizer.chat_template", jinja, bosText(), eosText());
+                : new JinjaChatFormat(path.getFileName() + " tokenizer.chat_template", jinja, bosText(), eosText());
         // R1-style models: the template forces the assistant turn to open with <think>.
         this.reasoning = tokenizer.id("<think>") >= 0 && jinja != null && jinja.contains("<think>");
     }
 
-    /** Opens a GGUF model with {@code threads} compute threads. */
+    /**
+     * Opens a model with {@code threads} compute threads: a GGUF file, or a Hugging Face directory (config.json,
+     * safetensors, tokenizer.json; {@link HfDirectory}).
+     */
     public static LoadedModel open(Path path, int threads) {
-        GgufFile file = GgufFile.open(path);
         WorkerPool pool = null;
+        AutoCloseable files = null;
         try {
             pool = new WorkerPool(threads);
-            return new LoadedModel(file, pool);
+            if (HfDirectory.isHfDirectory(path)) {
+                HfDirectory dir = HfDirectory.open(path);
+                files = dir;
+                Model model = Model.load(dir.config(), dir, pool, true);
+                return new LoadedModel(path, dir, model, HfTokenizer.metadata(path, dir.config()), pool);
+            }
+            GgufFile file = GgufFile.open(path);
+            files = file;
+            return new LoadedModel(path, file, Model.load(file, pool), file.metadata(), pool);
         } catch (RuntimeException e) {
             if (pool != null) {
                 pool.close();
             }
-            file.close();
+            if (files != null) {
+                try {
+                    files.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             throw e;
         }
     }
 
-    /** The model file. */
+    /** The model file or directory. */
     public Path path() {
-        return file.path();
+        return path;
     }
 
     public ModelConfig config() {
@@ -198,6 +221,10 @@ public final class LoadedModel implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
-        file.close();
+        try {
+            files.close();
+        } catch (Exception e) {
+            throw new JseekException(path + ": closing failed: " + e.getMessage(), e);
+        }
     }
 }

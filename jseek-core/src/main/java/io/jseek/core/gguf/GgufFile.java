@@ -121,7 +121,7 @@ public final class GgufFile implements AutoCloseable, io.jseek.core.tensor.Tenso
 
     private static Shard map(Path path, Arena arena) {
         if (Files.isDirectory(path)) {
-            throw new GgufException(path + ": is a directory, not a GGUF file");
+            throw new GgufException(path + ": is a directory, not a GGUF file (a Hugging Face model directory has a config.json)");
         }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
