@@ -2,6 +2,8 @@ package io.jseek.model;
 
 import io.jseek.core.JseekException;
 import io.jseek.core.safetensors.SafetensorsFile;
+import io.jseek.core.tensor.Fp8BlockCodec;
+import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tensor.Tensor;
 import io.jseek.core.tensor.TensorSource;
 import java.io.IOException;
@@ -27,7 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
  * would have named them; most are views of the mapping. Three kinds are rearranged once, into memory the
  * directory owns: MLA's {@code kv_b_proj} split into {@code attn_k_b} (W_UK turned per head) and
  * {@code attn_v_b}; the routed experts' per-expert matrices stacked into {@code ffn_*_exps}; Llama's query
- * and key rows reordered for ggml's adjacent-pair RoPE. Dtypes F32, F16 and BF16.
+ * and key rows reordered for ggml's adjacent-pair RoPE. Dtypes F32, F16, BF16 and FP8 e4m3 with DeepSeek's
+ * 128×128 {@code weight_scale_inv} blocks (read in place by {@link Fp8BlockCodec}; {@code kv_b_proj} is
+ * dequantized to F32 before its split, as DeepSeek's reference does).
  */
 public final class HfDirectory implements TensorSource, AutoCloseable {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -188,7 +192,7 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
             if (f == null) {
                 throw new JseekException(dir + ": tensor " + hf + " (" + name + ") is missing");
             }
-            return rename(f.tensor(hf), name);
+            return rename(hfTensor(hf), name);
         }
         return made.computeIfAbsent(name, this::make);
     }
@@ -211,15 +215,55 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     }
 
     private Tensor hf(String name) {
-        SafetensorsFile f = byName.get(name);
-        if (f == null) {
+        if (!byName.containsKey(name)) {
             throw new JseekException(dir + ": tensor " + name + " is missing");
         }
-        return f.tensor(name);
+        return hfTensor(name);
     }
 
-    private static Tensor rename(Tensor t, String name) {
-        return new Tensor(name, t.type(), t.shape(), t.data());
+    /** A tensor of the directory by its Hugging Face name; an FP8 one with its block scales. */
+    private Tensor hfTensor(String name) {
+        SafetensorsFile f = byName.get(name);
+        SafetensorsFile.Entry e = f.entries().get(name);
+        if (e.dtype() != SafetensorsFile.Dtype.F8_E4M3) {
+            return f.tensor(name);
+        }
+        if (e.shape().length != 2) {
+            throw new JseekException(dir + ": FP8 tensor " + name + " is not a matrix");
+        }
+        int rows = Math.toIntExact(e.shape()[0]);
+        int cols = Math.toIntExact(e.shape()[1]);
+        float[] scales = scales(name, rows, cols);
+        return new Tensor(name, GgmlType.FP8_E4M3, new long[] {cols, rows}, f.data(e), new Fp8BlockCodec(scales, cols, rows));
+    }
+
+    /** An FP8 matrix's {@code weight_scale_inv}: ceil(rows / 128) × ceil(cols / 128) F32 scales. */
+    private float[] scales(String name, int rows, int cols) {
+        String scaleName = name + "_scale_inv";
+        SafetensorsFile f = byName.get(scaleName);
+        int b = Fp8BlockCodec.BLOCK;
+        long[] want = {(rows + b - 1) / b, (cols + b - 1) / b};
+        if (f == null) {
+            throw new JseekException(dir + ": FP8 tensor " + name + " has no " + scaleName);
+        }
+        SafetensorsFile.Entry e = f.entries().get(scaleName);
+        if (e.dtype() != SafetensorsFile.Dtype.F32 || !java.util.Arrays.equals(e.shape(), want)) {
+            throw new JseekException(dir + ": " + scaleName + " is " + e.dtype() + " " + java.util.Arrays.toString(e.shape())
+                    + ", expected F32 " + java.util.Arrays.toString(want));
+        }
+        return f.tensor(scaleName).dequantize();
+    }
+
+    private Tensor rename(Tensor t, String name) {
+        return new Tensor(name, t.type(), t.shape(), t.data(), t.codec() instanceof Fp8BlockCodec ? t.codec() : null);
+    }
+
+    /** {@code t} as F32 in the directory's memory (an FP8 matrix before it is rearranged). */
+    private Tensor toF32(Tensor t) {
+        float[] v = t.dequantize();
+        MemorySegment out = arena.allocate(4L * v.length, 64);
+        MemorySegment.copy(v, 0, out, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v.length);
+        return new Tensor(t.name(), GgmlType.F32, t.shape(), out);
     }
 
     /**
@@ -227,7 +271,8 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
      * {@code attn_k_b} holds each head's W_UK turned (ggml shape [nope, kv_lora, heads]), {@code attn_v_b} its
      * W_UV as stored ([kv_lora, v, heads]).
      */
-    private Tensor splitKvB(String name, Tensor kvB, boolean keys) {
+    private Tensor splitKvB(String name, Tensor stored, boolean keys) {
+        Tensor kvB = stored.type() == GgmlType.FP8_E4M3 ? toF32(stored) : stored;
         ModelConfig.Mla m = config.mla();
         int h = config.headCount();
         int nope = m.qkNopeHeadDim();
@@ -265,21 +310,34 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         Tensor first = hf(prefix + "mlp.experts.0." + which + "_proj.weight");
         long bytes = first.data().byteSize();
         MemorySegment out = arena.allocate(bytes * x, 64);
+        boolean fp8 = first.type() == GgmlType.FP8_E4M3;
+        float[] scales = null;
+        int rows = Math.toIntExact(first.dim(1));
+        int cols = Math.toIntExact(first.dim(0));
         for (int e = 0; e < x; e++) {
-            Tensor t = hf(prefix + "mlp.experts." + e + "." + which + "_proj.weight");
+            String n = prefix + "mlp.experts." + e + "." + which + "_proj.weight";
+            Tensor t = hf(n);
             if (t.type() != first.type() || !java.util.Arrays.equals(t.shape(), first.shape())) {
                 throw new JseekException(dir + ": " + t.name() + " differs in type or shape from expert 0's");
             }
             MemorySegment.copy(t.data(), 0, out, e * bytes, bytes);
+            if (fp8) {
+                // Each expert's scale grid after the last: the codec starts a fresh grid every expert's rows.
+                float[] s = scales(n, rows, cols);
+                scales = scales == null ? new float[s.length * x] : scales;
+                System.arraycopy(s, 0, scales, e * s.length, s.length);
+            }
         }
-        return new Tensor(name, first.type(), new long[] {first.dim(0), first.dim(1), x}, out);
+        return new Tensor(name, first.type(), new long[] {cols, rows, x}, out,
+                fp8 ? new Fp8BlockCodec(scales, cols, rows) : null);
     }
 
     /**
      * Llama's query or key rows reordered as llama.cpp's converter does: Hugging Face pairs each head's value i
      * with i + d/2 for RoPE, ggml pairs 2i with 2i + 1, so row 2i + t of a head is Hugging Face's row t·d/2 + i.
      */
-    private Tensor ropeRows(String name, Tensor t, int heads) {
+    private Tensor ropeRows(String name, Tensor stored, int heads) {
+        Tensor t = stored.type() == GgmlType.FP8_E4M3 ? toF32(stored) : stored;
         long rowBytes = t.data().byteSize() / t.dim(1);
         int d = Math.toIntExact(t.dim(1) / heads);
         MemorySegment out = arena.allocate(t.data().byteSize(), 64);

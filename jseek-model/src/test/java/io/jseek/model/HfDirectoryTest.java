@@ -81,6 +81,46 @@ class HfDirectoryTest {
         }
     }
 
+    /**
+     * DeepSeek's FP8 checkpoints: the F32 test models' matrices quantized to e4m3 in 128×128 blocks (scale =
+     * block max / 448, round to nearest even) with their {@code weight_scale_inv}, against a twin directory
+     * holding the same dequantized values as F32 (whose path is checked against the GGUFs above): the same
+     * logits within 1e-4 — the FP8 kernels, the block scales, the experts' stacked grids and {@code kv_b_proj}'s
+     * dequantized split.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32"})
+    void fp8DirectoriesGiveTheirDequantizedTwinsLogits(String model) throws IOException {
+        ReferenceLogitsTest.Case c = ReferenceLogitsTest.Case.of(model);
+        Path fp8 = tmp.resolve(model + "-fp8");
+        Path twin = tmp.resolve(model + "-fp8-as-f32");
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            ModelConfig gguf = ModelConfig.fromGguf(f.metadata());
+            write(f, gguf, fp8, 1, Fp8.QUANTIZED);
+            write(f, gguf, twin, 1, Fp8.DEQUANTIZED);
+        }
+        try (HfDirectory a = HfDirectory.open(fp8); HfDirectory b = HfDirectory.open(twin)) {
+            Model ma = Model.load(a.config(), a, POOL, true);
+            Model mb = Model.load(b.config(), b, POOL, true);
+            assertTrue(a.tensor("blk.1.ffn_gate_exps.weight").codec() instanceof io.jseek.core.tensor.Fp8BlockCodec);
+            double worst = 0;
+            for (JsonNode seq : c.json().get("sequences")) {
+                int[] tokens = c.allTokens(seq);
+                int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
+                Session sa = ma.newSession(tokens.length);
+                Session sb = mb.newSession(tokens.length);
+                sa.forceRouting(routing);
+                sb.forceRouting(routing);
+                float[][] x = ma.forward(sa, tokens, true);
+                float[][] y = mb.forward(sb, tokens, true);
+                for (int i = 0; i < tokens.length; i++) {
+                    worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(x[i], y[i]));
+                }
+            }
+            assertTrue(worst <= 1e-4, model + ": FP8 and its F32 twin differ by " + worst);
+        }
+    }
+
     @Test
     void aMissingTensorOrFileIsAClearError() throws IOException {
         Path dir = tmp.resolve("broken");
@@ -101,8 +141,15 @@ class HfDirectoryTest {
         }
     }
 
+    /** How the writer stores matrices: as they are, as FP8 with block scales, or as those FP8 values in F32. */
+    enum Fp8 { NO, QUANTIZED, DEQUANTIZED }
+
     /** Writes {@code f} as a Hugging Face directory in {@code shards} safetensors files. */
     static void write(GgufFile f, ModelConfig c, Path dir, int shards) throws IOException {
+        write(f, c, dir, shards, Fp8.NO);
+    }
+
+    static void write(GgufFile f, ModelConfig c, Path dir, int shards, Fp8 fp8) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c)));
         Map<String, Spec> out = new LinkedHashMap<>();
@@ -118,6 +165,9 @@ class HfDirectoryTest {
             } else if (n.startsWith("blk.")) {
                 layerTensor(f, c, t, out, bytes);
             }
+        }
+        if (fp8 != Fp8.NO) {
+            toFp8(out, bytes, fp8);
         }
         List<String> names = new ArrayList<>(out.keySet());
         ObjectNode index = JSON.createObjectNode();
@@ -211,6 +261,74 @@ class HfDirectoryTest {
         put(out, bytes, p + hf, t, raw(t));
     }
 
+    /**
+     * Every F32 matrix but the embeddings, the output and the routers as FP8 e4m3 in 128×128 blocks (DeepSeek's
+     * checkpoints keep those in BF16/F32) with its {@code _scale_inv}; or, for the twin, the same values as F32.
+     */
+    private static void toFp8(Map<String, Spec> out, Map<String, byte[]> bytes, Fp8 mode) {
+        for (String n : new ArrayList<>(out.keySet())) {
+            Spec t = out.get(n);
+            if (t.type() != io.jseek.core.tensor.GgmlType.F32 || t.shape().length != 2 || !n.endsWith("_proj.weight")
+                    && !n.endsWith("wq_b.weight") && !n.endsWith("wk.weight") || n.endsWith("weights_proj.weight")) {
+                continue;
+            }
+            int cols = (int) t.shape()[0];
+            int rows = (int) t.shape()[1];
+            ByteBuffer in = ByteBuffer.wrap(bytes.get(n)).order(ByteOrder.LITTLE_ENDIAN);
+            float[] v = new float[rows * cols];
+            in.asFloatBuffer().get(v);
+            int sr = (rows + 127) / 128;
+            int sc = (cols + 127) / 128;
+            float[] scales = new float[sr * sc];
+            byte[] q = new byte[v.length];
+            ByteBuffer deq = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (int br = 0; br < sr; br++) {
+                for (int bc = 0; bc < sc; bc++) {
+                    float amax = 0;
+                    for (int r = br * 128; r < Math.min(rows, br * 128 + 128); r++) {
+                        for (int col = bc * 128; col < Math.min(cols, bc * 128 + 128); col++) {
+                            amax = Math.max(amax, Math.abs(v[r * cols + col]));
+                        }
+                    }
+                    float s = amax == 0 ? 1 : amax / 448;
+                    scales[br * sc + bc] = s;
+                    for (int r = br * 128; r < Math.min(rows, br * 128 + 128); r++) {
+                        for (int col = bc * 128; col < Math.min(cols, bc * 128 + 128); col++) {
+                            int code = nearestE4m3(v[r * cols + col] / s);
+                            q[r * cols + col] = (byte) code;
+                            deq.putFloat(4 * (r * cols + col), io.jseek.core.tensor.Fp8BlockCodec.E4M3[code] * s);
+                        }
+                    }
+                }
+            }
+            if (mode == Fp8.DEQUANTIZED) {
+                bytes.put(n, deq.array());
+                continue;
+            }
+            out.put(n, new Spec(io.jseek.core.tensor.GgmlType.FP8_E4M3, cols, rows));
+            bytes.put(n, q);
+            ByteBuffer sb = ByteBuffer.allocate(4 * scales.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (float s : scales) {
+                sb.putFloat(s);
+            }
+            out.put(n + "_scale_inv", new Spec(io.jseek.core.tensor.GgmlType.F32, sc, sr));
+            bytes.put(n + "_scale_inv", sb.array());
+        }
+    }
+
+    /** The e4m3fn code nearest x (|x| ≤ 448), ties to the even code. */
+    private static int nearestE4m3(float x) {
+        int best = 0;
+        for (int code = 0; code < 0x7F; code++) {
+            float d = Math.abs(Math.abs(x) - io.jseek.core.tensor.Fp8BlockCodec.E4M3[code]);
+            float bd = Math.abs(Math.abs(x) - io.jseek.core.tensor.Fp8BlockCodec.E4M3[best]);
+            if (d < bd || d == bd && (code & 1) == 0) {
+                best = code;
+            }
+        }
+        return x < 0 ? best | 0x80 : best;
+    }
+
     private static void put(Map<String, Spec> out, Map<String, byte[]> bytes, String name, Tensor t, byte[] data) {
         put(out, bytes, name, Spec.of(t), data);
     }
@@ -236,6 +354,7 @@ class HfDirectoryTest {
                 case F32 -> "F32";
                 case F16 -> "F16";
                 case BF16 -> "BF16";
+                case FP8_E4M3 -> "F8_E4M3";
                 default -> throw new IllegalArgumentException(n + " is " + t.type());
             });
             var shape = e.putArray("shape");

@@ -41,13 +41,20 @@ public enum GgmlType {
     MXFP4(39, 32, 17, MXFP4Codec.INSTANCE),
     NVFP4(40, 64, 36, NVFP4Codec.INSTANCE),
     Q1_0(41, 128, 18, Q1_0Codec.INSTANCE),
-    Q2_0(42, 64, 18, Q2_0Codec.INSTANCE);
+    Q2_0(42, 64, 18, Q2_0Codec.INSTANCE),
+    /**
+     * Not a GGUF type: FP8 e4m3 weights of a safetensors checkpoint, one byte a value, read with their block
+     * scales by the tensor's own {@link Fp8BlockCodec} (DeepSeek's 128×128 {@code weight_scale_inv}).
+     */
+    FP8_E4M3(1000, 1, 1, null);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 
     static {
         for (GgmlType t : values()) {
-            BY_ID[t.id] = t;
+            if (t.id < BY_ID.length) {
+                BY_ID[t.id] = t;
+            }
         }
     }
 

@@ -7,8 +7,15 @@ import java.util.Arrays;
  * A typed view over tensor bytes (usually a slice of a memory-mapped GGUF file; never copied).
  * {@code shape} is in ggml order: {@code shape[0]} is the row length, the fastest-varying dimension, so a
  * weight with {@code y = W·x} has shape {@code [n_in, n_out]} and is stored as n_out rows of n_in values.
+ * Rows are decoded by the type's codec, or by a codec of the tensor's own where decoding needs more than its
+ * bytes (FP8 weights with block scales held elsewhere: {@code codec} non-null).
  */
-public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data) implements Matrix {
+public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data, BlockCodec codec) implements Matrix {
+
+    /** A tensor decoded by its type's codec. */
+    public Tensor(String name, GgmlType type, long[] shape, MemorySegment data) {
+        this(name, type, shape, data, null);
+    }
 
     public Tensor {
         shape = shape.clone();
@@ -35,6 +42,12 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
     @Override
     public Tensor tensor() {
         return this;
+    }
+
+    /** The codec that decodes this tensor's rows: its own, or its type's. */
+    @Override
+    public BlockCodec codec() {
+        return codec != null ? codec : type.codec();
     }
 
     @Override
@@ -83,7 +96,7 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         if (row < 0 || row >= rowCount()) {
             throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
         }
-        type.codec().dequantize(data, row * rowBytes(), dst, dstOff, rowLength());
+        codec().dequantize(data, row * rowBytes(), dst, dstOff, rowLength());
     }
 
     /** Decodes columns [c0, c1) (whole blocks) of row {@code row} into {@code dst[dstOff, dstOff + c1 − c0)}. */
@@ -91,12 +104,12 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         if (row < 0 || row >= rowCount()) {
             throw new IndexOutOfBoundsException("row " + row + " of tensor " + name + " with " + rowCount() + " rows");
         }
-        type.codec().dequantize(data, row * rowBytes() + type.bytesFor(c0), dst, dstOff, c1 - c0);
+        codec().dequantize(data, row * rowBytes() + type.bytesFor(c0), dst, dstOff, c1 - c0);
     }
 
     /** Row {@code row} · x[xOff, xOff + rowLength), fused (the row is decoded in registers, never stored). */
     public float dotRow(long row, float[] x, int xOff) {
-        return type.codec().dot(data, row * rowBytes(), x, xOff, rowLength());
+        return codec().dot(data, row * rowBytes(), x, xOff, rowLength());
     }
 
     /**
@@ -105,24 +118,24 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
      */
     public void dotRows2(long row, int apart, float[] x, int xOff, float[] y, int yOff) {
         long rb = rowBytes();
-        type.codec().dot2(data, row * rb, apart * rb, x, xOff, rowLength(), y, yOff, apart);
+        codec().dot2(data, row * rb, apart * rb, x, xOff, rowLength(), y, yOff, apart);
     }
 
     /** Rows {@code row} and {@code row + apart} times four vectors at once (see {@code BlockCodec.dot2x4}). */
     public void dotRows2x4(long row, int apart, float[][] xs, int xOff, float[][] ys, int yOff) {
         long rb = rowBytes();
-        type.codec().dot2x4(data, row * rb, apart * rb, rowLength(), xs, xOff, ys, yOff, apart);
+        codec().dot2x4(data, row * rb, apart * rb, rowLength(), xs, xOff, ys, yOff, apart);
     }
 
     /** True when {@link #dotRows2x4} is a fused kernel for this tensor's type. */
     public boolean hasFusedDot2x4() {
-        return type.codec().hasDot2x4();
+        return codec().hasDot2x4();
     }
 
     /** Decodes the whole tensor; only for tensors of fewer than 2^31 values. */
     public float[] dequantize() {
         float[] out = new float[Math.toIntExact(elementCount())];
-        type.codec().dequantize(data, 0, out, 0, out.length);
+        codec().dequantize(data, 0, out, 0, out.length);
         return out;
     }
 
