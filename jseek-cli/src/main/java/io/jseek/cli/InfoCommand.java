@@ -1,9 +1,12 @@
 package io.jseek.cli;
 
 import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.gguf.GgufMetadata;
 import io.jseek.core.gguf.GgufValue;
 import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.model.HfDirectory;
+import io.jseek.model.HfTokenizer;
 import io.jseek.model.ModelConfig;
 import io.jseek.model.ModelStats;
 import java.io.PrintWriter;
@@ -27,7 +30,7 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOption modelOption;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "GGUF model file (same as -m).")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "GGUF model file or Hugging Face directory (same as -m).")
     Path positional;
 
     @picocli.CommandLine.Option(names = "--metadata", description = "Also list every metadata key and value.")
@@ -37,6 +40,19 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         Path path = positional != null ? positional : modelOption.resolve();
         PrintWriter out = spec.commandLine().getOut();
+        if (HfDirectory.isHfDirectory(path)) {
+            try (HfDirectory dir = HfDirectory.open(path)) {
+                ModelConfig c = dir.config();
+                ModelStats s = dir.stats();
+                row(out, "directory", path + " (Hugging Face: " + bytes(s.fileBytes()) + " in " + dir.fileCount()
+                        + " safetensors file" + (dir.fileCount() == 1 ? "" : "s") + ")");
+                describe(out, c, s, HfTokenizer.metadata(path, c));
+                if (dir.unreadLayers() > 0) {
+                    row(out, "not read", dir.unreadLayers() + " layer(s) past num_hidden_layers (DeepSeek's MTP modules)");
+                }
+            }
+            return 0;
+        }
         try (GgufFile file = GgufFile.open(path)) {
             ModelConfig c = ModelConfig.fromGguf(file.metadata());
             ModelStats s = ModelStats.of(file, c);
@@ -44,60 +60,7 @@ final class InfoCommand implements Callable<Integer> {
             row(out, "file", path + " (" + (embedded ? "embedded default model, see models/MODEL_CARD.md; " : "")
                     + bytes(s.fileBytes()) + ", GGUF v" + file.version()
                     + (file.shardCount() > 1 ? ", " + file.shardCount() + " shards" : "") + ")");
-            row(out, "name", c.name().isEmpty() ? "(none)" : c.name());
-            row(out, "architecture", c.architecture().ggufName + switch (c.architecture()) {
-                case DEEPSEEK2 -> c.mla().splitKvB() ? " (MLA, absorbed form" : " (MLA, legacy kv_b form";
-                case DEEPSEEK32 -> " (MLA with the lightning indexer's sparse attention, top " + c.indexer().topK();
-                default -> " (GQA";
-            } + (c.isMoe() ? " + DeepSeekMoE)" : ", dense)"));
-            row(out, "layers", c.blockCount());
-            row(out, "embedding", c.embeddingLength());
-            row(out, "context length", c.contextLength());
-            row(out, "vocabulary", c.vocabSize());
-            row(out, "attention heads", c.headCount() + " query, " + c.headCountKv() + " key/value; head size "
-                    + c.keyLength() + " (key), " + c.valueLength() + " (value)");
-            if (c.indexer() != null) {
-                ModelConfig.Indexer i = c.indexer();
-                row(out, "indexer", i.headCount() + " heads of " + i.keyLength() + ", each token attends to its top "
-                        + i.topK() + " positions");
-            }
-            if (c.mla() != null) {
-                ModelConfig.Mla m = c.mla();
-                row(out, "MLA", "q_lora_rank " + m.qLoraRank() + (m.qLoraRank() == 0 ? " (plain W_q)" : "")
-                        + ", kv_lora_rank " + m.kvLoraRank() + ", qk_nope " + m.qkNopeHeadDim() + ", qk_rope "
-                        + m.qkRopeHeadDim() + ", v_head " + m.vHeadDim());
-            }
-            row(out, "rope", "dimensions " + c.ropeDimensionCount() + ", base " + c.ropeFreqBase() + scaling(c.ropeScaling()));
-            row(out, "rms norm eps", c.rmsNormEps());
-            row(out, "feed-forward", c.feedForwardLength() + (c.isMoe() ? " (dense layers)" : ""));
-            if (c.isMoe()) {
-                ModelConfig.Moe m = c.moe();
-                row(out, "experts", m.expertCount() + " routed (" + m.expertUsedCount() + " per token) + "
-                        + m.expertSharedCount() + " shared, each " + m.expertFeedForwardLength() + " wide; first "
-                        + m.leadingDenseBlockCount() + " layer(s) dense");
-                row(out, "routing", m.gating().name().toLowerCase() + (m.groupCount() > 1
-                        ? ", " + m.groupCount() + " groups / top " + m.groupUsedCount() : "")
-                        + (m.weightsNorm() ? ", renormalized" : "")
-                        + (m.weightsScale() != 0 && m.weightsScale() != 1 ? ", scaled x" + m.weightsScale() : ""));
-            }
-            row(out, "parameters", count(s.totalParameters()) + (c.isMoe()
-                    ? " total, " + count(s.activeParameters()) + " active per token" : ""));
-            StringBuilder types = new StringBuilder();
-            for (Map.Entry<GgmlType, Integer> e : s.tensorTypes().entrySet()) {
-                types.append(types.isEmpty() ? "" : ", ").append(e.getKey()).append(" x").append(e.getValue())
-                        .append(" (").append(count(s.parametersByType().get(e.getKey()))).append(")");
-            }
-            row(out, "tensors", s.tensorCount() + ": " + types);
-            long f16 = ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F16);
-            row(out, "KV cache", f16 + " bytes per token at F16 (" + bytes(f16 * c.contextLength()) + " for the full "
-                    + c.contextLength() + " context), " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.Q8_0)
-                    + " at Q8_0, " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F32) + " at F32");
-            if (file.metadata().has("tokenizer.ggml.model")) {
-                Tokenizer t = Tokenizer.fromGguf(file.metadata());
-                row(out, "tokenizer", file.metadata().string("tokenizer.ggml.model") + " BPE, pre-tokenizer "
-                        + t.preTokenizerName() + ", " + t.vocabSize() + " tokens, BOS " + t.bos() + ", EOS " + t.eos()
-                        + (t.addsBos() ? ", adds BOS" : ""));
-            }
+            describe(out, c, s, file.metadata());
             if (metadata) {
                 out.println();
                 out.println("metadata:");
@@ -107,6 +70,64 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The rows every model has, from its config, its sizes and its tokenizer keys. */
+    private static void describe(PrintWriter out, ModelConfig c, ModelStats s, GgufMetadata tokenizerKeys) {
+        row(out, "name", c.name().isEmpty() ? "(none)" : c.name());
+        row(out, "architecture", c.architecture().ggufName + switch (c.architecture()) {
+            case DEEPSEEK2 -> c.mla().splitKvB() ? " (MLA, absorbed form" : " (MLA, legacy kv_b form";
+            case DEEPSEEK32 -> " (MLA with the lightning indexer's sparse attention, top " + c.indexer().topK();
+            default -> " (GQA";
+        } + (c.isMoe() ? " + DeepSeekMoE)" : ", dense)"));
+        row(out, "layers", c.blockCount());
+        row(out, "embedding", c.embeddingLength());
+        row(out, "context length", c.contextLength());
+        row(out, "vocabulary", c.vocabSize());
+        row(out, "attention heads", c.headCount() + " query, " + c.headCountKv() + " key/value; head size "
+                + c.keyLength() + " (key), " + c.valueLength() + " (value)");
+        if (c.indexer() != null) {
+            ModelConfig.Indexer i = c.indexer();
+            row(out, "indexer", i.headCount() + " heads of " + i.keyLength() + ", each token attends to its top "
+                    + i.topK() + " positions");
+        }
+        if (c.mla() != null) {
+            ModelConfig.Mla m = c.mla();
+            row(out, "MLA", "q_lora_rank " + m.qLoraRank() + (m.qLoraRank() == 0 ? " (plain W_q)" : "")
+                    + ", kv_lora_rank " + m.kvLoraRank() + ", qk_nope " + m.qkNopeHeadDim() + ", qk_rope "
+                    + m.qkRopeHeadDim() + ", v_head " + m.vHeadDim());
+        }
+        row(out, "rope", "dimensions " + c.ropeDimensionCount() + ", base " + c.ropeFreqBase() + scaling(c.ropeScaling()));
+        row(out, "rms norm eps", c.rmsNormEps());
+        row(out, "feed-forward", c.feedForwardLength() + (c.isMoe() ? " (dense layers)" : ""));
+        if (c.isMoe()) {
+            ModelConfig.Moe m = c.moe();
+            row(out, "experts", m.expertCount() + " routed (" + m.expertUsedCount() + " per token) + "
+                    + m.expertSharedCount() + " shared, each " + m.expertFeedForwardLength() + " wide; first "
+                    + m.leadingDenseBlockCount() + " layer(s) dense");
+            row(out, "routing", m.gating().name().toLowerCase() + (m.groupCount() > 1
+                    ? ", " + m.groupCount() + " groups / top " + m.groupUsedCount() : "")
+                    + (m.weightsNorm() ? ", renormalized" : "")
+                    + (m.weightsScale() != 0 && m.weightsScale() != 1 ? ", scaled x" + m.weightsScale() : ""));
+        }
+        row(out, "parameters", count(s.totalParameters()) + (c.isMoe()
+                ? " total, " + count(s.activeParameters()) + " active per token" : ""));
+        StringBuilder types = new StringBuilder();
+        for (Map.Entry<GgmlType, Integer> e : s.tensorTypes().entrySet()) {
+            types.append(types.isEmpty() ? "" : ", ").append(e.getKey()).append(" x").append(e.getValue())
+                    .append(" (").append(count(s.parametersByType().get(e.getKey()))).append(")");
+        }
+        row(out, "tensors", s.tensorCount() + ": " + types);
+        long f16 = ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F16);
+        row(out, "KV cache", f16 + " bytes per token at F16 (" + bytes(f16 * c.contextLength()) + " for the full "
+                + c.contextLength() + " context), " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.Q8_0)
+                + " at Q8_0, " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F32) + " at F32");
+        if (tokenizerKeys.has("tokenizer.ggml.model")) {
+            Tokenizer t = Tokenizer.fromGguf(tokenizerKeys);
+            row(out, "tokenizer", tokenizerKeys.string("tokenizer.ggml.model") + " BPE, pre-tokenizer "
+                    + t.preTokenizerName() + ", " + t.vocabSize() + " tokens, BOS " + t.bos() + ", EOS " + t.eos()
+                    + (t.addsBos() ? ", adds BOS" : ""));
+        }
     }
 
     private static String scaling(ModelConfig.RopeScaling r) {

@@ -134,6 +134,55 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return config;
     }
 
+    /** The directory's safetensors files. */
+    public int fileCount() {
+        return files.size();
+    }
+
+    /**
+     * Parameters and tensor types of the layers the model runs (block scales counted as the F32 tensors they
+     * are; tensors of layers past {@code num_hidden_layers}, DeepSeek's MTP modules, left out: {@link #unreadLayers}).
+     */
+    public ModelStats stats() {
+        ModelStats.Counter c = new ModelStats.Counter(config);
+        int tensors = 0;
+        long bytes = 0;
+        for (SafetensorsFile f : files) {
+            bytes += f.path().toFile().length();
+            for (SafetensorsFile.Entry e : f.entries().values()) {
+                if (layerOf(e.name()) < config.blockCount()) {
+                    c.add(e.name(), switch (e.dtype()) {
+                        case F32 -> GgmlType.F32;
+                        case F16 -> GgmlType.F16;
+                        case BF16 -> GgmlType.BF16;
+                        case F8_E4M3 -> GgmlType.FP8_E4M3;
+                        default -> GgmlType.F32;
+                    }, e.elements());
+                    tensors++;
+                }
+            }
+        }
+        return c.stats(tensors, bytes);
+    }
+
+    /** Layers in the checkpoint past {@code num_hidden_layers} (DeepSeek's MTP modules), which are not read. */
+    public int unreadLayers() {
+        int most = -1;
+        for (String n : byName.keySet()) {
+            most = Math.max(most, layerOf(n));
+        }
+        return Math.max(0, most + 1 - config.blockCount());
+    }
+
+    /** The layer of a Hugging Face tensor name ({@code model.layers.L.…}), or −1. */
+    private static int layerOf(String name) {
+        if (!name.startsWith("model.layers.")) {
+            return -1;
+        }
+        int end = name.indexOf('.', "model.layers.".length());
+        return Integer.parseInt(name.substring("model.layers.".length(), end));
+    }
+
     @Override
     public String sourceName() {
         return dir.getFileName().toString();

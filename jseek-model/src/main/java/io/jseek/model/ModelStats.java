@@ -17,24 +17,42 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
                          Map<GgmlType, Long> parametersByType, int tensorCount, long fileBytes) {
 
     public static ModelStats of(GgufFile file, ModelConfig config) {
-        long total = 0;
-        long routed = 0;
-        Map<GgmlType, Integer> types = new EnumMap<>(GgmlType.class);
-        Map<GgmlType, Long> byType = new EnumMap<>(GgmlType.class);
+        Counter c = new Counter(config);
         for (Tensor t : file.tensors()) {
-            long n = t.elementCount();
+            c.add(t.name(), t.type(), t.elementCount());
+        }
+        return c.stats(file.tensors().size(), file.fileSize());
+    }
+
+    /** Tallies tensors by type; those of routed experts (names with {@code routed}) separately. */
+    static final class Counter {
+        private final ModelConfig config;
+        private long total;
+        private long routed;
+        private final Map<GgmlType, Integer> types = new EnumMap<>(GgmlType.class);
+        private final Map<GgmlType, Long> byType = new EnumMap<>(GgmlType.class);
+
+        Counter(ModelConfig config) {
+            this.config = config;
+        }
+
+        /** One tensor; a routed expert's when its name says so (GGUF's {@code _exps.}, Hugging Face's {@code .experts.}). */
+        void add(String name, GgmlType type, long n) {
             total += n;
-            types.merge(t.type(), 1, Integer::sum);
-            byType.merge(t.type(), n, Long::sum);
-            if (t.name().contains("_exps.")) {
+            types.merge(type, 1, Integer::sum);
+            byType.merge(type, n, Long::sum);
+            if (name.contains("_exps.") || name.contains(".mlp.experts.")) {
                 routed += n;
             }
         }
-        long active = total;
-        if (config.isMoe() && routed > 0) {
-            active = total - routed + routed / config.moe().expertCount() * config.moe().expertUsedCount();
+
+        ModelStats stats(int tensors, long bytes) {
+            long active = total;
+            if (config.isMoe() && routed > 0) {
+                active = total - routed + routed / config.moe().expertCount() * config.moe().expertUsedCount();
+            }
+            return new ModelStats(total, active, types, byType, tensors, bytes);
         }
-        return new ModelStats(total, active, types, byType, file.tensors().size(), file.fileSize());
     }
 
     /** Bytes of KV cache per token for all layers, stored as {@code type}. */
