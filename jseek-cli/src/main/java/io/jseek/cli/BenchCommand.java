@@ -1,7 +1,6 @@
 package io.jseek.cli;
 
 import io.jseek.core.JseekException;
-import io.jseek.core.gguf.GgufFile;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -67,11 +66,11 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         java.nio.file.Path path = modelOption.resolve();
         long t0 = System.nanoTime();
-        try (io.jseek.core.gguf.GgufFile file = io.jseek.core.gguf.GgufFile.open(path);
+        try (io.jseek.model.ModelFiles file = io.jseek.model.ModelFiles.open(path);
              io.jseek.core.kernel.WorkerPool pool = threadsOption.pool()) {
-            io.jseek.model.Model model = io.jseek.model.Model.load(file, pool);
+            io.jseek.model.Model model = file.load(pool);
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            int vocab = io.jseek.core.tokenizer.Tokenizer.fromGguf(file.metadata()).vocabSize();
+            int vocab = io.jseek.core.tokenizer.Tokenizer.fromGguf(file.tokenizerKeys()).vocabSize();
             java.util.Random rnd = new java.util.Random(42);
             java.util.List<Result> results = new java.util.ArrayList<>();
             int maxPrompt = java.util.Arrays.stream(prompts).max().orElse(0);
@@ -127,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
             long kv = io.jseek.model.ModelStats.kvBytesPerToken(model.config(), cacheType);
             if (json) {
                 StringBuilder sb = new StringBuilder("{\"model\": ").append(Json.quote(name))
-                        .append(", \"file_bytes\": ").append(file.fileSize())
+                        .append(", \"file_bytes\": ").append(file.byteSize())
                         .append(", \"threads\": ").append(pool.threads())
                         .append(", \"load_seconds\": ").append(String.format("%.3f", loadSeconds))
                         .append(", \"kv_bytes_per_token\": ").append(kv)
@@ -143,7 +142,7 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 out.printf("| model | size | threads | KV/token | test | t/s |%n|---|---:|---:|---:|---|---:|%n");
                 for (Result r : results) {
-                    out.printf("| %s | %s | %d | %s | %s | %.2f ± %.2f |%n", name, InfoCommand.bytes(file.fileSize()),
+                    out.printf("| %s | %s | %d | %s | %s | %.2f ± %.2f |%n", name, InfoCommand.bytes(file.byteSize()),
                             pool.threads(), InfoCommand.bytes(kv), r.test(), r.mean(), r.stddev());
                 }
                 out.printf("%nload %.2f s, peak RSS %s%n", loadSeconds, rss > 0 ? InfoCommand.bytes(rss) : "unknown");
@@ -271,8 +270,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             String text = file != null ? Files.readString(file) : generatedProse(1 << 20);
             Tokenizer tokenizer;
-            try (GgufFile model = GgufFile.open(modelOption.resolve())) {
-                tokenizer = Tokenizer.fromGguf(model.metadata());
+            try (io.jseek.model.ModelFiles model = io.jseek.model.ModelFiles.open(modelOption.resolve())) {
+                tokenizer = Tokenizer.fromGguf(model.tokenizerKeys());
             }
             PrintWriter out = spec.commandLine().getOut();
             double mb = text.getBytes(StandardCharsets.UTF_8).length / 1e6;

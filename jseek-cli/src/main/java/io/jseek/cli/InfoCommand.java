@@ -6,8 +6,8 @@ import io.jseek.core.gguf.GgufValue;
 import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.model.HfDirectory;
-import io.jseek.model.HfTokenizer;
 import io.jseek.model.ModelConfig;
+import io.jseek.model.ModelFiles;
 import io.jseek.model.ModelStats;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -40,21 +40,20 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         Path path = positional != null ? positional : modelOption.resolve();
         PrintWriter out = spec.commandLine().getOut();
-        if (HfDirectory.isHfDirectory(path)) {
-            try (HfDirectory dir = HfDirectory.open(path)) {
-                ModelConfig c = dir.config();
+        try (ModelFiles files = ModelFiles.open(path)) {
+            ModelConfig c = files.config();
+            HfDirectory dir = files.directory();
+            if (dir != null) {
                 ModelStats s = dir.stats();
                 row(out, "directory", path + " (Hugging Face: " + bytes(s.fileBytes()) + " in " + dir.fileCount()
                         + " safetensors file" + (dir.fileCount() == 1 ? "" : "s") + ")");
-                describe(out, c, s, HfTokenizer.metadata(path, c));
+                describe(out, c, s, files.tokenizerKeys());
                 if (dir.unreadLayers() > 0) {
                     row(out, "not read", dir.unreadLayers() + " layer(s) past num_hidden_layers (DeepSeek's MTP modules)");
                 }
+                return 0;
             }
-            return 0;
-        }
-        try (GgufFile file = GgufFile.open(path)) {
-            ModelConfig c = ModelConfig.fromGguf(file.metadata());
+            GgufFile file = files.gguf();
             ModelStats s = ModelStats.of(file, c);
             boolean embedded = positional == null && modelOption.model == null;
             row(out, "file", path + " (" + (embedded ? "embedded default model, see models/MODEL_CARD.md; " : "")

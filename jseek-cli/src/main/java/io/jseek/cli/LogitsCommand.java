@@ -1,7 +1,7 @@
 package io.jseek.cli;
 
 import io.jseek.core.JseekException;
-import io.jseek.core.gguf.GgufFile;
+import io.jseek.model.ModelFiles;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.model.Model;
 import io.jseek.model.Session;
@@ -47,8 +47,8 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         int[] ids = parseIds(tokens);
-        try (GgufFile file = GgufFile.open(modelOption.resolve()); WorkerPool pool = threadsOption.pool()) {
-            Model model = Model.load(file, pool);
+        try (ModelFiles file = ModelFiles.open(modelOption.resolve()); WorkerPool pool = threadsOption.pool()) {
+            Model model = file.load(pool);
             Session s = model.newSession(ids.length);
             Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
             int vocab = 0;

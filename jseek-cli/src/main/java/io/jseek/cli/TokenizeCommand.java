@@ -1,7 +1,7 @@
 package io.jseek.cli;
 
 import io.jseek.core.JseekException;
-import io.jseek.core.gguf.GgufFile;
+import io.jseek.model.ModelFiles;
 import io.jseek.core.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -72,8 +72,8 @@ final class TokenizeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "no text: give TEXT, or -f FILE (- for standard input), or --jsonl");
         }
         Tokenizer tokenizer;
-        try (GgufFile model = GgufFile.open(modelOption.resolve())) {
-            tokenizer = Tokenizer.fromGguf(model.metadata());
+        try (ModelFiles model = ModelFiles.open(modelOption.resolve())) {
+            tokenizer = Tokenizer.fromGguf(model.tokenizerKeys());
         }
         PrintWriter out = spec.commandLine().getOut();
         if (jsonl) {

@@ -1,15 +1,13 @@
 package io.jseek.engine;
 
 import io.jseek.core.JseekException;
-import io.jseek.core.gguf.GgufFile;
 import io.jseek.core.gguf.GgufMetadata;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.model.CacheType;
-import io.jseek.model.HfDirectory;
-import io.jseek.model.HfTokenizer;
 import io.jseek.model.Model;
 import io.jseek.model.ModelConfig;
+import io.jseek.model.ModelFiles;
 import io.jseek.model.ModelStats;
 import io.jseek.model.Session;
 import java.nio.file.Path;
@@ -29,14 +27,14 @@ import java.util.List;
 public final class LoadedModel implements AutoCloseable {
     /** The GGUF file or Hugging Face directory, and what holds its mappings open. */
     private final Path path;
-    private final AutoCloseable files;
+    private final ModelFiles files;
     private final WorkerPool pool;
     private final Model model;
     private final Tokenizer tokenizer;
     private ChatFormat format;
     private final boolean reasoning;
 
-    private LoadedModel(Path path, AutoCloseable files, Model model, GgufMetadata tokenizerKeys, WorkerPool pool) {
+    private LoadedModel(Path path, ModelFiles files, Model model, GgufMetadata tokenizerKeys, WorkerPool pool) {
         this.path = path;
         this.files = files;
         this.pool = pool;
@@ -53,32 +51,21 @@ public final class LoadedModel implements AutoCloseable {
 
     /**
      * Opens a model with {@code threads} compute threads: a GGUF file, or a Hugging Face directory (config.json,
-     * safetensors, tokenizer.json; {@link HfDirectory}).
+     * safetensors, tokenizer.json; {@link ModelFiles}).
      */
     public static LoadedModel open(Path path, int threads) {
         WorkerPool pool = null;
-        AutoCloseable files = null;
+        ModelFiles files = null;
         try {
             pool = new WorkerPool(threads);
-            if (HfDirectory.isHfDirectory(path)) {
-                HfDirectory dir = HfDirectory.open(path);
-                files = dir;
-                Model model = Model.load(dir.config(), dir, pool, true);
-                return new LoadedModel(path, dir, model, HfTokenizer.metadata(path, dir.config()), pool);
-            }
-            GgufFile file = GgufFile.open(path);
-            files = file;
-            return new LoadedModel(path, file, Model.load(file, pool), file.metadata(), pool);
+            files = ModelFiles.open(path);
+            return new LoadedModel(path, files, files.load(pool), files.tokenizerKeys(), pool);
         } catch (RuntimeException e) {
             if (pool != null) {
                 pool.close();
             }
             if (files != null) {
-                try {
-                    files.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+                files.close();
             }
             throw e;
         }
@@ -221,10 +208,6 @@ public final class LoadedModel implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
-        try {
-            files.close();
-        } catch (Exception e) {
-            throw new JseekException(path + ": closing failed: " + e.getMessage(), e);
-        }
+        files.close();
     }
 }

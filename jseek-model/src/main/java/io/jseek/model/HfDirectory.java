@@ -139,6 +139,15 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return files.size();
     }
 
+    /** Bytes of the safetensors files. */
+    public long byteSize() {
+        long bytes = 0;
+        for (SafetensorsFile f : files) {
+            bytes += f.byteSize();
+        }
+        return bytes;
+    }
+
     /**
      * Parameters and tensor types of the layers the model runs (block scales counted as the F32 tensors they
      * are; tensors of layers past {@code num_hidden_layers}, DeepSeek's MTP modules, left out: {@link #unreadLayers}).
@@ -146,9 +155,7 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     public ModelStats stats() {
         ModelStats.Counter c = new ModelStats.Counter(config);
         int tensors = 0;
-        long bytes = 0;
         for (SafetensorsFile f : files) {
-            bytes += f.path().toFile().length();
             for (SafetensorsFile.Entry e : f.entries().values()) {
                 if (layerOf(e.name()) < config.blockCount()) {
                     c.add(e.name(), switch (e.dtype()) {
@@ -162,7 +169,7 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
                 }
             }
         }
-        return c.stats(tensors, bytes);
+        return c.stats(tensors, byteSize());
     }
 
     /** Layers in the checkpoint past {@code num_hidden_layers} (DeepSeek's MTP modules), which are not read. */

@@ -59,14 +59,16 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private final Path path;
     private final Arena arena;
+    private final long byteSize;
     private final MemorySegment data;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment data, Map<String, Entry> entries,
+    private SafetensorsFile(Path path, Arena arena, long byteSize, MemorySegment data, Map<String, Entry> entries,
                             Map<String, String> metadata) {
         this.path = path;
         this.arena = arena;
+        this.byteSize = byteSize;
         this.data = data;
         this.entries = entries;
         this.metadata = metadata;
@@ -96,7 +98,7 @@ public final class SafetensorsFile implements AutoCloseable {
             MemorySegment data = file.asSlice(8 + n);
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Entry> entries = parse(path, header, data.byteSize(), metadata);
-            return new SafetensorsFile(path, arena, data, entries, metadata);
+            return new SafetensorsFile(path, arena, size, data, entries, metadata);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -189,6 +191,11 @@ public final class SafetensorsFile implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /** The file's size in bytes. */
+    public long byteSize() {
+        return byteSize;
     }
 
     /** Every tensor, in header order. */

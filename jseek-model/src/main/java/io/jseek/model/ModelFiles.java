@@ -1,0 +1,95 @@
+package io.jseek.model;
+
+import io.jseek.core.gguf.GgufFile;
+import io.jseek.core.gguf.GgufMetadata;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.TensorSource;
+import java.nio.file.Path;
+
+/**
+ * A model's files opened, whatever their form: a GGUF file, or a Hugging Face directory ({@link HfDirectory}).
+ * The one place a model path is opened: its config, its weights by GGUF names, its tokenizer keys (GGUF's,
+ * or those of tokenizer.json), held open until {@link #close}.
+ */
+public final class ModelFiles implements AutoCloseable {
+    private final Path path;
+    private final GgufFile gguf;
+    private final HfDirectory hf;
+    private final ModelConfig config;
+    private final GgufMetadata tokenizerKeys;
+
+    private ModelFiles(Path path, GgufFile gguf, HfDirectory hf, ModelConfig config, GgufMetadata tokenizerKeys) {
+        this.path = path;
+        this.gguf = gguf;
+        this.hf = hf;
+        this.config = config;
+        this.tokenizerKeys = tokenizerKeys;
+    }
+
+    /** Opens a GGUF file or, for a directory with a config.json, a Hugging Face model directory. */
+    public static ModelFiles open(Path path) {
+        if (HfDirectory.isHfDirectory(path)) {
+            HfDirectory dir = HfDirectory.open(path);
+            try {
+                return new ModelFiles(path, null, dir, dir.config(), HfTokenizer.metadata(path, dir.config()));
+            } catch (RuntimeException e) {
+                dir.close();
+                throw e;
+            }
+        }
+        GgufFile file = GgufFile.open(path);
+        try {
+            return new ModelFiles(path, file, null, ModelConfig.fromGguf(file.metadata()), file.metadata());
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The tokenizer's keys ({@code tokenizer.ggml.*}, {@code tokenizer.chat_template}). */
+    public GgufMetadata tokenizerKeys() {
+        return tokenizerKeys;
+    }
+
+    /** The weights, by GGUF names. */
+    public TensorSource tensors() {
+        return gguf != null ? gguf : hf;
+    }
+
+    /** Bytes on disk: the GGUF file's (all shards), or the directory's safetensors files'. */
+    public long byteSize() {
+        return gguf != null ? gguf.fileSize() : hf.byteSize();
+    }
+
+    /** The GGUF file, or null for a directory. */
+    public GgufFile gguf() {
+        return gguf;
+    }
+
+    /** The Hugging Face directory, or null for a GGUF file. */
+    public HfDirectory directory() {
+        return hf;
+    }
+
+    /** The forward pass over these weights (a GGUF's matrices packed as the configured policy says). */
+    public Model load(WorkerPool pool) {
+        return gguf != null ? Model.load(gguf, pool) : Model.load(config, hf, pool, true);
+    }
+
+    @Override
+    public void close() {
+        if (gguf != null) {
+            gguf.close();
+        } else {
+            hf.close();
+        }
+    }
+}
