@@ -1,5 +1,6 @@
 package io.jseek.engine;
 
+import io.jseek.core.kernel.TopK;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -120,67 +121,9 @@ public final class Sampler {
     /** Ids of the k largest logits, largest first, equal logits by lower id (a bounded heap, O(n log k)). */
     static int[] top(float[] l, int k) {
         int[] heap = new int[k];
-        if (k == 0) {
-            return heap;
-        }
-        int size = 0;
-        for (int id = 0; id < l.length; id++) {
-            if (size < k) {
-                heap[size] = id;
-                siftUp(l, heap, size++);
-            } else if (better(l, id, heap[0])) {
-                heap[0] = id;
-                siftDown(l, heap, 0, size);
-            }
-        }
-        // Pop the worst to the end: heap becomes best-first.
-        for (int end = size - 1; end > 0; end--) {
-            int t = heap[0];
-            heap[0] = heap[end];
-            heap[end] = t;
-            siftDown(l, heap, 0, end);
-        }
+        TopK.select(l, l.length, k, heap);
+        TopK.bestFirst(l, heap, k);
         return heap;
-    }
-
-    /** True when token a ranks before token b. */
-    private static boolean better(float[] l, int a, int b) {
-        return l[a] > l[b] || (l[a] == l[b] && a < b);
-    }
-
-    /** Min-heap by rank: the root is the worst kept token. */
-    private static void siftUp(float[] l, int[] h, int i) {
-        while (i > 0) {
-            int parent = (i - 1) / 2;
-            if (!better(l, h[parent], h[i])) {
-                return;
-            }
-            int t = h[i];
-            h[i] = h[parent];
-            h[parent] = t;
-            i = parent;
-        }
-    }
-
-    private static void siftDown(float[] l, int[] h, int i, int size) {
-        while (true) {
-            int worst = i;
-            int a = 2 * i + 1;
-            int b = a + 1;
-            if (a < size && better(l, h[worst], h[a])) {
-                worst = a;
-            }
-            if (b < size && better(l, h[worst], h[b])) {
-                worst = b;
-            }
-            if (worst == i) {
-                return;
-            }
-            int t = h[i];
-            h[i] = h[worst];
-            h[worst] = t;
-            i = worst;
-        }
     }
 
     /** Probabilities of the first {@code keep} tokens of {@code order} at this temperature. */

@@ -198,21 +198,28 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     @Override
     public boolean hasTensor(String name) {
         String hf = hfName(name);
-        if (hf != null) {
-            return byName.containsKey(hf);
-        }
-        Matcher m = LAYER.matcher(name);
+        String stored = hf != null ? hf : madeFrom(name);
+        return stored != null && byName.containsKey(stored);
+    }
+
+    /**
+     * For a tensor made by rearranging ({@link #make}), the Hugging Face tensor it is made from (for the experts,
+     * expert 0's); null for any other name.
+     */
+    private String madeFrom(String gguf) {
+        Matcher m = LAYER.matcher(gguf);
         if (!m.matches()) {
-            return false;
+            return null;
         }
         String p = "model.layers." + m.group(1) + ".";
-        return switch (m.group(2)) {
-            case "attn_k_b.weight", "attn_v_b.weight" -> byName.containsKey(p + "self_attn.kv_b_proj.weight");
-            case "attn_q.weight" -> byName.containsKey(p + "self_attn.q_proj.weight");
-            case "attn_k.weight" -> byName.containsKey(p + "self_attn.k_proj.weight");
+        String within = m.group(2);
+        return switch (within) {
+            case "attn_k_b.weight", "attn_v_b.weight" -> p + "self_attn.kv_b_proj.weight";
+            case "attn_q.weight" -> p + "self_attn.q_proj.weight";
+            case "attn_k.weight" -> p + "self_attn.k_proj.weight";
             case "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight" ->
-                    byName.containsKey(p + "mlp.experts.0." + m.group(2).substring(4, m.group(2).indexOf('_', 4)) + "_proj.weight");
-            default -> false;
+                    p + "mlp.experts.0." + within.substring(4, within.indexOf('_', 4)) + "_proj.weight";
+            default -> null;
         };
     }
 
@@ -254,19 +261,16 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     }
 
     private Tensor make(String name) {
-        Matcher m = LAYER.matcher(name);
-        if (!m.matches()) {
+        String from = madeFrom(name);
+        if (from == null) {
             throw new JseekException(dir + ": no tensor for " + name);
         }
-        String p = "model.layers." + m.group(1) + ".";
-        String within = m.group(2);
+        String within = name.substring(name.indexOf('.', 4) + 1);
         return switch (within) {
-            case "attn_k_b.weight", "attn_v_b.weight" -> splitKvB(name, hf(p + "self_attn.kv_b_proj.weight"), within.startsWith("attn_k"));
-            case "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight" ->
-                    stackExperts(name, p, within.substring(4, within.indexOf('_', 4)));
-            case "attn_q.weight" -> ropeRows(name, hf(p + "self_attn.q_proj.weight"), config.headCount());
-            case "attn_k.weight" -> ropeRows(name, hf(p + "self_attn.k_proj.weight"), config.headCountKv());
-            default -> throw new JseekException(dir + ": no tensor for " + name);
+            case "attn_k_b.weight", "attn_v_b.weight" -> splitKvB(name, hf(from), within.startsWith("attn_k"));
+            case "attn_q.weight" -> ropeRows(name, hf(from), config.headCount());
+            case "attn_k.weight" -> ropeRows(name, hf(from), config.headCountKv());
+            default -> stackExperts(name, from);
         };
     }
 
@@ -360,10 +364,10 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return new Tensor(name, kvB.type(), new long[] {kvr, vh, h}, out);
     }
 
-    /** The routed experts' {@code which}_proj matrices one after another, expert 0 first ([in, out, experts]). */
-    private Tensor stackExperts(String name, String prefix, String which) {
+    /** The routed experts' matrices like {@code expert0} (expert 0's) one after another, expert 0 first ([in, out, experts]). */
+    private Tensor stackExperts(String name, String expert0) {
         int x = config.moe().expertCount();
-        Tensor first = hf(prefix + "mlp.experts.0." + which + "_proj.weight");
+        Tensor first = hf(expert0);
         long bytes = first.data().byteSize();
         MemorySegment out = arena.allocate(bytes * x, 64);
         boolean fp8 = first.type() == GgmlType.FP8_E4M3;
@@ -371,7 +375,7 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         int rows = Math.toIntExact(first.dim(1));
         int cols = Math.toIntExact(first.dim(0));
         for (int e = 0; e < x; e++) {
-            String n = prefix + "mlp.experts." + e + "." + which + "_proj.weight";
+            String n = expert0.replace(".experts.0.", ".experts." + e + ".");
             Tensor t = hf(n);
             if (t.type() != first.type() || !java.util.Arrays.equals(t.shape(), first.shape())) {
                 throw new JseekException(dir + ": " + t.name() + " differs in type or shape from expert 0's");

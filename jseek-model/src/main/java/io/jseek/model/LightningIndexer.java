@@ -1,6 +1,6 @@
 package io.jseek.model;
 
-import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.TopK;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 import java.util.Arrays;
@@ -58,7 +58,6 @@ final class LightningIndexer {
         final float[][] q;
         final float[][] k;
         final float[][] w;
-        final MatMul.Products products = new MatMul.Products(2);
         /** Per token: the positions it attends to, ascending, the first {@code counts[i]} of the row. */
         final int[][] selected;
         final int[] counts;
@@ -83,25 +82,24 @@ final class LightningIndexer {
     boolean forward(Batch batch, float[][] x, float[][] cQ, int t, Scratch s) {
         int d = dims.keyLength();
         int heads = dims.headCount();
-        MatMul.mul(pool, s.products.clear().add(attnK, s.k).add(proj, s.w), x, t);
-        Blocks.matmul(pool, attnQB, cQ, t, s.q);
-        boolean sparse = false;
+        Blocks.matmul(pool, attnK, x, t, s.k);
+        int seenMax = 0;
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             layerNorm(s.k[i], d);
             rope.apply(s.k[i], 0, pos);
-            for (int h = 0; h < heads; h++) {
-                rope.apply(s.q[i], h * d, pos);
-            }
             batch.cache(i, cacheLayer).write(pos, 0, s.k[i], 0, d);
-            sparse |= pos + 1 > dims.topK();
+            seenMax = Math.max(seenMax, pos + 1);
         }
-        if (!sparse) {
-            return false;
+        if (seenMax <= dims.topK()) {
+            return false; // every token attends to all it sees: no queries, no scores
         }
-        int seenMax = 0;
+        Blocks.matmul(pool, proj, x, t, s.w);
+        Blocks.matmul(pool, attnQB, cQ, t, s.q);
         for (int i = 0; i < t; i++) {
-            seenMax = Math.max(seenMax, batch.position[i] + 1);
+            for (int h = 0; h < heads; h++) {
+                rope.apply(s.q[i], h * d, batch.position[i]);
+            }
         }
         int group = Math.max(1, Math.min(t, MAX_SCORES / seenMax));
         if (s.scores.length < group || s.scores[0].length < seenMax) {
@@ -228,7 +226,7 @@ final class LightningIndexer {
                 if (forced != null) {
                     System.arraycopy(forced, 0, chosen, 0, k);
                 } else {
-                    topK(s.scores[r], seen, k, chosen);
+                    TopK.select(s.scores[r], seen, k, chosen);
                     Arrays.sort(chosen, 0, k);
                 }
                 s.counts[i] = k;
@@ -238,61 +236,4 @@ final class LightningIndexer {
     }
 
     private static final ThreadLocal<float[]> KEYS = ThreadLocal.withInitial(() -> new float[0]);
-
-    /**
-     * The positions of the k largest of v[0, n) into out (in no particular order): a min-heap of the best k
-     * so far, O(n log k); of equal values the lower position is kept.
-     */
-    static void topK(float[] v, int n, int k, int[] out) {
-        for (int p = 0; p < k; p++) {
-            out[p] = p;
-            siftUp(v, out, p);
-        }
-        for (int p = k; p < n; p++) {
-            if (worse(v, out[0], p)) {
-                out[0] = p;
-                siftDown(v, out, k);
-            }
-        }
-    }
-
-    /** Whether position a ranks below position b: a smaller score, or an equal one at a later position. */
-    private static boolean worse(float[] v, int a, int b) {
-        return v[a] < v[b] || v[a] == v[b] && a > b;
-    }
-
-    private static void siftUp(float[] v, int[] heap, int i) {
-        while (i > 0) {
-            int parent = (i - 1) / 2;
-            if (!worse(v, heap[i], heap[parent])) {
-                return;
-            }
-            int tmp = heap[i];
-            heap[i] = heap[parent];
-            heap[parent] = tmp;
-            i = parent;
-        }
-    }
-
-    private static void siftDown(float[] v, int[] heap, int n) {
-        int i = 0;
-        while (true) {
-            int least = i;
-            int l = 2 * i + 1;
-            int r = l + 1;
-            if (l < n && worse(v, heap[l], heap[least])) {
-                least = l;
-            }
-            if (r < n && worse(v, heap[r], heap[least])) {
-                least = r;
-            }
-            if (least == i) {
-                return;
-            }
-            int tmp = heap[i];
-            heap[i] = heap[least];
-            heap[least] = tmp;
-            i = least;
-        }
-    }
 }

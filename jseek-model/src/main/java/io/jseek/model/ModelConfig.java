@@ -210,22 +210,18 @@ public record ModelConfig(
             m.put(p + "rope.scaling.original_context_length", GgufValue.u32(ropeScaling.originalContextLength()));
             m.put(p + "rope.scaling.yarn_log_multiplier", GgufValue.f32(ropeScaling.yarnLogMultiplier()));
         }
+        // The absorbed form's shapes as llama.cpp writes them (keys [cKv ‖ kRope], values cKv), the per-head ones
+        // as the _mla keys; otherwise the per-head shapes.
+        boolean absorbed = mla != null && mla.splitKvB();
+        m.put(p + "attention.key_length", GgufValue.u32(absorbed ? mla.kvLoraRank() + mla.qkRopeHeadDim() : keyLength));
+        m.put(p + "attention.value_length", GgufValue.u32(absorbed ? mla.kvLoraRank() : valueLength));
+        if (absorbed) {
+            m.put(p + "attention.key_length_mla", GgufValue.u32(keyLength));
+            m.put(p + "attention.value_length_mla", GgufValue.u32(valueLength));
+        }
         if (mla != null) {
             m.put(p + "attention.q_lora_rank", GgufValue.u32(mla.qLoraRank()));
             m.put(p + "attention.kv_lora_rank", GgufValue.u32(mla.kvLoraRank()));
-            if (mla.splitKvB()) {
-                // The absorbed form's shapes as llama.cpp writes them: keys [cKv ‖ kRope], values cKv.
-                m.put(p + "attention.key_length", GgufValue.u32(mla.kvLoraRank() + mla.qkRopeHeadDim()));
-                m.put(p + "attention.value_length", GgufValue.u32(mla.kvLoraRank()));
-                m.put(p + "attention.key_length_mla", GgufValue.u32(keyLength));
-                m.put(p + "attention.value_length_mla", GgufValue.u32(valueLength));
-            } else {
-                m.put(p + "attention.key_length", GgufValue.u32(keyLength));
-                m.put(p + "attention.value_length", GgufValue.u32(valueLength));
-            }
-        } else {
-            m.put(p + "attention.key_length", GgufValue.u32(keyLength));
-            m.put(p + "attention.value_length", GgufValue.u32(valueLength));
         }
         if (indexer != null) {
             m.put(p + "attention.indexer.head_count", GgufValue.u32(indexer.headCount()));

@@ -70,13 +70,14 @@ final class Completions {
             messages.add(switch (m.role()) {
                 case "system" -> ChatMessage.system(m.content());
                 case "user" -> ChatMessage.user(m.content());
-                case "tool" -> syntax.result(m.content());
-                default -> ChatMessage.assistant(m.toolCalls() == null ? m.content() : m.content() + syntax.render(m.toolCalls()));
+                case "tool" -> syntax.result().apply(m.content());
+                default -> ChatMessage.assistant(m.toolCalls() == null ? m.content()
+                        : m.content() + syntax.render().apply(m.toolCalls()));
             });
         }
         if (req.tools() != null) {
             // The tools go into the system prompt (a system message of the request's comes first).
-            String block = syntax.describe(req.tools());
+            String block = syntax.describe().apply(req.tools());
             if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
                 messages.set(0, ChatMessage.system(messages.getFirst().content() + "\n\n" + block));
             } else {
@@ -196,7 +197,7 @@ final class Completions {
         Responses chunks = new Responses(id, created, server.modelId(), chat);
         Done done;
         try {
-            ToolCalls.Parser parser = req.tools() != null ? ToolCalls.Syntax.of(model.format()).parser() : null;
+            ToolCalls.Parser parser = req.tools() != null ? ToolCalls.Syntax.of(model.format()).parser().get() : null;
             done = stream ? stream(ex, events, chunks, usageChunk, prompt.length, handle, parser)
                     : await(ex, events, chunks, prompt.length, handle, parser);
         } catch (IOException e) {

@@ -33,27 +33,8 @@ final class DsmlToolCalls {
     private DsmlToolCalls() {
     }
 
-    static final ToolCalls.Syntax SYNTAX = new ToolCalls.Syntax() {
-        @Override
-        public String describe(JsonNode tools) {
-            return DsmlToolCalls.describe(tools);
-        }
-
-        @Override
-        public String render(JsonNode toolCalls) {
-            return DsmlToolCalls.render(toolCalls);
-        }
-
-        @Override
-        public ChatMessage result(String content) {
-            return ChatMessage.tool(content);
-        }
-
-        @Override
-        public ToolCalls.Parser parser() {
-            return new ToolCalls.Parser(BLOCK_BEGIN, DsmlToolCalls::parse);
-        }
-    };
+    static final ToolCalls.Syntax SYNTAX = new ToolCalls.Syntax(DsmlToolCalls::describe, DsmlToolCalls::render,
+            ChatMessage::tool, () -> new ToolCalls.Parser(BLOCK_BEGIN, DsmlToolCalls::parse));
 
     /** The system-prompt block: how to call, then each function's JSON schema on a line of its own. */
     static String describe(JsonNode tools) {

@@ -6,6 +6,8 @@ import io.jseek.engine.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -23,49 +25,6 @@ import tools.jackson.databind.JsonNode;
  * picks the one of the model's chat format.
  */
 final class ToolCalls {
-    /**
-     * One way of calling functions: the system-prompt block describing the tools, an earlier call and a
-     * result as they go back into the history, and the parser that finds calls in an answer.
-     */
-    interface Syntax {
-        String describe(JsonNode tools);
-
-        String render(JsonNode toolCalls);
-
-        ChatMessage result(String content);
-
-        Parser parser();
-
-        /** The syntax the model's chat format was trained with: DSML for V3.2, DeepSeek-V3's otherwise. */
-        static Syntax of(ChatFormat format) {
-            return format == ChatTemplate.DEEPSEEK32 ? DsmlToolCalls.SYNTAX : V3;
-        }
-    }
-
-    /** DeepSeek-V3 / R1's syntax (also for the distills and any format without one of its own). */
-    static final Syntax V3 = new Syntax() {
-        @Override
-        public String describe(JsonNode tools) {
-            return ToolCalls.describe(tools);
-        }
-
-        @Override
-        public String render(JsonNode toolCalls) {
-            return ToolCalls.render(toolCalls);
-        }
-
-        @Override
-        public ChatMessage result(String content) {
-            // The chat formats have no tool role for it: DeepSeek's tool-output syntax in a user turn.
-            return ChatMessage.user(output(content));
-        }
-
-        @Override
-        public Parser parser() {
-            return new Parser();
-        }
-    };
-
     static final String CALLS_BEGIN = "<｜tool▁calls▁begin｜>";
     static final String CALLS_END = "<｜tool▁calls▁end｜>";
     static final String CALL_BEGIN = "<｜tool▁call▁begin｜>";
@@ -75,6 +34,25 @@ final class ToolCalls {
     static final String OUTPUTS_END = "<｜tool▁outputs▁end｜>";
     static final String OUTPUT_BEGIN = "<｜tool▁output▁begin｜>";
     static final String OUTPUT_END = "<｜tool▁output▁end｜>";
+
+    /**
+     * One way of calling functions: the system-prompt block describing the tools, an earlier call and a
+     * result as they go back into the history, and the parser that finds calls in an answer.
+     */
+    record Syntax(Function<JsonNode, String> describe, Function<JsonNode, String> render,
+                  Function<String, ChatMessage> result, Supplier<Parser> parser) {
+        /** The syntax the model's chat format was trained with: DSML for V3.2, DeepSeek-V3's otherwise. */
+        static Syntax of(ChatFormat format) {
+            return format == ChatTemplate.DEEPSEEK32 ? DsmlToolCalls.SYNTAX : V3;
+        }
+    }
+
+    /**
+     * DeepSeek-V3 / R1's syntax (also for the distills and any format without one of its own). The chat
+     * formats have no tool role for results: DeepSeek's tool-output syntax in a user turn.
+     */
+    static final Syntax V3 = new Syntax(ToolCalls::describe, ToolCalls::render, content -> ChatMessage.user(output(content)),
+            Parser::new);
 
     /** One call: its id, the function's name and its arguments (JSON text, as the model wrote it). */
     record Call(String id, String name, String arguments) {

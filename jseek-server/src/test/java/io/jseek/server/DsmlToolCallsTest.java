@@ -39,13 +39,13 @@ class DsmlToolCallsTest {
     void aStreamedAnswerSplitsIntoTextAndCalls() {
         String answer = "Let me check." + BLOCK;
         for (int cut = 0; cut <= answer.length(); cut++) {
-            ToolCalls.Parser p = DsmlToolCalls.SYNTAX.parser();
+            ToolCalls.Parser p = DsmlToolCalls.SYNTAX.parser().get();
             String shown = p.push(answer.substring(0, cut)) + p.push(answer.substring(cut));
             List<ToolCalls.Call> calls = p.finish();
             assertEquals("Let me check.\n\n", shown, "cut at " + cut);
             assertEquals(2, calls.size(), "cut at " + cut);
         }
-        ToolCalls.Parser bad = DsmlToolCalls.SYNTAX.parser();
+        ToolCalls.Parser bad = DsmlToolCalls.SYNTAX.parser().get();
         bad.push("x<" + D + "function_calls>garbage");
         assertNull(bad.finish());
         assertEquals("<" + D + "function_calls>garbage", bad.rest());
@@ -67,12 +67,7 @@ class DsmlToolCallsTest {
     void theServerWritesV32Prompts() throws Exception {
         try (TestServer ts = new TestServer(List.of(TestServer.KEY), 2, 1024, 2048, 8)) {
             ts.model.useFormat(ChatTemplate.DEEPSEEK32);
-            String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
-                    + "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
-                    + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
-                    + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18 C\"}],"
-                    + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Current weather\","
-                    + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]}";
+            String body = ToolCallsTest.TOOL_TURN;
             String prompt = Server.JSON.readTree(ts.post("/apply-template", body).body()).get("prompt").asString();
             assertTrue(prompt.contains("<functions>\n{\"name\":\"get_weather\",\"description\":\"Current weather\""), prompt);
             assertTrue(prompt.contains("<" + D + "invoke name=\"get_weather\">\n<" + D

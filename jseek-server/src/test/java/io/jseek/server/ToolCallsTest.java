@@ -17,6 +17,14 @@ import org.junit.jupiter.api.Test;
 
 /** DeepSeek's function-call syntax: parsing answers (both forms, streamed in pieces) and writing prompts. */
 class ToolCallsTest {
+    /** A request with a tool, an earlier call of it and its result (the server writes all three into the prompt). */
+    static final String TOOL_TURN = "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
+            + "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+            + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+            + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18 C\"}],"
+            + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Current weather\","
+            + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]}";
+
     private static final String V3 = ToolCalls.CALLS_BEGIN + ToolCalls.CALL_BEGIN + "function" + ToolCalls.SEP
             + "get_weather\n```json\n{\"city\": \"Paris\"}\n```" + ToolCalls.CALL_END + ToolCalls.CALL_BEGIN + "function"
             + ToolCalls.SEP + "get_time\n```json\n{}\n```" + ToolCalls.CALL_END + ToolCalls.CALLS_END;
@@ -63,12 +71,7 @@ class ToolCallsTest {
     @Test
     void toolsAndEarlierCallsAreWrittenIntoThePrompt() throws Exception {
         try (TestServer ts = new TestServer(List.of(TestServer.KEY), 2, 1024, 2048, 8)) {
-            String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
-                    + "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
-                    + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
-                    + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18 C\"}],"
-                    + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Current weather\","
-                    + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]}";
+            String body = TOOL_TURN;
             String prompt = Server.JSON.readTree(ts.post("/apply-template", body).body()).get("prompt").asString();
             assertTrue(prompt.contains("### get_weather\nCurrent weather\nParameters: {\"type\":\"object\""), prompt);
             assertTrue(prompt.contains(ToolCalls.CALL_BEGIN + "function" + ToolCalls.SEP + "get_weather\n```json\n{\"city\":\"Paris\"}\n```"), prompt);

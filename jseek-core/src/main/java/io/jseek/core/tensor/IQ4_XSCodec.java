@@ -16,12 +16,8 @@ final class IQ4_XSCodec implements BlockCodec {
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o);
-            int high = Bytes.u8(src, o + 2) | Bytes.u8(src, o + 3) << 8;
             for (int sub = 0; sub < 8; sub++) {
-                int low = Bytes.u8(src, o + 4 + sub / 2) >> 4 * (sub % 2) & 0x0F;
-                int scale = low | (high >> 2 * sub & 3) << 4;
-                IQ4_NLCodec.nibbles(src, o + 8 + 16L * sub, d * (scale - 32), dst, dstOffset + b * QK + 32 * sub);
+                IQ4_NLCodec.nibbles(src, o + 8 + 16L * sub, scale(src, o, sub), dst, dstOffset + b * QK + 32 * sub);
             }
         }
     }
@@ -35,14 +31,17 @@ final class IQ4_XSCodec implements BlockCodec {
         float sum = 0;
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o);
-            int high = Bytes.u8(src, o + 2) | Bytes.u8(src, o + 3) << 8;
             for (int sub = 0; sub < 8; sub++) {
-                int low = Bytes.u8(src, o + 4 + sub / 2) >> 4 * (sub % 2) & 0x0F;
-                float scale = d * ((low | (high >> 2 * sub & 3) << 4) - 32);
-                sum += scale * IQ4_NLCodec.blockDot(src, o + 8 + 16L * sub, x, xOff + b * QK + 32 * sub);
+                sum += scale(src, o, sub) * IQ4_NLCodec.blockDot(src, o + 8 + 16L * sub, x, xOff + b * QK + 32 * sub);
             }
         }
         return sum;
+    }
+
+    /** Sub-block {@code sub}'s scale in the super-block at o: d · (its 6-bit scale − 32). */
+    private static float scale(MemorySegment src, long o, int sub) {
+        int high = Bytes.u8(src, o + 2 + sub / 4) >> 2 * (sub % 4) & 3;
+        int low = Bytes.u8(src, o + 4 + sub / 2) >> 4 * (sub % 2) & 0x0F;
+        return Bytes.f16(src, o) * ((low | high << 4) - 32);
     }
 }
