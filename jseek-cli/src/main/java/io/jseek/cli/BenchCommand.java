@@ -270,9 +270,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             String text = file != null ? Files.readString(file) : generatedProse(1 << 20);
             Tokenizer tokenizer;
-            try (io.jseek.model.ModelFiles model = io.jseek.model.ModelFiles.open(modelOption.resolve())) {
-                tokenizer = Tokenizer.fromGguf(model.tokenizerKeys());
-            }
+            tokenizer = Tokenizer.fromGguf(io.jseek.model.ModelFiles.tokenizerKeys(modelOption.resolve()));
             PrintWriter out = spec.commandLine().getOut();
             double mb = text.getBytes(StandardCharsets.UTF_8).length / 1e6;
             int tokens = tokenizer.encode(text, true, true).length; // warm-up

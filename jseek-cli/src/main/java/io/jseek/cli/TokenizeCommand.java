@@ -71,10 +71,7 @@ final class TokenizeCommand implements Callable<Integer> {
         if (text == null && file == null && !jsonl) {
             throw new ParameterException(spec.commandLine(), "no text: give TEXT, or -f FILE (- for standard input), or --jsonl");
         }
-        Tokenizer tokenizer;
-        try (ModelFiles model = ModelFiles.open(modelOption.resolve())) {
-            tokenizer = Tokenizer.fromGguf(model.tokenizerKeys());
-        }
+        Tokenizer tokenizer = Tokenizer.fromGguf(ModelFiles.tokenizerKeys(modelOption.resolve()));
         PrintWriter out = spec.commandLine().getOut();
         if (jsonl) {
             try (InputStream in = open(file == null ? "-" : file);

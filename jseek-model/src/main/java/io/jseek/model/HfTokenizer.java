@@ -28,8 +28,12 @@ public final class HfTokenizer {
     private HfTokenizer() {
     }
 
-    /** The tokenizer keys ({@code tokenizer.ggml.*}, {@code tokenizer.chat_template}) for the model in {@code dir}. */
-    public static GgufMetadata metadata(Path dir, ModelConfig config) {
+    /**
+     * The tokenizer keys ({@code tokenizer.ggml.*}, {@code tokenizer.chat_template}) for the model in {@code dir}:
+     * its tokenizer files and, from config.json, {@code model_type} and {@code vocab_size} (a directory with
+     * only these, no weights, is enough).
+     */
+    public static GgufMetadata metadata(Path dir) {
         JsonNode tok = json(dir.resolve("tokenizer.json"), true);
         JsonNode cfg = json(dir.resolve("tokenizer_config.json"), false);
         JsonNode modelConfig = json(dir.resolve("config.json"), true);
@@ -39,7 +43,7 @@ public final class HfTokenizer {
             throw new JseekException(src + ": model.type \"" + model.path("type").asString("") + "\" is not supported (BPE)");
         }
         Map<Integer, String> byId = new HashMap<>();
-        int size = config.vocabSize();
+        int size = modelConfig.path("vocab_size").asInt(0);
         for (var e : model.path("vocab").properties()) {
             byId.put(e.getValue().asInt(), e.getKey());
             size = Math.max(size, e.getValue().asInt() + 1);

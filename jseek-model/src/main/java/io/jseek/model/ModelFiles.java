@@ -31,7 +31,7 @@ public final class ModelFiles implements AutoCloseable {
         if (HfDirectory.isHfDirectory(path)) {
             HfDirectory dir = HfDirectory.open(path);
             try {
-                return new ModelFiles(path, null, dir, dir.config(), HfTokenizer.metadata(path, dir.config()));
+                return new ModelFiles(path, null, dir, dir.config(), HfTokenizer.metadata(path));
             } catch (RuntimeException e) {
                 dir.close();
                 throw e;
@@ -43,6 +43,19 @@ public final class ModelFiles implements AutoCloseable {
         } catch (RuntimeException e) {
             file.close();
             throw e;
+        }
+    }
+
+    /**
+     * Only the tokenizer keys of a GGUF file or a Hugging Face directory (whose config.json and tokenizer files
+     * suffice: no weights are opened).
+     */
+    public static GgufMetadata tokenizerKeys(Path path) {
+        if (HfDirectory.isHfDirectory(path)) {
+            return HfTokenizer.metadata(path);
+        }
+        try (GgufFile file = GgufFile.open(path)) {
+            return file.metadata();
         }
     }
 

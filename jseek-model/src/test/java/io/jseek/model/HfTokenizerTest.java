@@ -42,7 +42,7 @@ class HfTokenizerTest {
             gguf = Tokenizer.fromGguf(f.metadata());
             write(f.metadata(), c, dir);
         }
-        GgufMetadata md = HfTokenizer.metadata(dir, c);
+        GgufMetadata md = HfTokenizer.metadata(dir);
         Tokenizer hf = Tokenizer.fromGguf(md);
         assertEquals(gguf.vocabSize(), hf.vocabSize());
         assertEquals(gguf.bos(), hf.bos());
