@@ -23,7 +23,8 @@ public final class Activations {
             case F16 -> Format.F16;
             case BF16 -> Format.BF16;
             case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4, NVFP4, Q1_0, Q2_0 -> Format.Q8_0;
-            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, TQ1_0, TQ2_0 -> Format.Q8_K;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, TQ1_0, TQ2_0,
+                 IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S -> Format.Q8_K;
             default -> Format.F32;
         };
     }

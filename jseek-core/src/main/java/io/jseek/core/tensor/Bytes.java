@@ -24,6 +24,11 @@ final class Bytes {
         return s.get(ValueLayout.JAVA_BYTE, off);
     }
 
+    /** Unsigned little-endian 16-bit value. */
+    static int u16(MemorySegment s, long off) {
+        return s.get(SHORT, off) & 0xFFFF;
+    }
+
     static int u32(MemorySegment s, long off) {
         return s.get(INT, off);
     }

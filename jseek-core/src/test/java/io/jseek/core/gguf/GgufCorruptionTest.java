@@ -185,8 +185,8 @@ class GgufCorruptionTest {
         assertTrue(rejected(type).getMessage().contains("unknown ggml type id 99"));
 
         byte[] unsupported = good.clone();
-        ByteBuffer.wrap(unsupported).order(ByteOrder.LITTLE_ENDIAN).putInt(a + 4 + 16, 16);
-        assertTrue(rejected(unsupported).getMessage().contains("IQ2_XXS"));
+        ByteBuffer.wrap(unsupported).order(ByteOrder.LITTLE_ENDIAN).putInt(a + 4 + 16, 15);
+        assertTrue(rejected(unsupported).getMessage().contains("Q8_K"));
 
         byte[] overlap = good.clone();
         ByteBuffer.wrap(overlap).order(ByteOrder.LITTLE_ENDIAN).putLong(b + 4 + 8 + 4, 64);

@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class FusedDotTest {
     @ParameterizedTest
     @ValueSource(strings = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
-        "IQ4_NL", "IQ4_XS", "MXFP4", "NVFP4", "TQ1_0", "TQ2_0", "Q1_0", "Q2_0"})
+        "IQ4_NL", "IQ4_XS", "MXFP4", "NVFP4", "TQ1_0", "TQ2_0", "Q1_0", "Q2_0",
+        "IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S"})
     void fusedDotMatchesDecodeThenDot(String name) {
         GgmlType type = GgmlType.valueOf(name);
         JsonNode file = null;
