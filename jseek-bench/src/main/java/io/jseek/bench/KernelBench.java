@@ -6,6 +6,7 @@ import io.jseek.core.tensor.GgmlType;
 import io.jseek.core.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -116,11 +117,12 @@ public class KernelBench {
         arena.close();
     }
 
-    /** Random normal weights, quantized row by row with jseek's own quantizer. */
+    /**
+     * Random normal weights, quantized row by row with jseek's own quantizer; for a type without one (the
+     * i-quants, FP4, ternary), random blocks with the block scale — an f16 at the block's start — set to 1/1024
+     * (speed does not depend on the values, but NaNs and subnormals from random scale bits might).
+     */
     private Tensor randomTensor(GgmlType t, int cols, int rows, long seed) {
-        if (!t.canQuantize()) {
-            throw new IllegalArgumentException(t + " has no quantizer to build a benchmark matrix with");
-        }
         long rowBytes = t.bytesFor(cols);
         MemorySegment data = arena.allocate(rowBytes * rows, 64);
         SplittableRandom random = new SplittableRandom(seed);
@@ -128,10 +130,19 @@ public class KernelBench {
         // A few hundred distinct rows repeated: quantizing 256 MiB of distinct rows would take minutes.
         int distinct = Math.min(rows, 256);
         for (int r = 0; r < distinct; r++) {
-            for (int i = 0; i < cols; i++) {
-                src[i] = (float) (random.nextGaussian() * 0.02);
+            if (t.canQuantize()) {
+                for (int i = 0; i < cols; i++) {
+                    src[i] = (float) (random.nextGaussian() * 0.02);
+                }
+                t.codec().quantize(src, 0, data, r * rowBytes, cols);
+            } else {
+                for (long b = r * rowBytes; b < (r + 1) * rowBytes; b++) {
+                    data.set(ValueLayout.JAVA_BYTE, b, (byte) random.nextInt(256));
+                }
+                for (long b = r * rowBytes; b < (r + 1) * rowBytes; b += t.blockBytes) {
+                    data.set(ValueLayout.JAVA_SHORT_UNALIGNED, b, Float.floatToFloat16(1f / 1024));
+                }
             }
-            t.codec().quantize(src, 0, data, r * rowBytes, cols);
         }
         for (int r = distinct; r < rows; r++) {
             MemorySegment.copy(data, (r % distinct) * rowBytes, data, r * rowBytes, rowBytes);

@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ1_M, 1.75 bits a value: super-blocks of 256 with no stored f16 of their own = 32 index bytes @0 (low 8
@@ -28,8 +30,43 @@ final class IQ1_MCodec extends IqCodec {
                 int s = (int) (sc >>> 16 * (sub / 2) + 6 * (sub % 2) + 3 * (l / 2)) & 7;
                 g.point[k] = Bytes.u8(src, o + k) | (nibble & 7) << 8;
                 g.scale[k] = d * (2 * s + 1);
-                g.delta[k] = (nibble & 8) != 0 ? -IQ1_SCodec.DELTA : IQ1_SCodec.DELTA;
+                g.delta[k] = IQ1_SCodec.shift((nibble & 8) << 12);
             }
         }
+    }
+
+    /** Per sub-block: one u32 and one u16 read, four points shifted and scaled (two scales), into four chains. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 56L * b;
+            long sc = src.get(Bytes.LONG, o + 48);
+            float d = Float.float16ToFloat((short) (sc >>> 12 & 0xF | sc >>> 24 & 0xF0 | sc >>> 36 & 0xF00 | sc >>> 48 & 0xF000));
+            for (int sub = 0; sub < 8; sub++) {
+                int qs = Bytes.u32(src, o + 4L * sub);
+                int qh = Bytes.u16(src, o + 32 + 2L * sub);
+                int s = (int) (sc >>> 16 * (sub / 2) + 6 * (sub % 2));
+                FloatVector dl1 = FloatVector.broadcast(F8, d * (2 * (s & 7) + 1));
+                FloatVector dl2 = FloatVector.broadcast(F8, d * (2 * (s >> 3 & 7) + 1));
+                int xi = xOff + QK * b + 32 * sub;
+                a0 = FloatVector.fromArray(F8, p, 8 * (qs & 0xFF | (qh & 7) << 8))
+                        .add(IQ1_SCodec.shift((qh & 0x8) << 12)).mul(dl1).fma(FloatVector.fromArray(F8, x, xi), a0);
+                a1 = FloatVector.fromArray(F8, p, 8 * (qs >>> 8 & 0xFF | (qh >> 4 & 7) << 8))
+                        .add(IQ1_SCodec.shift((qh & 0x80) << 8)).mul(dl1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
+                a2 = FloatVector.fromArray(F8, p, 8 * (qs >>> 16 & 0xFF | (qh >> 8 & 7) << 8))
+                        .add(IQ1_SCodec.shift((qh & 0x800) << 4)).mul(dl2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
+                a3 = FloatVector.fromArray(F8, p, 8 * (qs >>> 24 | (qh >> 12 & 7) << 8))
+                        .add(IQ1_SCodec.shift(qh & 0x8000)).mul(dl2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

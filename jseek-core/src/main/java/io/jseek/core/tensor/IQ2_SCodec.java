@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_S, 2.56 bits a value: super-blocks of 256 = f16 d @0, 32 index bytes @2 (low 8 bits of a 10-bit index
@@ -27,5 +29,45 @@ final class IQ2_SCodec extends IqCodec {
                 g.scale[k] = d * (0.5f + (sc >> 4 * (l / 2) & 0x0F)) * 0.25f;
             }
         }
+    }
+
+    /** Per sub-block: u32 reads of its index bytes and sign bytes, its high bits and scale byte; four chains. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        float[] signs = IqGrid.SIGNS;
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 82L * b;
+            float d = Bytes.f16(src, o);
+            for (int sub = 0; sub < 8; sub++) {
+                int qs = Bytes.u32(src, o + 2 + 4L * sub);
+                int sg = Bytes.u32(src, o + 34 + 4L * sub);
+                int qh = Bytes.u8(src, o + 66 + sub);
+                int sc = Bytes.u8(src, o + 74 + sub);
+                FloatVector db1 = FloatVector.broadcast(F8, d * (0.5f + (sc & 0x0F)) * 0.25f);
+                FloatVector db2 = FloatVector.broadcast(F8, d * (0.5f + (sc >> 4)) * 0.25f);
+                int xi = xOff + QK * b + 32 * sub;
+                a0 = FloatVector.fromArray(F8, p, 8 * (qs & 0xFF | (qh & 3) << 8))
+                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg & 0xFF)))
+                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi), a0);
+                a1 = FloatVector.fromArray(F8, p, 8 * (qs >>> 8 & 0xFF | (qh >> 2 & 3) << 8))
+                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 8 & 0xFF)))
+                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
+                a2 = FloatVector.fromArray(F8, p, 8 * (qs >>> 16 & 0xFF | (qh >> 4 & 3) << 8))
+                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 16 & 0xFF)))
+                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
+                a3 = FloatVector.fromArray(F8, p, 8 * (qs >>> 24 | (qh >> 6) << 8))
+                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 24)))
+                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

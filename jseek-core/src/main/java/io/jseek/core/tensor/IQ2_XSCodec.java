@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_XS, 2.31 bits a value: super-blocks of 256 = f16 d @0, 32 u16 @2 (one per group of 8: a 9-bit index
@@ -27,5 +29,44 @@ final class IQ2_XSCodec extends IqCodec {
                 g.scale[k] = d * (0.5f + (sc >> 4 * (l / 2) & 0x0F)) * 0.25f;
             }
         }
+    }
+
+    /** Per sub-block: one 8-byte read of four 16-bit groups and a scale byte; four chains as IQ2_XXS. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        float[] signs = IqGrid.SIGNS;
+        int[] rows = IqGrid.EVEN_SIGN_ROWS;
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 74L * b;
+            float d = Bytes.f16(src, o);
+            for (int sub = 0; sub < 8; sub++) {
+                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                int sc = Bytes.u8(src, o + 66 + sub);
+                FloatVector db1 = FloatVector.broadcast(F8, d * (0.5f + (sc & 0x0F)) * 0.25f);
+                FloatVector db2 = FloatVector.broadcast(F8, d * (0.5f + (sc >> 4)) * 0.25f);
+                int xi = xOff + QK * b + 32 * sub;
+                int q0 = (int) v & 0xFFFF;
+                int q1 = (int) (v >>> 16) & 0xFFFF;
+                int q2 = (int) (v >>> 32) & 0xFFFF;
+                int q3 = (int) (v >>> 48);
+                a0 = FloatVector.fromArray(F8, p, 8 * (q0 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q0 >>> 9]))
+                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi), a0);
+                a1 = FloatVector.fromArray(F8, p, 8 * (q1 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q1 >>> 9]))
+                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
+                a2 = FloatVector.fromArray(F8, p, 8 * (q2 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q2 >>> 9]))
+                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
+                a3 = FloatVector.fromArray(F8, p, 8 * (q3 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q3 >>> 9]))
+                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_XXS, 2.06 bits a value: super-blocks of 256 = f16 d @0, then per 32-value sub-block 8 bytes @2: four
@@ -19,15 +21,52 @@ final class IQ2_XXSCodec extends IqCodec {
     void read(MemorySegment src, long o, Groups g) {
         float d = Bytes.f16(src, o);
         for (int sub = 0; sub < 8; sub++) {
-            long q = o + 2 + 8L * sub;
-            int aux = Bytes.u32(src, q + 4);
+            long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+            int aux = (int) (v >>> 32);
             float db = d * (0.5f + (aux >>> 28)) * 0.25f;
             for (int l = 0; l < 4; l++) {
                 int k = 4 * sub + l;
-                g.point[k] = Bytes.u8(src, q + l);
+                g.point[k] = (int) (v >>> 8 * l) & 0xFF;
                 g.signs[k] = IqGrid.evenSigns(aux >>> 7 * l & 127);
                 g.scale[k] = db;
             }
         }
+    }
+
+    /** Per sub-block: one 8-byte read, four points times their signs, scaled, into four accumulator chains. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        float[] signs = IqGrid.SIGNS;
+        FloatVector a0 = FloatVector.zero(F8);
+        FloatVector a1 = FloatVector.zero(F8);
+        FloatVector a2 = FloatVector.zero(F8);
+        FloatVector a3 = FloatVector.zero(F8);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 66L * b;
+            float d = Bytes.f16(src, o);
+            for (int sub = 0; sub < 8; sub++) {
+                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                int aux = (int) (v >>> 32);
+                FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (aux >>> 28)) * 0.25f);
+                int xi = xOff + QK * b + 32 * sub;
+                a0 = FloatVector.fromArray(F8, p, 8 * ((int) v & 0xFF))
+                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux & 127]))
+                        .mul(db).fma(FloatVector.fromArray(F8, x, xi), a0);
+                a1 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 8) & 0xFF))
+                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 7 & 127]))
+                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
+                a2 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 16) & 0xFF))
+                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 14 & 127]))
+                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
+                a3 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 24) & 0xFF))
+                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 21 & 127]))
+                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ3_S, 3.44 bits a value: super-blocks of 256 = f16 d @0, 64 index bytes @2 (low 8 bits of two 9-bit
@@ -29,5 +31,45 @@ final class IQ3_SCodec extends IqCodec {
                 g.scale[k] = db;
             }
         }
+    }
+
+    /** Per sub-block: an 8-byte read of its indices, a u32 of signs, its ninth bits and scale; as IQ3_XXS. */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        float[] signs = IqGrid.SIGNS;
+        FloatVector a0 = FloatVector.zero(F4);
+        FloatVector a1 = FloatVector.zero(F4);
+        FloatVector a2 = FloatVector.zero(F4);
+        FloatVector a3 = FloatVector.zero(F4);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 110L * b;
+            float d = Bytes.f16(src, o);
+            for (int sub = 0; sub < 8; sub++) {
+                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                int qh = Bytes.u8(src, o + 66 + sub);
+                int sg = Bytes.u32(src, o + 74 + 4L * sub);
+                FloatVector db = FloatVector.broadcast(F4, d * (1 + 2 * (Bytes.u8(src, o + 106 + sub / 2) >> 4 * (sub % 2) & 0x0F)));
+                int xi = xOff + QK * b + 32 * sub;
+                for (int l = 0; l < 4; l += 2) {
+                    int q = (int) (v >>> 16 * l);
+                    int h = qh >> 2 * l;
+                    int s0 = 8 * (sg >>> 8 * l & 0xFF);
+                    int s1 = 8 * (sg >>> 8 * l + 8 & 0xFF);
+                    a0 = FloatVector.fromArray(F4, p, 4 * (q & 0xFF | (h & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s0))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l), a0);
+                    a1 = FloatVector.fromArray(F4, p, 4 * (q >>> 8 & 0xFF | (h >> 1 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s0 + 4))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 4), a1);
+                    a2 = FloatVector.fromArray(F4, p, 4 * (q >>> 16 & 0xFF | (h >> 2 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s1))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 8), a2);
+                    a3 = FloatVector.fromArray(F4, p, 4 * (q >>> 24 | (h >> 3 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s1 + 4))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 12), a3);
+                }
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

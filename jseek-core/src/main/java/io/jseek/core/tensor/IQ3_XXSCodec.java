@@ -1,6 +1,8 @@
 package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ3_XXS, 3.06 bits a value: super-blocks of 256 = f16 d @0, 64 index bytes @2 (two 4-value points of
@@ -28,5 +30,46 @@ final class IQ3_XXSCodec extends IqCodec {
                 g.scale[k] = db;
             }
         }
+    }
+
+    /**
+     * Per sub-block: one 8-byte read of its indices and a u32 of signs and scale; each group is two 4-wide
+     * points (128-bit vectors) times their signs, scaled, into four accumulator chains.
+     */
+    @Override
+    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        if (!Simd.USABLE) {
+            return super.dot(src, offset, x, xOff, n);
+        }
+        float[] p = points();
+        float[] signs = IqGrid.SIGNS;
+        FloatVector a0 = FloatVector.zero(F4);
+        FloatVector a1 = FloatVector.zero(F4);
+        FloatVector a2 = FloatVector.zero(F4);
+        FloatVector a3 = FloatVector.zero(F4);
+        for (int b = 0; b < n / QK; b++) {
+            long o = offset + 98L * b;
+            float d = Bytes.f16(src, o);
+            for (int sub = 0; sub < 8; sub++) {
+                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                int aux = Bytes.u32(src, o + 66 + 4L * sub);
+                FloatVector db = FloatVector.broadcast(F4, d * (0.5f + (aux >>> 28)) * 0.5f);
+                int xi = xOff + QK * b + 32 * sub;
+                for (int l = 0; l < 4; l += 2) {
+                    int s0 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l & 127];
+                    int s1 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l + 7 & 127];
+                    int q = (int) (v >>> 16 * l);
+                    a0 = FloatVector.fromArray(F4, p, 4 * (q & 0xFF)).mul(FloatVector.fromArray(F4, signs, s0))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l), a0);
+                    a1 = FloatVector.fromArray(F4, p, 4 * (q >>> 8 & 0xFF)).mul(FloatVector.fromArray(F4, signs, s0 + 4))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 4), a1);
+                    a2 = FloatVector.fromArray(F4, p, 4 * (q >>> 16 & 0xFF)).mul(FloatVector.fromArray(F4, signs, s1))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 8), a2);
+                    a3 = FloatVector.fromArray(F4, p, 4 * (q >>> 24)).mul(FloatVector.fromArray(F4, signs, s1 + 4))
+                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 12), a3);
+                }
+            }
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -29,11 +29,19 @@ final class IqGrid {
      */
     static final float[] SIGNS = new float[256 * 8];
 
+    /** {@link #evenSigns} of 0..127, times 8: the offset of the sign byte's row in {@link #SIGNS}. */
+    static final int[] EVEN_SIGN_ROWS = new int[128];
+    private static final int[] EVEN_SIGNS = new int[128];
+
     static {
         for (int b = 0; b < 256; b++) {
             for (int j = 0; j < 8; j++) {
                 SIGNS[8 * b + j] = (b >> j & 1) != 0 ? -1f : 1f;
             }
+        }
+        for (int i = 0; i < 128; i++) {
+            EVEN_SIGNS[i] = i | (Integer.bitCount(i) & 1) << 7;
+            EVEN_SIGN_ROWS[i] = 8 * EVEN_SIGNS[i];
         }
         Map<String, IqGrid> grids = read("iq-grids.txt");
         IQ2_XXS = grids.get("iq2xxs_grid");
@@ -59,8 +67,9 @@ final class IqGrid {
      * the eighth makes the number of minus signs even (ggml's {@code ksigns_iq2xs}).
      */
     static int evenSigns(int seven) {
-        return seven | (Integer.bitCount(seven) & 1) << 7;
+        return EVEN_SIGNS[seven];
     }
+
 
     private static Map<String, IqGrid> read(String resource) {
         Map<String, IqGrid> grids = new HashMap<>();
