@@ -17,21 +17,22 @@ final class GenerationMixin {
             description = "Tokens to generate at most per answer (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temp", defaultValue = "0.6", paramLabel = "T",
-            description = "Temperature; 0 = greedy (default ${DEFAULT-VALUE}, DeepSeek's advice for R1).")
-    float temperature;
+    @Option(names = "--temp", paramLabel = "T",
+            description = "Temperature; 0 = greedy (default: the model's generation_config.json or general.sampling.temp, "
+                    + "else 0.6, DeepSeek's advice for R1). The next four default the same way.")
+    Float temperature;
 
-    @Option(names = "--top-k", defaultValue = "40", paramLabel = "K", description = "Top-k, 0 = off (default ${DEFAULT-VALUE}).")
-    int topK;
+    @Option(names = "--top-k", paramLabel = "K", description = "Top-k, 0 = off (default 40).")
+    Integer topK;
 
-    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P", description = "Top-p, 1 = off (default ${DEFAULT-VALUE}).")
-    float topP;
+    @Option(names = "--top-p", paramLabel = "P", description = "Top-p, 1 = off (default 0.95).")
+    Float topP;
 
-    @Option(names = "--min-p", defaultValue = "0.05", paramLabel = "P", description = "Min-p, 0 = off (default ${DEFAULT-VALUE}).")
-    float minP;
+    @Option(names = "--min-p", paramLabel = "P", description = "Min-p, 0 = off (default 0.05).")
+    Float minP;
 
-    @Option(names = "--repeat-penalty", defaultValue = "1.0", paramLabel = "R", description = "Repetition penalty, 1 = off (default ${DEFAULT-VALUE}).")
-    float repeatPenalty;
+    @Option(names = "--repeat-penalty", paramLabel = "R", description = "Repetition penalty, 1 = off (default 1.0).")
+    Float repeatPenalty;
 
     @Option(names = "--presence-penalty", defaultValue = "0", paramLabel = "P", description = "Presence penalty (default ${DEFAULT-VALUE}).")
     float presencePenalty;
@@ -80,8 +81,11 @@ final class GenerationMixin {
 
     GenerationOptions options(LoadedModel model) {
         try {
-            SamplerConfig s = new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, presencePenalty,
-                    frequencyPenalty, 64, seed(), biases(model.tokenizer().vocabSize()));
+            SamplerConfig d = model.samplerDefaults(seed());
+            SamplerConfig s = new SamplerConfig(temperature != null ? temperature : d.temperature(), topK != null ? topK : d.topK(),
+                    topP != null ? topP : d.topP(), minP != null ? minP : d.minP(),
+                    repeatPenalty != null ? repeatPenalty : d.repeatPenalty(), presencePenalty, frequencyPenalty, 64, d.seed(),
+                    biases(model.tokenizer().vocabSize()));
             return new GenerationOptions(maxTokens, s, stop, model.isReasoningModel());
         } catch (IllegalArgumentException e) {
             throw new JseekException(e.getMessage());

@@ -138,9 +138,23 @@ public final class LoadedModel implements AutoCloseable {
         return new ContextPlan(trained, type);
     }
 
-    /** Sampling options: DeepSeek's recommended sampler, {@code maxTokens} at most. */
+    /** Sampling options: {@link #samplerDefaults}, {@code maxTokens} at most. */
     public GenerationOptions defaultOptions(int maxTokens, long seed) {
-        return new GenerationOptions(maxTokens, SamplerConfig.defaults(seed), List.of(), reasoning);
+        return new GenerationOptions(maxTokens, samplerDefaults(seed), List.of(), reasoning);
+    }
+
+    /**
+     * The sampler used where a request or command line does not say: what the model's files recommend
+     * (generation_config.json, or a GGUF's general.sampling.* keys), and DeepSeek's recommendation for R1
+     * ({@link SamplerConfig#defaults}) for what they do not.
+     */
+    public SamplerConfig samplerDefaults(long seed) {
+        SamplerConfig d = SamplerConfig.defaults(seed);
+        io.jseek.model.SamplingDefaults m = files.samplingDefaults();
+        return new SamplerConfig(m.temperature() != null ? m.temperature() : d.temperature(),
+                m.topK() != null ? m.topK() : d.topK(), m.topP() != null && m.topP() > 0 ? m.topP() : d.topP(),
+                m.minP() != null ? m.minP() : d.minP(), m.repeatPenalty() != null && m.repeatPenalty() > 0 ? m.repeatPenalty() : d.repeatPenalty(),
+                d.presencePenalty(), d.frequencyPenalty(), d.penaltyLastN(), seed);
     }
 
     /** A conversation rendered for generation: its text, its tokens, and whether the reply opens inside {@code <think>}. */

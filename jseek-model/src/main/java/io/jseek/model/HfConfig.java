@@ -88,7 +88,8 @@ public final class HfConfig {
 
     /**
      * {@code rope_scaling}: YaRN with GGUF's {@code yarn_log_multiplier} = 0.1 × {@code mscale_all_dim}, linear,
-     * or none. (llama3's frequency factors, a tensor in GGUF, are not derived from the config yet: an error.)
+     * or none. llama3's scaling is no scaling type in GGUF but a tensor of per-pair frequency divisors
+     * ({@link #llama3RopeFactors}).
      */
     private static ModelConfig.RopeScaling ropeScaling(JsonNode r, String source, int ctx) {
         if (r == null || r.isNull()) {
@@ -100,11 +101,48 @@ public final class HfConfig {
             case "yarn" -> new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.YARN, (float) k.number("factor"),
                     k.integer("original_max_position_embeddings", ctx), (float) (0.1 * k.number("mscale_all_dim", 0)));
             case "linear" -> new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.LINEAR, (float) k.number("factor"), ctx, 0);
-            case "default" -> ModelConfig.RopeScaling.NONE;
-            case "llama3" -> throw new JseekException(source + ": rope_scaling llama3 (frequency factors) is not read from"
-                    + " Hugging Face directories yet; use a GGUF conversion of this model");
+            case "default", "llama3" -> ModelConfig.RopeScaling.NONE;
             default -> throw new JseekException(source + ": rope_scaling type \"" + type + "\" is not supported");
         };
+    }
+
+    /**
+     * llama3 rope scaling's per-pair frequency divisors (GGUF's {@code rope_freqs.weight}), computed from
+     * {@code rope_scaling} as llama.cpp's converter computes them: pairs whose wavelength is below
+     * {@code original_max_position_embeddings / high_freq_factor} keep their frequency (1), those above
+     * {@code … / low_freq_factor} are divided by {@code factor}, and those between blend smoothly. Null unless
+     * the config's rope scaling is llama3.
+     */
+    static float[] llama3RopeFactors(Path configJson, ModelConfig c) {
+        JsonNode r;
+        try {
+            r = JSON.readTree(Files.readString(configJson)).get("rope_scaling");
+        } catch (IOException | JacksonException e) {
+            throw new JseekException(configJson + ": cannot read: " + e.getMessage(), e);
+        }
+        if (r == null || !r.isObject() || !"llama3".equals(r.path("rope_type").asString(r.path("type").asString("")))) {
+            return null;
+        }
+        Keys k = new Keys(r, configJson + " rope_scaling");
+        double factor = k.number("factor", 8.0);
+        double low = k.number("low_freq_factor", 1.0);
+        double high = k.number("high_freq_factor", 4.0);
+        double oldCtx = k.number("original_max_position_embeddings", 8192);
+        int dim = c.ropeDimensionCount();
+        float[] out = new float[dim / 2];
+        for (int i = 0; i < out.length; i++) {
+            double freq = 1.0 / Math.pow(c.ropeFreqBase(), 2.0 * i / dim);
+            double wavelength = 2 * Math.PI / freq;
+            if (wavelength < oldCtx / high) {
+                out[i] = 1;
+            } else if (wavelength > oldCtx / low) {
+                out[i] = (float) factor;
+            } else {
+                double smooth = (oldCtx / wavelength - low) / (high - low);
+                out[i] = (float) (1 / ((1 - smooth) / factor + smooth));
+            }
+        }
+        return out;
     }
 
     /** Typed reads of one JSON object's keys, errors naming the source and key. */

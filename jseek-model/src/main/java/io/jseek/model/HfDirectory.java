@@ -74,12 +74,15 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     private final Arena arena = Arena.ofShared();
     /** Rearranged tensors, made on first request. */
     private final Map<String, Tensor> made = new ConcurrentHashMap<>();
+    /** llama3 rope scaling's frequency divisors (GGUF's rope_freqs.weight), or null. */
+    private final float[] ropeFactors;
 
     private HfDirectory(Path dir, ModelConfig config, List<SafetensorsFile> files, Map<String, SafetensorsFile> byName) {
         this.dir = dir;
         this.config = config;
         this.files = files;
         this.byName = byName;
+        this.ropeFactors = HfConfig.llama3RopeFactors(dir.resolve("config.json"), config);
     }
 
     /** Whether {@code path} looks like a Hugging Face model directory (a directory with a config.json). */
@@ -190,6 +193,39 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return Integer.parseInt(name.substring("model.layers.".length(), end));
     }
 
+    /** The names a layer's tensors may have, in the order {@link #ggufNames} lists them. */
+    private static final List<String> LAYER_ORDER = List.of("attn_norm.weight", "attn_q.weight", "attn_q.bias",
+            "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias", "attn_q_a.weight", "attn_q_a_norm.weight",
+            "attn_q_b.weight", "attn_kv_a_mqa.weight", "attn_kv_a_norm.weight", "attn_k_b.weight", "attn_v_b.weight",
+            "attn_output.weight", "indexer.attn_q_b.weight", "indexer.attn_k.weight", "indexer.k_norm.weight",
+            "indexer.k_norm.bias", "indexer.proj.weight", "ffn_norm.weight", "ffn_gate_inp.weight", "exp_probs_b.bias",
+            "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight", "ffn_gate_shexp.weight",
+            "ffn_up_shexp.weight", "ffn_down_shexp.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight");
+
+    /**
+     * The GGUF names of every tensor this directory serves for the layers the model runs: the token embedding,
+     * each layer's tensors, the final norm and the output matrix (absent when the embedding is tied).
+     */
+    public List<String> ggufNames() {
+        List<String> names = new ArrayList<>();
+        names.add("token_embd.weight");
+        if (ropeFactors != null) {
+            names.add("rope_freqs.weight");
+        }
+        for (int l = 0; l < config.blockCount(); l++) {
+            for (String within : LAYER_ORDER) {
+                if (hasTensor("blk." + l + "." + within)) {
+                    names.add("blk." + l + "." + within);
+                }
+            }
+        }
+        names.add("output_norm.weight");
+        if (hasTensor("output.weight")) {
+            names.add("output.weight");
+        }
+        return names;
+    }
+
     @Override
     public String sourceName() {
         return dir.getFileName().toString();
@@ -197,6 +233,9 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
 
     @Override
     public boolean hasTensor(String name) {
+        if (name.equals("rope_freqs.weight")) {
+            return ropeFactors != null;
+        }
         String hf = hfName(name);
         String stored = hf != null ? hf : madeFrom(name);
         return stored != null && byName.containsKey(stored);
@@ -261,6 +300,12 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
     }
 
     private Tensor make(String name) {
+        if (name.equals("rope_freqs.weight") && ropeFactors != null) {
+            MemorySegment m = allocate(4L * ropeFactors.length, 64);
+            MemorySegment.copy(ropeFactors, 0, m, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                    0, ropeFactors.length);
+            return new Tensor(name, GgmlType.F32, new long[] {ropeFactors.length}, m);
+        }
         String from = madeFrom(name);
         if (from == null) {
             throw new JseekException(dir + ": no tensor for " + name);

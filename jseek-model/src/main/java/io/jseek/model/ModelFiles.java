@@ -72,6 +72,11 @@ public final class ModelFiles implements AutoCloseable {
         return tokenizerKeys;
     }
 
+    /** The sampling the model's files recommend (generation_config.json, or a GGUF's general.sampling.* keys). */
+    public SamplingDefaults samplingDefaults() {
+        return gguf != null ? SamplingDefaults.fromGguf(gguf.metadata()) : SamplingDefaults.fromDirectory(path);
+    }
+
     /** The weights, by GGUF names. */
     public TensorSource tensors() {
         return gguf != null ? gguf : hf;

@@ -48,7 +48,7 @@ class HfDirectoryTest {
     Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32", "r1qwen-f32", "r1qwen-bf16"})
+    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32", "r1qwen-f32", "r1qwen-bf16", "r1llama-f32"})
     void aDirectoryGivesItsGgufTwinsLogits(String model) throws IOException {
         ReferenceLogitsTest.Case c = ReferenceLogitsTest.Case.of(model);
         Path dir = tmp.resolve(model);
@@ -151,7 +151,14 @@ class HfDirectoryTest {
 
     static void write(GgufFile f, ModelConfig c, Path dir, int shards, Fp8 fp8) throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(config(c)));
+        ObjectNode configJson = config(c);
+        if (f.hasTensor("rope_freqs.weight")) {
+            // llama3 scaling: the parameters make_gguf.py gave r1llama (testdata/README.md), from which
+            // HfDirectory derives rope_freqs.weight again.
+            configJson.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0)
+                    .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 64);
+        }
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(configJson));
         Map<String, Spec> out = new LinkedHashMap<>();
         Map<String, byte[]> bytes = new LinkedHashMap<>();
         for (Tensor t : f.tensors()) {
@@ -258,6 +265,23 @@ class HfDirectoryTest {
             case "indexer.proj.weight" -> "self_attn.indexer.weights_proj.weight";
             default -> throw new IllegalArgumentException("no Hugging Face name for " + n);
         };
+        if (c.architecture() == Architecture.LLAMA && (within.equals("attn_q.weight") || within.equals("attn_k.weight"))) {
+            // Hugging Face's Llama q/k rows: each head's rotary pairs as two halves (GGUF interleaves them).
+            byte[] g = raw(t);
+            byte[] h = new byte[g.length];
+            int rowBytes = g.length / Math.toIntExact(t.dim(1));
+            int heads = within.equals("attn_q.weight") ? c.headCount() : c.headCountKv();
+            int d = Math.toIntExact(t.dim(1)) / heads;
+            for (int head = 0; head < heads; head++) {
+                for (int i = 0; i < d / 2; i++) {
+                    for (int half = 0; half < 2; half++) {
+                        System.arraycopy(g, (head * d + 2 * i + half) * rowBytes, h, (head * d + half * d / 2 + i) * rowBytes, rowBytes);
+                    }
+                }
+            }
+            put(out, bytes, p + hf, t, h);
+            return;
+        }
         put(out, bytes, p + hf, t, raw(t));
     }
 

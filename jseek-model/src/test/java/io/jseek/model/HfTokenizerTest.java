@@ -67,7 +67,7 @@ class HfTokenizerTest {
     }
 
     /** tokenizer.json, tokenizer_config.json and a config.json as Hugging Face ships them, from GGUF metadata. */
-    private static void write(GgufMetadata md, ModelConfig c, Path dir) throws IOException {
+    static void write(GgufMetadata md, ModelConfig c, Path dir) throws IOException {
         String[] tokens = md.stringArray("tokenizer.ggml.tokens");
         int[] types = md.intArray("tokenizer.ggml.token_type");
         ObjectNode tok = JSON.createObjectNode();
@@ -101,6 +101,8 @@ class HfTokenizerTest {
             case "deepseek-r1-qwen" -> "qwen2";
             default -> "llama";
         };
-        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"" + type + "\", \"vocab_size\": " + c.vocabSize() + "}");
+        if (!Files.exists(dir.resolve("config.json"))) {
+            Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"" + type + "\", \"vocab_size\": " + c.vocabSize() + "}");
+        }
     }
 }

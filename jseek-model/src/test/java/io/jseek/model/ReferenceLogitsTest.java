@@ -148,11 +148,17 @@ class ReferenceLogitsTest {
     /** {@code form}: the MLA form to force, null for the model as loaded; bounds times {@code slack}. */
     private static void check(String model, boolean stepwise, DeepSeek2Model.AttentionForm form, double slack)
             throws IOException {
+        check(model, DATA.resolve(model + ".gguf"), stepwise, form, slack);
+    }
+
+    /** The test model {@code model}'s references against the GGUF file {@code file} (the model's, or a copy of it made otherwise). */
+    static void check(String model, Path file, boolean stepwise, DeepSeek2Model.AttentionForm form, double slack)
+            throws IOException {
         Case c = Case.of(model);
         List<String> failures = new ArrayList<>();
         double worst = 0;
         double worstRatio = 0;
-        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+        try (GgufFile f = GgufFile.open(file)) {
             Model m = form == null ? Model.load(f, POOL)
                     : new DeepSeek2Model(ModelConfig.fromGguf(f.metadata()), new Weights(f, POOL, true), POOL, form);
             for (JsonNode seq : c.json.get("sequences")) {

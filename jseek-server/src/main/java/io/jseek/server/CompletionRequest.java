@@ -43,15 +43,16 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
     record Message(String role, String content, JsonNode toolCalls) {
     }
 
-    static CompletionRequest chat(JsonNode req, int vocabSize) {
-        return parse(req, vocabSize, true);
+    /** A chat request; sampling fields it leaves out take {@code defaults} (the model's, {@code LoadedModel.samplerDefaults}). */
+    static CompletionRequest chat(JsonNode req, int vocabSize, SamplerConfig defaults) {
+        return parse(req, vocabSize, true, defaults);
     }
 
-    static CompletionRequest text(JsonNode req, int vocabSize) {
-        return parse(req, vocabSize, false);
+    static CompletionRequest text(JsonNode req, int vocabSize, SamplerConfig defaults) {
+        return parse(req, vocabSize, false, defaults);
     }
 
-    private static CompletionRequest parse(JsonNode req, int vocabSize, boolean chat) {
+    private static CompletionRequest parse(JsonNode req, int vocabSize, boolean chat, SamplerConfig d) {
         JsonNode m = req.get("model");
         if (m != null && !m.isNull() && !m.isString()) {
             throw ApiException.invalid("model", "model must be a string");
@@ -82,7 +83,6 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         }
         String limitField = req.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         Integer max = req.hasNonNull(limitField) ? integer(req, limitField, 0, 1, Integer.MAX_VALUE) : null;
-        SamplerConfig d = SamplerConfig.defaults(0);
         float topP = number(req, "top_p", d.topP(), 0, 1);
         if (topP == 0) {
             throw ApiException.invalid("top_p", "top_p must be greater than 0");
@@ -95,7 +95,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                 limitField, max, number(req, "temperature", d.temperature(), 0, 2), topP,
                 integer(req, "top_k", d.topK(), 0, Integer.MAX_VALUE), number(req, "min_p", d.minP(), 0, 1),
                 number(req, "presence_penalty", 0, -2, 2), number(req, "frequency_penalty", 0, -2, 2),
-                number(req, "repetition_penalty", 1, 0.01f, 10), seed == null || seed.isNull() ? null : seed.asLong(),
+                number(req, "repetition_penalty", d.repeatPenalty(), 0.01f, 10), seed == null || seed.isNull() ? null : seed.asLong(),
                 logitBias(req, vocabSize), stops(req), topLogprobs(req), responseFormat(req),
                 req.path("stream").asBoolean(false), req.path("stream_options").path("include_usage").asBoolean(false));
     }

@@ -47,7 +47,7 @@ final class Completions {
     }
 
     int chat(HttpExchange ex, JsonNode json) throws IOException {
-        CompletionRequest req = CompletionRequest.chat(json, model.tokenizer().vocabSize());
+        CompletionRequest req = CompletionRequest.chat(json, model.tokenizer().vocabSize(), model.samplerDefaults(0));
         checkModel(req);
         LoadedModel.ChatPrompt prompt = chatPrompt(req);
         GenerationOptions opt = options(req, prompt.tokens().length, prompt.startsReasoning());
@@ -56,7 +56,7 @@ final class Completions {
 
     /** The prompt of a chat request (as JSON), for {@code /apply-template}. */
     LoadedModel.ChatPrompt chatPrompt(JsonNode json) {
-        return chatPrompt(CompletionRequest.chat(json, model.tokenizer().vocabSize()));
+        return chatPrompt(CompletionRequest.chat(json, model.tokenizer().vocabSize(), model.samplerDefaults(0)));
     }
 
     /**
@@ -88,7 +88,7 @@ final class Completions {
     }
 
     int text(HttpExchange ex, JsonNode json) throws IOException {
-        CompletionRequest req = CompletionRequest.text(json, model.tokenizer().vocabSize());
+        CompletionRequest req = CompletionRequest.text(json, model.tokenizer().vocabSize(), model.samplerDefaults(0));
         checkModel(req);
         String prompt = req.suffix() == null ? req.prompt() : fillInTheMiddle(req.prompt(), req.suffix());
         int[] tokens = model.tokenizer().encode(prompt, true, true);

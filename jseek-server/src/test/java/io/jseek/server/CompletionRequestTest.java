@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** Request parsing alone: JSON in, record or an error naming the field out, no model or server. */
 class CompletionRequestTest {
     private static CompletionRequest chat(String json) {
-        return CompletionRequest.chat(Server.JSON.readTree(json), 100);
+        return CompletionRequest.chat(Server.JSON.readTree(json), 100, io.jseek.engine.SamplerConfig.defaults(0));
     }
 
     private static ApiException chatError(String json) {
@@ -79,12 +79,12 @@ class CompletionRequestTest {
         assertEquals("tool_choice", chatError("{" + msgs + ",\"tool_choice\":\"maybe\",\"tools\":[{}]}").param);
         assertEquals("top_logprobs", chatError("{" + msgs + ",\"top_logprobs\":2}").param);
         assertEquals("prompt", assertThrows(ApiException.class,
-                () -> CompletionRequest.text(Server.JSON.readTree("{\"prompt\":3}"), 100)).param);
+                () -> CompletionRequest.text(Server.JSON.readTree("{\"prompt\":3}"), 100, io.jseek.engine.SamplerConfig.defaults(0))).param);
     }
 
     @Test
     void textTakesAOneElementPromptArrayAndASuffix() {
-        CompletionRequest r = CompletionRequest.text(Server.JSON.readTree("{\"prompt\":[\"a\"],\"suffix\":\"b\"}"), 100);
+        CompletionRequest r = CompletionRequest.text(Server.JSON.readTree("{\"prompt\":[\"a\"],\"suffix\":\"b\"}"), 100, io.jseek.engine.SamplerConfig.defaults(0));
         assertEquals("a", r.prompt());
         assertEquals("b", r.suffix());
         assertNull(r.conversation());

@@ -111,6 +111,24 @@ public final class GgufWriter implements AutoCloseable {
 
     /** Writes the next tensor's bytes (exactly its byte size), then the padding to the alignment. */
     public void writeTensor(String name, MemorySegment data) throws IOException {
+        writeTensor(name, sink -> sink.write(data));
+    }
+
+    /** Consecutive slices of one tensor's bytes, for tensors produced piece by piece (larger than memory). */
+    public interface Sink {
+        void write(MemorySegment piece) throws IOException;
+    }
+
+    /** Produces a tensor's bytes into a {@link Sink}. */
+    public interface Pieces {
+        void writeTo(Sink sink) throws IOException;
+    }
+
+    /**
+     * Writes the next tensor's bytes as {@code pieces} produces them (in total exactly its byte size), then the
+     * padding to the alignment.
+     */
+    public void writeTensor(String name, Pieces pieces) throws IOException {
         if (next >= tensors.size()) {
             throw new IllegalStateException("all " + tensors.size() + " tensors are already written");
         }
@@ -118,16 +136,23 @@ public final class GgufWriter implements AutoCloseable {
         if (!t.name().equals(name)) {
             throw new IllegalStateException("tensor " + t.name() + " must be written next, not " + name);
         }
-        if (data.byteSize() != t.byteSize()) {
-            throw new IllegalArgumentException("tensor " + name + " needs " + t.byteSize() + " bytes, got " + data.byteSize());
-        }
+        long[] got = new long[1];
+        byte[] chunk = new byte[1 << 20];
         try {
-            byte[] chunk = new byte[(int) Math.min(1 << 20, Math.max(1, data.byteSize()))];
-            for (long off = 0; off < data.byteSize(); off += chunk.length) {
-                int n = (int) Math.min(chunk.length, data.byteSize() - off);
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, chunk, 0, n);
-                out.write(chunk, 0, n);
-                written += n;
+            pieces.writeTo(piece -> {
+                if (got[0] + piece.byteSize() > t.byteSize()) {
+                    throw new IllegalArgumentException("tensor " + name + " needs " + t.byteSize() + " bytes, got more");
+                }
+                for (long off = 0; off < piece.byteSize(); off += chunk.length) {
+                    int n = (int) Math.min(chunk.length, piece.byteSize() - off);
+                    MemorySegment.copy(piece, ValueLayout.JAVA_BYTE, off, chunk, 0, n);
+                    out.write(chunk, 0, n);
+                    written += n;
+                }
+                got[0] += piece.byteSize();
+            });
+            if (got[0] != t.byteSize()) {
+                throw new IllegalArgumentException("tensor " + name + " needs " + t.byteSize() + " bytes, got " + got[0]);
             }
             pad();
             next++;

@@ -51,4 +51,41 @@ final class Q5_0Codec implements BlockCodec, PackedLayout.Packable {
         }
         out.putValues();
     }
+
+    @Override
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * ggml's reference quantizer: d = (value of largest magnitude)/−16, q = min(31, trunc(x/d + 16.5)), low 4
+     * bits in the nibbles, the fifth in qh. Produces the same bytes as llama-quantize without an importance matrix.
+     */
+    @Override
+    public void quantize(float[] src, int srcOffset, MemorySegment dst, long offset, int n) {
+        for (int b = 0; b < n / QK; b++) {
+            int x = srcOffset + b * QK;
+            long o = offset + (long) b * BYTES;
+            float amax = 0;
+            float max = 0;
+            for (int j = 0; j < QK; j++) {
+                float v = src[x + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -16;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            Bytes.putF16(dst, o, d);
+            int qh = 0;
+            for (int j = 0; j < QK / 2; j++) {
+                int q0 = Math.min(31, (int) (src[x + j] * id + 16.5f));
+                int q1 = Math.min(31, (int) (src[x + QK / 2 + j] * id + 16.5f));
+                Bytes.putU8(dst, o + 6 + j, (q0 & 0x0F) | (q1 & 0x0F) << 4);
+                qh |= (q0 >> 4 & 1) << j | (q1 >> 4 & 1) << (j + QK / 2);
+            }
+            dst.set(Bytes.INT, o + 2, qh);
+        }
+    }
 }

@@ -26,7 +26,7 @@ class QuantizationTest {
 
     /** These use ggml's reference algorithm, so the bytes must equal what llama-quantize writes. */
     @ParameterizedTest
-    @ValueSource(strings = {"F16", "BF16", "Q8_0", "Q4_0"})
+    @ValueSource(strings = {"F16", "BF16", "Q8_0", "Q4_0", "Q5_0"})
     void quantizesToTheSameBytesAsGgml(String name) {
         GgmlType type = GgmlType.valueOf(name);
         JsonNode file = fileOf(type);
