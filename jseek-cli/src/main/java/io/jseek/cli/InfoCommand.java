@@ -31,14 +31,14 @@ final class InfoCommand implements Callable<Integer> {
     ModelOption modelOption;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL", description = "GGUF model file or Hugging Face directory (same as -m).")
-    Path positional;
+    String positional;
 
     @picocli.CommandLine.Option(names = "--metadata", description = "Also list every metadata key and value.")
     boolean metadata;
 
     @Override
     public Integer call() {
-        Path path = positional != null ? positional : modelOption.resolve();
+        Path path = positional != null ? ModelOption.path(positional) : modelOption.resolve();
         PrintWriter out = spec.commandLine().getOut();
         try (ModelFiles files = ModelFiles.open(path)) {
             ModelConfig c = files.config();

@@ -17,9 +17,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "jseek",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, TrainCommands.Train.class, TrainCommands.GrpoCmd.class, TrainCommands.Distill.class, TrainCommands.Export.class, InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, TrainCommands.Train.class, TrainCommands.GrpoCmd.class, TrainCommands.Distill.class, TrainCommands.Export.class, InfoCommand.class, PullCommand.class, ConvertCommand.Convert.class, ConvertCommand.Quantize.class, CacheCommands.ListCmd.class, CacheCommands.RmCmd.class, TokenizeCommand.class, LogitsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         description = {
-            "jseek: DeepSeek models (V2, V3, R1 and the R1 distills) in pure Java, from GGUF files.",
+            "jseek: DeepSeek models (V2, V3, V3.2, R1 and the R1 distills) in pure Java, from GGUF files, Hugging Face directories or the Hub.",
             "",
             "Without -m, commands use the embedded default model: jseek's own 1M-parameter DeepSeek-architecture model, "
                 + "trained with the R1 recipe to add numbers (ask it 47+38+95=)."},

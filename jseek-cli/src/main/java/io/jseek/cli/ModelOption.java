@@ -1,16 +1,29 @@
 package io.jseek.cli;
 
+import io.jseek.model.hub.HubRef;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** The {@code -m MODEL} option every model command shares. */
 final class ModelOption {
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
-            description = "GGUF model file (for a split model, its first shard) or Hugging Face model directory. Default: the embedded test model.")
-    Path model;
+            description = "GGUF model file (for a split model, its first shard), Hugging Face model directory, or "
+                    + "hf:OWNER/REPO[:QUANT|:FILE] (fetched into the Hugging Face cache first, as 'jseek pull'). "
+                    + "Default: the embedded test model.")
+    String model;
 
-    /** The model path given, or the embedded default. */
+    private Path resolved;
+
+    /** The model path given (a Hub reference fetched once), or the embedded default. */
     Path resolve() {
-        return model != null ? model : DefaultModel.path();
+        if (resolved == null) {
+            resolved = model != null ? path(model) : DefaultModel.path();
+        }
+        return resolved;
+    }
+
+    /** A model argument as a local path: a Hub reference is pulled (or found in the cache) first. */
+    static Path path(String model) {
+        return HubRef.isHubRef(model) ? PullCommand.pull(HubRef.parse(model)).path() : Path.of(model);
     }
 }

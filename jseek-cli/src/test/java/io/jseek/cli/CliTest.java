@@ -309,4 +309,33 @@ class CliTest {
             assertTrue(sub.out().startsWith("Usage: jseek " + cmd), sub.out());
         }
     }
+
+    @Test
+    void quantizeWritesAModelTheOtherCommandsRun() {
+        Path out = tmp.resolve("ds2lite-q8_0.gguf");
+        Result q = run(null, "quantize", DATA.resolve("ds2lite-f32.gguf").toString(), out.toString(), "q8_0");
+        assertEquals(0, q.code(), q.err());
+        assertTrue(q.out().contains("Q8_0") && q.err().contains("-> Q8_0"), q.out() + q.err());
+        Result info = run(null, "info", out.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("Q8_0"), info.out());
+        Result r = run(null, "run", "-m", out.toString(), "--raw", "--temp", "0", "-n", "4", "-p", "hello");
+        assertEquals(0, r.code(), r.err());
+        Result bad = run(null, "quantize", DATA.resolve("ds2lite-f32.gguf").toString(), out.toString(), "Q3_X");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("unknown type 'Q3_X'"), bad.err());
+        Result same = run(null, "convert", out.toString(), "-o", out.toString());
+        assertEquals(1, same.code());
+        assertTrue(same.err().contains("would overwrite the input"), same.err());
+    }
+
+    @Test
+    void pullRejectsABadReferenceBeforeTheNetwork() {
+        Result r = run(null, "pull", "not a repo");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("not a Hugging Face repository"), r.err());
+        Result m = run(null, "info", "-m", "hf:bad");
+        assertEquals(1, m.code());
+        assertTrue(m.err().contains("not a Hugging Face repository"), m.err());
+    }
 }
