@@ -40,8 +40,17 @@ final class ConvertCommand {
                 description = "F32, F16, BF16, Q8_0, Q4_0, Q6_K or Q4_K_M. Default: the source's float type (BF16 for FP8).")
         String type;
 
+        @Option(names = "--vocab-only", description = "Write the metadata and tokenizer only, no tensors (as llama.cpp's "
+                + "converter's --vocab-only; needs only config.json and the tokenizer files).")
+        boolean vocabOnly;
+
         @Override
         public Integer call() throws IOException {
+            if (vocabOnly) {
+                Converter.vocabOnly(ModelOption.path(model), output);
+                spec.commandLine().getOut().println("wrote " + output + " (metadata and tokenizer, no tensors)");
+                return 0;
+            }
             return run(ModelOption.path(model), output, type, spec);
         }
     }

@@ -80,6 +80,30 @@ public final class Converter {
         return new Summary(counts, java.nio.file.Files.size(out));
     }
 
+    /**
+     * A GGUF of the model's metadata and no tensors (llama.cpp's converter's {@code --vocab-only}): what a tokenizer
+     * needs, from a Hugging Face directory (config.json, tokenizer files, generation_config.json; no weights
+     * read) or a GGUF file.
+     */
+    public static void vocabOnly(Path model, Path out) throws IOException {
+        Map<String, GgufValue> m = new LinkedHashMap<>();
+        if (HfDirectory.isHfDirectory(model)) {
+            ModelConfig c = HfConfig.read(model.resolve("config.json"));
+            m.put("general.architecture", GgufValue.string(c.architecture().ggufName));
+            m.put("general.type", GgufValue.string("vocab"));
+            m.put("general.name", GgufValue.string(model.getFileName().toString()));
+            m.putAll(c.toGguf());
+            m.putAll(HfTokenizer.metadata(model).asMap());
+            m.putAll(SamplingDefaults.fromDirectory(model).toGguf());
+        } else {
+            try (GgufFile f = GgufFile.open(model)) {
+                m.putAll(f.metadata().asMap());
+                m.keySet().removeIf(k -> k.startsWith("split."));
+            }
+        }
+        new GgufWriter(out, m, List.of()).close();
+    }
+
     /** A tensor's rows decoded and re-encoded slice by slice (a tensor already of the target type is copied). */
     private static void write(GgufWriter w, Tensor t, GgmlType to) throws IOException {
         if (t.type() == to && t.codec() == to.codec()) {

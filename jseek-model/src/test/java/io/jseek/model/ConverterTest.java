@@ -65,6 +65,14 @@ class ConverterTest {
             }
         }
         ReferenceLogitsTest.check(model, out, false, null, 1);
+        // --vocab-only: the same metadata and tokenizer, no tensors.
+        Path vocab = tmp.resolve(model + "-vocab.gguf");
+        Converter.vocabOnly(dir, vocab);
+        try (GgufFile v = GgufFile.open(vocab); GgufFile g = GgufFile.open(out)) {
+            assertEquals(0, v.tensorInfos().size());
+            assertEquals(ModelConfig.fromGguf(g.metadata()), ModelConfig.fromGguf(v.metadata()));
+            assertArrayEquals(g.metadata().stringArray("tokenizer.ggml.tokens"), v.metadata().stringArray("tokenizer.ggml.tokens"));
+        }
     }
 
     /**

@@ -23,10 +23,15 @@ import java.util.Map;
  * <p>Immutable and safe to share between threads.
  */
 public final class Tokenizer {
-    /** Token texts llama.cpp treats as end-of-generation besides EOS. */
+    /**
+     * Token texts llama.cpp treats as end-of-generation besides EOS (its list in {@code llama_vocab::load}); a
+     * token with one of these texts that the file does not mark CONTROL is made CONTROL, as llama.cpp does at
+     * load — so Qwen's ordinary {@code </s>} is parsed as a special token and ends generation, as there.
+     */
     private static final List<String> EOG_TEXTS = List.of(
-            "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
-            "_<EOT>", "<｜end▁of▁sentence｜>", "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>");
+            "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+            "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+            "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[");
     private static final int WORD_CACHE_LIMIT = 50_000;
 
     private final String source;
@@ -85,6 +90,9 @@ public final class Tokenizer {
             Integer id = idOf.get(t);
             if (id != null) {
                 eog[id] = true;
+                if ((types[id].attr & TokenType.CONTROL.attr) == 0) {
+                    types[id] = TokenType.CONTROL;
+                }
             }
         }
         List<Integer> sp = new ArrayList<>();

@@ -117,4 +117,29 @@ class TokenizerReferenceTest {
     private static String quote(String s) {
         return '"' + s.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"';
     }
+
+    /**
+     * llama.cpp makes a token whose text is on its end-of-generation list CONTROL at load even when the file says
+     * NORMAL (Qwen's vocabularies have an ordinary {@code </s>}): then {@code </s>} in a text is that one token
+     * when special tokens are parsed, and it ends generation. (On Qwen2.5's real 151,936-id vocabulary llama.cpp's
+     * llama-tokenize gives {@code [14990, 220, 128247, 1879]} for "hello </s> world" with parse_special, which
+     * jseek now matches; docs/benchmarks.md.) Here: r1qwen-f32's vocabulary with one ordinary token renamed {@code </s>}.
+     */
+    @org.junit.jupiter.api.Test
+    void anOrdinaryEndOfGenerationTextBecomesAControlToken() {
+        try (GgufFile f = GgufFile.open(TestData.file("r1qwen-f32.gguf"))) {
+            java.util.Map<String, io.jseek.core.gguf.GgufValue> keys = new java.util.LinkedHashMap<>(f.metadata().asMap());
+            String[] tokens = f.metadata().stringArray("tokenizer.ggml.tokens").clone();
+            int[] types = f.metadata().intArray("tokenizer.ggml.token_type");
+            int victim = 300;
+            assertEquals(TokenType.NORMAL.id, types[victim]);
+            tokens[victim] = "</s>";
+            keys.put("tokenizer.ggml.tokens", io.jseek.core.gguf.GgufValue.array(io.jseek.core.gguf.GgufValueType.STRING, tokens));
+            Tokenizer t = Tokenizer.fromGguf(new io.jseek.core.gguf.GgufMetadata("test", keys));
+            int[] ids = t.encode("a</s>b", false, true);
+            assertTrue(java.util.Arrays.stream(ids).anyMatch(id -> id == victim), java.util.Arrays.toString(ids));
+            assertTrue(t.isEndOfGeneration(victim));
+            assertTrue(java.util.Arrays.stream(t.encode("a</s>b", false, false)).noneMatch(id -> id == victim));
+        }
+    }
 }
