@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ1_M, 1.75 bits a value: super-blocks of 256 with no stored f16 of their own = 32 index bytes @0 (low 8
@@ -57,16 +56,12 @@ final class IQ1_MCodec extends IqCodec {
                 FloatVector dl1 = FloatVector.broadcast(F8, d * (2 * (s & 7) + 1));
                 FloatVector dl2 = FloatVector.broadcast(F8, d * (2 * (s >> 3 & 7) + 1));
                 int xi = xOff + QK * b + 32 * sub;
-                a0 = FloatVector.fromArray(F8, p, 8 * (qs & 0xFF | (qh & 7) << 8))
-                        .add(IQ1_SCodec.shift((qh & 0x8) << 12)).mul(dl1).fma(FloatVector.fromArray(F8, x, xi), a0);
-                a1 = FloatVector.fromArray(F8, p, 8 * (qs >>> 8 & 0xFF | (qh >> 4 & 7) << 8))
-                        .add(IQ1_SCodec.shift((qh & 0x80) << 8)).mul(dl1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
-                a2 = FloatVector.fromArray(F8, p, 8 * (qs >>> 16 & 0xFF | (qh >> 8 & 7) << 8))
-                        .add(IQ1_SCodec.shift((qh & 0x800) << 4)).mul(dl2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
-                a3 = FloatVector.fromArray(F8, p, 8 * (qs >>> 24 | (qh >> 12 & 7) << 8))
-                        .add(IQ1_SCodec.shift(qh & 0x8000)).mul(dl2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+                a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, IQ1_SCodec.shift((qh & 0x8) << 12), dl1, x, xi, a0);
+                a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 4 & 7) << 8, IQ1_SCodec.shift((qh & 0x80) << 8), dl1, x, xi + 8, a1);
+                a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 8 & 7) << 8, IQ1_SCodec.shift((qh & 0x800) << 4), dl2, x, xi + 16, a2);
+                a3 = shifted8(p, qs >>> 24 | (qh >> 12 & 7) << 8, IQ1_SCodec.shift(qh & 0x8000), dl2, x, xi + 24, a3);
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 }

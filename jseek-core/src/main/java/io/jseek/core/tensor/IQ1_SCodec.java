@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ1_S, 1.56 bits a value: super-blocks of 256 = f16 d @0, 32 index bytes @2 (low 8 bits of an 11-bit index
@@ -56,17 +55,13 @@ final class IQ1_SCodec extends IqCodec {
                 FloatVector dl = FloatVector.broadcast(F8, d * (2 * (qh >> 12 & 7) + 1));
                 float delta = shift(qh & 0x8000);
                 int xi = xOff + QK * b + 32 * sub;
-                a0 = FloatVector.fromArray(F8, p, 8 * (qs & 0xFF | (qh & 7) << 8))
-                        .add(delta).mul(dl).fma(FloatVector.fromArray(F8, x, xi), a0);
-                a1 = FloatVector.fromArray(F8, p, 8 * (qs >>> 8 & 0xFF | (qh >> 3 & 7) << 8))
-                        .add(delta).mul(dl).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
-                a2 = FloatVector.fromArray(F8, p, 8 * (qs >>> 16 & 0xFF | (qh >> 6 & 7) << 8))
-                        .add(delta).mul(dl).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
-                a3 = FloatVector.fromArray(F8, p, 8 * (qs >>> 24 | (qh >> 9 & 7) << 8))
-                        .add(delta).mul(dl).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+                a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, delta, dl, x, xi, a0);
+                a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 3 & 7) << 8, delta, dl, x, xi + 8, a1);
+                a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 6 & 7) << 8, delta, dl, x, xi + 16, a2);
+                a3 = shifted8(p, qs >>> 24 | (qh >> 9 & 7) << 8, delta, dl, x, xi + 24, a3);
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 
     /** ±{@link #DELTA} without a branch (the sign bits are random, so a branch would mispredict half the time): − when {@code bit15} is 0x8000. */

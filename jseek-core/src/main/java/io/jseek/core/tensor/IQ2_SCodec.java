@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_S, 2.56 bits a value: super-blocks of 256 = f16 d @0, 32 index bytes @2 (low 8 bits of a 10-bit index
@@ -38,7 +37,6 @@ final class IQ2_SCodec extends IqCodec {
             return super.dot(src, offset, x, xOff, n);
         }
         float[] p = points();
-        float[] signs = IqGrid.SIGNS;
         FloatVector a0 = FloatVector.zero(F8);
         FloatVector a1 = FloatVector.zero(F8);
         FloatVector a2 = FloatVector.zero(F8);
@@ -54,20 +52,12 @@ final class IQ2_SCodec extends IqCodec {
                 FloatVector db1 = FloatVector.broadcast(F8, d * (0.5f + (sc & 0x0F)) * 0.25f);
                 FloatVector db2 = FloatVector.broadcast(F8, d * (0.5f + (sc >> 4)) * 0.25f);
                 int xi = xOff + QK * b + 32 * sub;
-                a0 = FloatVector.fromArray(F8, p, 8 * (qs & 0xFF | (qh & 3) << 8))
-                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg & 0xFF)))
-                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi), a0);
-                a1 = FloatVector.fromArray(F8, p, 8 * (qs >>> 8 & 0xFF | (qh >> 2 & 3) << 8))
-                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 8 & 0xFF)))
-                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
-                a2 = FloatVector.fromArray(F8, p, 8 * (qs >>> 16 & 0xFF | (qh >> 4 & 3) << 8))
-                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 16 & 0xFF)))
-                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
-                a3 = FloatVector.fromArray(F8, p, 8 * (qs >>> 24 | (qh >> 6) << 8))
-                        .mul(FloatVector.fromArray(F8, signs, 8 * (sg >>> 24)))
-                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+                a0 = signed8(p, qs & 0xFF | (qh & 3) << 8, 8 * (sg & 0xFF), db1, x, xi, a0);
+                a1 = signed8(p, qs >>> 8 & 0xFF | (qh >> 2 & 3) << 8, 8 * (sg >>> 8 & 0xFF), db1, x, xi + 8, a1);
+                a2 = signed8(p, qs >>> 16 & 0xFF | (qh >> 4 & 3) << 8, 8 * (sg >>> 16 & 0xFF), db2, x, xi + 16, a2);
+                a3 = signed8(p, qs >>> 24 | (qh >> 6) << 8, 8 * (sg >>> 24), db2, x, xi + 24, a3);
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 }

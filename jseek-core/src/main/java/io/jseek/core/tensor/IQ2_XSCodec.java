@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_XS, 2.31 bits a value: super-blocks of 256 = f16 d @0, 32 u16 @2 (one per group of 8: a 9-bit index
@@ -38,8 +37,6 @@ final class IQ2_XSCodec extends IqCodec {
             return super.dot(src, offset, x, xOff, n);
         }
         float[] p = points();
-        float[] signs = IqGrid.SIGNS;
-        int[] rows = IqGrid.EVEN_SIGN_ROWS;
         FloatVector a0 = FloatVector.zero(F8);
         FloatVector a1 = FloatVector.zero(F8);
         FloatVector a2 = FloatVector.zero(F8);
@@ -57,16 +54,12 @@ final class IQ2_XSCodec extends IqCodec {
                 int q1 = (int) (v >>> 16) & 0xFFFF;
                 int q2 = (int) (v >>> 32) & 0xFFFF;
                 int q3 = (int) (v >>> 48);
-                a0 = FloatVector.fromArray(F8, p, 8 * (q0 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q0 >>> 9]))
-                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi), a0);
-                a1 = FloatVector.fromArray(F8, p, 8 * (q1 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q1 >>> 9]))
-                        .mul(db1).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
-                a2 = FloatVector.fromArray(F8, p, 8 * (q2 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q2 >>> 9]))
-                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
-                a3 = FloatVector.fromArray(F8, p, 8 * (q3 & 511)).mul(FloatVector.fromArray(F8, signs, rows[q3 >>> 9]))
-                        .mul(db2).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+                a0 = signed8(p, q0 & 511, IqGrid.EVEN_SIGN_ROWS[q0 >>> 9], db1, x, xi, a0);
+                a1 = signed8(p, q1 & 511, IqGrid.EVEN_SIGN_ROWS[q1 >>> 9], db1, x, xi + 8, a1);
+                a2 = signed8(p, q2 & 511, IqGrid.EVEN_SIGN_ROWS[q2 >>> 9], db2, x, xi + 16, a2);
+                a3 = signed8(p, q3 & 511, IqGrid.EVEN_SIGN_ROWS[q3 >>> 9], db2, x, xi + 24, a3);
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 }

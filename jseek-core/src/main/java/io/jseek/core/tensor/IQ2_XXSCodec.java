@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ2_XXS, 2.06 bits a value: super-blocks of 256 = f16 d @0, then per 32-value sub-block 8 bytes @2: four
@@ -40,7 +39,6 @@ final class IQ2_XXSCodec extends IqCodec {
             return super.dot(src, offset, x, xOff, n);
         }
         float[] p = points();
-        float[] signs = IqGrid.SIGNS;
         FloatVector a0 = FloatVector.zero(F8);
         FloatVector a1 = FloatVector.zero(F8);
         FloatVector a2 = FloatVector.zero(F8);
@@ -53,20 +51,12 @@ final class IQ2_XXSCodec extends IqCodec {
                 int aux = (int) (v >>> 32);
                 FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (aux >>> 28)) * 0.25f);
                 int xi = xOff + QK * b + 32 * sub;
-                a0 = FloatVector.fromArray(F8, p, 8 * ((int) v & 0xFF))
-                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux & 127]))
-                        .mul(db).fma(FloatVector.fromArray(F8, x, xi), a0);
-                a1 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 8) & 0xFF))
-                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 7 & 127]))
-                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 8), a1);
-                a2 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 16) & 0xFF))
-                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 14 & 127]))
-                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 16), a2);
-                a3 = FloatVector.fromArray(F8, p, 8 * ((int) (v >>> 24) & 0xFF))
-                        .mul(FloatVector.fromArray(F8, signs, IqGrid.EVEN_SIGN_ROWS[aux >>> 21 & 127]))
-                        .mul(db).fma(FloatVector.fromArray(F8, x, xi + 24), a3);
+                a0 = signed8(p, (int) v & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux & 127], db, x, xi, a0);
+                a1 = signed8(p, (int) (v >>> 8) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 7 & 127], db, x, xi + 8, a1);
+                a2 = signed8(p, (int) (v >>> 16) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 14 & 127], db, x, xi + 16, a2);
+                a3 = signed8(p, (int) (v >>> 24) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 21 & 127], db, x, xi + 24, a3);
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 }

@@ -2,7 +2,6 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * IQ3_S, 3.44 bits a value: super-blocks of 256 = f16 d @0, 64 index bytes @2 (low 8 bits of two 9-bit
@@ -40,7 +39,6 @@ final class IQ3_SCodec extends IqCodec {
             return super.dot(src, offset, x, xOff, n);
         }
         float[] p = points();
-        float[] signs = IqGrid.SIGNS;
         FloatVector a0 = FloatVector.zero(F4);
         FloatVector a1 = FloatVector.zero(F4);
         FloatVector a2 = FloatVector.zero(F4);
@@ -59,17 +57,13 @@ final class IQ3_SCodec extends IqCodec {
                     int h = qh >> 2 * l;
                     int s0 = 8 * (sg >>> 8 * l & 0xFF);
                     int s1 = 8 * (sg >>> 8 * l + 8 & 0xFF);
-                    a0 = FloatVector.fromArray(F4, p, 4 * (q & 0xFF | (h & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s0))
-                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l), a0);
-                    a1 = FloatVector.fromArray(F4, p, 4 * (q >>> 8 & 0xFF | (h >> 1 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s0 + 4))
-                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 4), a1);
-                    a2 = FloatVector.fromArray(F4, p, 4 * (q >>> 16 & 0xFF | (h >> 2 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s1))
-                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 8), a2);
-                    a3 = FloatVector.fromArray(F4, p, 4 * (q >>> 24 | (h >> 3 & 1) << 8)).mul(FloatVector.fromArray(F4, signs, s1 + 4))
-                            .mul(db).fma(FloatVector.fromArray(F4, x, xi + 8 * l + 12), a3);
+                    a0 = signed4(p, q & 0xFF | (h & 1) << 8, s0, db, x, xi + 8 * l, a0);
+                    a1 = signed4(p, q >>> 8 & 0xFF | (h >> 1 & 1) << 8, s0 + 4, db, x, xi + 8 * l + 4, a1);
+                    a2 = signed4(p, q >>> 16 & 0xFF | (h >> 2 & 1) << 8, s1, db, x, xi + 8 * l + 8, a2);
+                    a3 = signed4(p, q >>> 24 | (h >> 3 & 1) << 8, s1 + 4, db, x, xi + 8 * l + 12, a3);
                 }
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sum(a0, a1, a2, a3);
     }
 }

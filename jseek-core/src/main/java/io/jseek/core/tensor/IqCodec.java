@@ -2,6 +2,7 @@ package io.jseek.core.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -66,5 +67,29 @@ abstract class IqCodec implements BlockCodec {
                 }
             }
         }
+    }
+
+    // One group's product, shared by the subclasses' kernels (small enough that C2 inlines them into the loop,
+    // so the vectors stay in registers).
+
+    /** acc + (point · signs · scale) × x[xi..xi+8) for an 8-wide point; signRow: the sign byte's row in {@link IqGrid#SIGNS}. */
+    static FloatVector signed8(float[] points, int point, int signRow, FloatVector scale, float[] x, int xi, FloatVector acc) {
+        return FloatVector.fromArray(F8, points, 8 * point).mul(FloatVector.fromArray(F8, IqGrid.SIGNS, signRow))
+                .mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
+    }
+
+    /** acc + ((point + delta) · scale) × x[xi..xi+8) for an IQ1 point. */
+    static FloatVector shifted8(float[] points, int point, float delta, FloatVector scale, float[] x, int xi, FloatVector acc) {
+        return FloatVector.fromArray(F8, points, 8 * point).add(delta).mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
+    }
+
+    /** acc + (point · signs · scale) × x[xi..xi+4) for a 4-wide point; signAt: its 4 signs' place in {@link IqGrid#SIGNS}. */
+    static FloatVector signed4(float[] points, int point, int signAt, FloatVector scale, float[] x, int xi, FloatVector acc) {
+        return FloatVector.fromArray(F4, points, 4 * point).mul(FloatVector.fromArray(F4, IqGrid.SIGNS, signAt))
+                .mul(scale).fma(FloatVector.fromArray(F4, x, xi), acc);
+    }
+
+    static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 }
