@@ -81,40 +81,24 @@ public final class Activations {
         for (int i = 0; i < 32; i++) {
             q[qOff + i] = i < n ? (byte) q8(mul, x[off + i]) : 0;
         }
-        return Float.floatToFloat16(maxAbs(x, off, n) / 127f);
-    }
-
-    static float maxAbs(float[] x, int off, int n) {
-        float amax = 0;
-        for (int i = 0; i < n; i++) {
-            amax = Math.max(amax, Math.abs(x[off + i]));
-        }
-        return amax;
+        return Float.floatToFloat16(Extremes.maxAbs(x, off, n) / 127f);
     }
 
     /** Q8_0's d, as stored: f16(max|x|/127). */
     static float q8_0Scale(float[] x, int off, int n) {
-        return Float.float16ToFloat(Float.floatToFloat16(maxAbs(x, off, n) / 127f));
+        return Float.float16ToFloat(Float.floatToFloat16(Extremes.maxAbs(x, off, n) / 127f));
     }
 
     /** Q8_0's multiplier 127/max|x| (0 for an all-zero block). */
     static float q8_0Multiplier(float[] x, int off, int n) {
-        float amax = maxAbs(x, off, n);
+        float amax = Extremes.maxAbs(x, off, n);
         return amax != 0 ? 127f / amax : 0;
     }
 
     /** Q8_K's iscale = −127/m, m the first value of largest magnitude (0 for an all-zero block). */
     static float q8_KMultiplier(float[] x, int off, int n) {
-        float amax = 0;
-        float max = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[off + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[off + i];
-            }
-        }
-        return amax == 0 ? 0 : -127f / max;
+        float max = Extremes.largest(x, off, n);
+        return max == 0 ? 0 : -127f / max;
     }
 
     /** One quantized value: rint(mul·x), at most 127 (ties to even, as both quantizers round). */

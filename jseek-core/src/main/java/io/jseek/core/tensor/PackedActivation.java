@@ -74,7 +74,7 @@ public final class PackedActivation {
                 total += sum;
             }
             // Q8_1's s = f16(d·Σ xq), d before its own f16 rounding.
-            minTerms[b] = Float.float16ToFloat(Float.floatToFloat16(Activations.maxAbs(x, base, sb) / 127f * total));
+            minTerms[b] = Float.float16ToFloat(Float.floatToFloat16(Extremes.maxAbs(x, base, sb) / 127f * total));
             int p = b * (sb / 2);
             for (int i = 0; i < sb / 2; i++) {
                 natural[p + i] = (values[2 * i] & 0xFFFF) | values[2 * i + 1] << 16;

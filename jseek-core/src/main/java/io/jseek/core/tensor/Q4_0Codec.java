@@ -232,16 +232,7 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
         for (int b = 0; b < n / QK; b++) {
             int x = srcOffset + b * QK;
             long o = offset + (long) b * BYTES;
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < QK; j++) {
-                float v = src[x + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -8;
+            float d = Extremes.largest(src, x, QK) / -8;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bytes.putF16(dst, o, d);
             for (int j = 0; j < QK / 2; j++) {

@@ -66,16 +66,7 @@ final class Q5_0Codec implements BlockCodec, PackedLayout.Packable {
         for (int b = 0; b < n / QK; b++) {
             int x = srcOffset + b * QK;
             long o = offset + (long) b * BYTES;
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < QK; j++) {
-                float v = src[x + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -16;
+            float d = Extremes.largest(src, x, QK) / -16;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bytes.putF16(dst, o, d);
             int qh = 0;

@@ -125,16 +125,7 @@ final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
             float maxScale = 0;
             float maxAbsScale = 0;
             for (int s = 0; s < 16; s++) {
-                float amax = 0;
-                float max = 0;
-                for (int l = 0; l < 16; l++) {
-                    float v = src[x + 16 * s + l];
-                    if (Math.abs(v) > amax) {
-                        amax = Math.abs(v);
-                        max = v;
-                    }
-                }
-                scales[s] = max / -32;
+                scales[s] = Extremes.largest(src, x + 16 * s, 16) / -32;
                 if (Math.abs(scales[s]) > maxAbsScale) {
                     maxAbsScale = Math.abs(scales[s]);
                     maxScale = scales[s];

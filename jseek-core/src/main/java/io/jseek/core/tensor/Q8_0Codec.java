@@ -179,10 +179,7 @@ final class Q8_0Codec implements BlockCodec {
         for (int b = 0; b < n / QK; b++) {
             int x = srcOffset + b * QK;
             long o = offset + (long) b * BYTES;
-            float amax = 0;
-            for (int j = 0; j < QK; j++) {
-                amax = Math.max(amax, Math.abs(src[x + j]));
-            }
+            float amax = Extremes.maxAbs(src, x, QK);
             float d = amax / 127;
             float id = d != 0 ? 1.0f / d : 0.0f;
             Bytes.putF16(dst, o, d);
