@@ -62,20 +62,7 @@ class HfDirectoryTest {
                 assertEquals(gguf.moe(), d.config().moe());
                 assertEquals(gguf.indexer(), d.config().indexer());
                 Model m = Model.load(d.config(), d, POOL, true);
-                double worst = 0;
-                for (JsonNode seq : c.json().get("sequences")) {
-                    int[] tokens = c.allTokens(seq);
-                    int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
-                    Session a = twin.newSession(tokens.length);
-                    Session b = m.newSession(tokens.length);
-                    a.forceRouting(routing);
-                    b.forceRouting(routing);
-                    float[][] want = twin.forward(a, tokens, true);
-                    float[][] got = m.forward(b, tokens, true);
-                    for (int i = 0; i < tokens.length; i++) {
-                        worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(want[i], got[i]));
-                    }
-                }
+                double worst = worstDifference(c, twin, m);
                 assertTrue(worst <= 1e-4, model + ": the directory's logits differ from the GGUF's by " + worst);
             }
         }
@@ -103,20 +90,7 @@ class HfDirectoryTest {
             Model ma = Model.load(a.config(), a, POOL, true);
             Model mb = Model.load(b.config(), b, POOL, true);
             assertTrue(a.tensor("blk.1.ffn_gate_exps.weight").codec() instanceof io.jseek.core.tensor.Fp8BlockCodec);
-            double worst = 0;
-            for (JsonNode seq : c.json().get("sequences")) {
-                int[] tokens = c.allTokens(seq);
-                int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
-                Session sa = ma.newSession(tokens.length);
-                Session sb = mb.newSession(tokens.length);
-                sa.forceRouting(routing);
-                sb.forceRouting(routing);
-                float[][] x = ma.forward(sa, tokens, true);
-                float[][] y = mb.forward(sb, tokens, true);
-                for (int i = 0; i < tokens.length; i++) {
-                    worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(x[i], y[i]));
-                }
-            }
+            double worst = worstDifference(c, ma, mb);
             assertTrue(worst <= 1e-4, model + ": FP8 and its F32 twin differ by " + worst);
         }
     }
@@ -150,30 +124,29 @@ class HfDirectoryTest {
             // BF16 activation rounding turns such a last-bit difference into a visible one where a value sits
             // on a BF16 rounding boundary (seen: 0.015 from position 22 of ds3's first sequence, the directory
             // against itself). Compared after warm-up, the two paths agree to 1e-4.
-            for (Model m : new Model[] {a, b}) {
-                for (JsonNode seq : c.json().get("sequences")) {
-                    int[] tokens = c.allTokens(seq);
-                    Session s = m.newSession(tokens.length);
-                    s.forceRouting(ReferenceLogitsTest.forcedRouting(seq, tokens.length));
-                    m.forward(s, tokens, true);
-                }
-            }
-            double worst = 0;
-            for (JsonNode seq : c.json().get("sequences")) {
-                int[] tokens = c.allTokens(seq);
-                int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
-                Session sa = a.newSession(tokens.length);
-                Session sb = b.newSession(tokens.length);
-                sa.forceRouting(routing);
-                sb.forceRouting(routing);
-                float[][] x = a.forward(sa, tokens, true);
-                float[][] y = b.forward(sb, tokens, true);
-                for (int i = 0; i < tokens.length; i++) {
-                    worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(x[i], y[i]));
-                }
-            }
+            worstDifference(c, a, b);
+            double worst = worstDifference(c, a, b);
             assertTrue(worst <= 1e-4, model + ": the BF16 directory and its BF16 GGUF differ by " + worst);
         }
+    }
+
+    /** The largest logit difference between two models on the test model's sequences, its routing forced on both. */
+    private static double worstDifference(ReferenceLogitsTest.Case c, Model x, Model y) {
+        double worst = 0;
+        for (JsonNode seq : c.json().get("sequences")) {
+            int[] tokens = c.allTokens(seq);
+            int[][][] routing = ReferenceLogitsTest.forcedRouting(seq, tokens.length);
+            Session sx = x.newSession(tokens.length);
+            Session sy = y.newSession(tokens.length);
+            sx.forceRouting(routing);
+            sy.forceRouting(routing);
+            float[][] lx = x.forward(sx, tokens, true);
+            float[][] ly = y.forward(sy, tokens, true);
+            for (int i = 0; i < tokens.length; i++) {
+                worst = Math.max(worst, ReferenceLogitsTest.maxAbsDiff(lx[i], ly[i]));
+            }
+        }
+        return worst;
     }
 
     @Test
