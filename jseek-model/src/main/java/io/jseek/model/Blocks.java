@@ -57,18 +57,17 @@ final class Blocks {
     }
 
     /**
-     * out[i] = down · (silu(gate · h[i]) ⊙ (up · h[i])) for i < t. {@code expert} selects one matrix of
-     * stacked 3-D weights (0 for a plain FFN); {@code width} is that FFN's hidden width; g and u are
-     * scratch rows of at least {@code width}.
+     * out[i] = down · (silu(gate · h[i]) ⊙ (up · h[i])) for i < t (a dense FFN, or one routed expert's);
+     * {@code width} is the FFN's hidden width; g and u are scratch rows of at least {@code width}.
      */
-    static void swiglu(WorkerPool pool, MatMul.Products products, Matrix gate, Matrix up, Matrix down, long expert,
+    static void swiglu(WorkerPool pool, MatMul.Products products, Matrix gate, Matrix up, Matrix down,
                        int width, float[][] h, int t, float[][] g, float[][] u, float[][] out) {
         int embd = out[0].length;
-        MatMul.mul(pool, products.clear().add(gate, expert * width, width, g).add(up, expert * width, width, u), h, t);
+        MatMul.mul(pool, products.clear().add(gate, 0, width, g).add(up, 0, width, u), h, t);
         for (int i = 0; i < t; i++) {
             VectorMath.siluMul(g[i], u[i], width);
         }
-        MatMul.mul(pool, down, expert * embd, embd, g, 0, t, out, 0);
+        MatMul.mul(pool, down, 0, embd, g, 0, t, out, 0);
     }
 
     /**

@@ -41,30 +41,27 @@ public final class Converter {
     }
 
     public static Summary convert(ModelFiles in, Path out, QuantMix mix, Progress progress) throws IOException {
-        List<String> names = new ArrayList<>();
+        List<String> names = in.gguf() != null ? in.gguf().tensorInfos().stream().map(GgufTensorInfo::name).toList()
+                : in.directory().ggufNames();
         List<long[]> shapes = new ArrayList<>();
-        if (in.gguf() != null) {
-            for (GgufTensorInfo t : in.gguf().tensorInfos()) {
-                names.add(t.name());
-                shapes.add(t.shape());
-            }
-        } else {
-            for (String n : in.directory().ggufNames()) {
-                names.add(n);
-                shapes.add(in.tensors().tensor(n).shape());
-            }
+        List<GgmlType> from = new ArrayList<>();
+        for (String n : names) {
+            List<Tensor> parts = parts(in, n);
+            long[] first = parts.get(0).shape();
+            shapes.add(stacked(n) ? new long[] {first[0], first[1], parts.size()} : first);
+            from.add(parts.get(0).type());
         }
         GgmlType[] types = mix.plan(names, shapes, in.config().blockCount(),
                 in.config().moe() == null ? 0 : in.config().moe().expertCount());
         List<GgufWriter.TensorSpec> specs = new ArrayList<>();
         Map<GgmlType, Integer> counts = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
-            GgmlType from = in.tensors().tensor(names.get(i)).type();
-            if (types[i] == GgmlType.F32 && from != GgmlType.F32 && !QuantMix.quantizable(names.get(i), shapes.get(i))
-                    && (from == GgmlType.F16 || from == GgmlType.BF16) && in.gguf() != null) {
-                types[i] = from; // a GGUF's small float tensors stay as they are, as llama-quantize copies them
+            GgmlType f = from.get(i);
+            if (types[i] == GgmlType.F32 && (f == GgmlType.F16 || f == GgmlType.BF16) && in.gguf() != null
+                    && !QuantMix.quantizable(names.get(i), shapes.get(i))) {
+                types[i] = f; // a GGUF's small float tensors stay as they are, as llama-quantize copies them
             }
-            if (!types[i].canQuantize() && types[i] != GgmlType.F32) {
+            if (!types[i].canQuantize()) {
                 throw new JseekException("jseek cannot write " + types[i] + " (for " + names.get(i) + ")");
             }
             specs.add(new GgufWriter.TensorSpec(names.get(i), types[i], shapes.get(i)));
@@ -72,12 +69,20 @@ public final class Converter {
         }
         try (GgufWriter w = new GgufWriter(out, metadata(in, mix), specs)) {
             for (int i = 0; i < names.size(); i++) {
-                Tensor t = in.tensors().tensor(names.get(i));
-                progress.tensor(i, names.size(), names.get(i), t.type(), types[i], shapes.get(i));
-                write(w, t, types[i]);
+                progress.tensor(i, names.size(), names.get(i), from.get(i), types[i], shapes.get(i));
+                write(w, names.get(i), parts(in, names.get(i)), types[i]);
             }
         }
         return new Summary(counts, java.nio.file.Files.size(out));
+    }
+
+    /** Routed experts: written as one 3-D tensor, read one matrix at a time (a directory's experts are never stacked in memory). */
+    private static boolean stacked(String name) {
+        return name.contains("_exps.");
+    }
+
+    private static List<Tensor> parts(ModelFiles in, String name) {
+        return stacked(name) ? in.tensors().matrices(name) : List.of(in.tensors().tensor(name));
     }
 
     /**
@@ -104,29 +109,34 @@ public final class Converter {
         new GgufWriter(out, m, List.of()).close();
     }
 
-    /** A tensor's rows decoded and re-encoded slice by slice (a tensor already of the target type is copied). */
-    private static void write(GgufWriter w, Tensor t, GgmlType to) throws IOException {
-        if (t.type() == to && t.codec() == to.codec()) {
-            w.writeTensor(t.name(), t.data());
-            return;
-        }
-        int n = t.rowLength();
-        long rows = t.rowCount();
-        int sliceRows = (int) Math.max(1, Math.min(rows, SLICE_VALUES / n));
-        long rowBytes = to.bytesFor(n);
-        ThreadLocal<float[]> buffers = ThreadLocal.withInitial(() -> new float[n]);
+    /**
+     * A tensor written from its parts (one, or an expert stack's matrices in order), each part's rows decoded and
+     * re-encoded slice by slice on all cores (a part already of the target type is copied).
+     */
+    private static void write(GgufWriter w, String name, List<Tensor> parts, GgmlType to) throws IOException {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment slice = arena.allocate(rowBytes * sliceRows, 64);
-            w.writeTensor(t.name(), sink -> {
-                for (long r0 = 0; r0 < rows; r0 += sliceRows) {
-                    long first = r0;
-                    int k = (int) Math.min(sliceRows, rows - r0);
-                    IntStream.range(0, k).parallel().forEach(r -> {
-                        float[] row = buffers.get();
-                        t.dequantizeRow(first + r, row);
-                        to.codec().quantize(row, 0, slice, r * rowBytes, n);
-                    });
-                    sink.write(slice.asSlice(0, k * rowBytes));
+            w.writeTensor(name, sink -> {
+                for (Tensor t : parts) {
+                    if (t.type() == to && t.codec() == to.codec()) {
+                        sink.write(t.data());
+                        continue;
+                    }
+                    int n = t.rowLength();
+                    long rows = t.rowCount();
+                    int sliceRows = (int) Math.max(1, Math.min(rows, SLICE_VALUES / n));
+                    long rowBytes = to.bytesFor(n);
+                    MemorySegment slice = arena.allocate(rowBytes * sliceRows, 64);
+                    ThreadLocal<float[]> buffers = ThreadLocal.withInitial(() -> new float[n]);
+                    for (long r0 = 0; r0 < rows; r0 += sliceRows) {
+                        long first = r0;
+                        int k = (int) Math.min(sliceRows, rows - r0);
+                        IntStream.range(0, k).parallel().forEach(r -> {
+                            float[] row = buffers.get();
+                            t.dequantizeRow(first + r, row);
+                            to.codec().quantize(row, 0, slice, r * rowBytes, n);
+                        });
+                        sink.write(slice.asSlice(0, k * rowBytes));
+                    }
                 }
             });
         }

@@ -24,9 +24,10 @@ final class DeepSeekMoe implements FeedForward {
     private final int moeLayer;
     private final Matrix router;
     private final Router routing;
-    private final Matrix gateExps;
-    private final Matrix upExps;
-    private final Matrix downExps;
+    /** The routed experts' matrices, one per expert. */
+    private final Matrix[] gateExps;
+    private final Matrix[] upExps;
+    private final Matrix[] downExps;
     /** The shared experts as one wider SwiGLU, or null. */
     private final Dense shared;
 
@@ -40,9 +41,9 @@ final class DeepSeekMoe implements FeedForward {
         int fe = m.expertFeedForwardLength();
         router = w.matrix(p + "ffn_gate_inp.weight", embd, x);
         routing = new Router(m, w.optionalVector(p + "exp_probs_b.bias", x));
-        gateExps = w.matrix(p + "ffn_gate_exps.weight", embd, fe, x);
-        upExps = w.matrix(p + "ffn_up_exps.weight", embd, fe, x);
-        downExps = w.matrix(p + "ffn_down_exps.weight", fe, embd, x);
+        gateExps = w.matrices(p + "ffn_gate_exps.weight", embd, fe, x);
+        upExps = w.matrices(p + "ffn_up_exps.weight", embd, fe, x);
+        downExps = w.matrices(p + "ffn_down_exps.weight", fe, embd, x);
         int fs = fe * m.expertSharedCount();
         shared = fs == 0 ? null : new Dense(pool, w.matrix(p + "ffn_gate_shexp.weight", embd, fs),
                 w.matrix(p + "ffn_up_shexp.weight", embd, fs), w.matrix(p + "ffn_down_shexp.weight", fs, embd), fs);
@@ -120,8 +121,8 @@ final class DeepSeekMoe implements FeedForward {
                 }
             }
             if (rows > 0) {
-                Blocks.swiglu(pool, f.products, gateExps, upExps, downExps, expert, width, s.expertIn, rows, f.g, f.u,
-                        s.expertOut);
+                Blocks.swiglu(pool, f.products, gateExps[expert], upExps[expert], downExps[expert], width, s.expertIn,
+                        rows, f.g, f.u, s.expertOut);
                 for (int r = 0; r < rows; r++) {
                     VectorMath.axpy(s.expertWeights[r], s.expertOut[r], 0, s.routed[s.expertRows[r]], 0, embd);
                 }
@@ -148,9 +149,9 @@ final class DeepSeekMoe implements FeedForward {
                     .add(shared.up(), 0, shared.width(), x, 0, t, f.u, 0);
         }
         for (int k = 0; k < n; k++) {
-            long first = (long) slots.expert[k] * width;
-            slots.upper.add(gateExps, first, width, slots.in[k], 0, slots.rows[k], slots.g[k], 0)
-                    .add(upExps, first, width, slots.in[k], 0, slots.rows[k], slots.u[k], 0);
+            int e = slots.expert[k];
+            slots.upper.add(gateExps[e], 0, width, slots.in[k], 0, slots.rows[k], slots.g[k], 0)
+                    .add(upExps[e], 0, width, slots.in[k], 0, slots.rows[k], slots.u[k], 0);
         }
         MatMul.mul(pool, slots.upper);
         if (shared != null) {
@@ -165,7 +166,7 @@ final class DeepSeekMoe implements FeedForward {
             for (int r = 0; r < slots.rows[k]; r++) {
                 VectorMath.siluMul(slots.g[k][r], slots.u[k][r], width);
             }
-            slots.lower.add(downExps, (long) slots.expert[k] * embd, embd, slots.g[k], 0, slots.rows[k], slots.out[k], 0);
+            slots.lower.add(downExps[slots.expert[k]], 0, embd, slots.g[k], 0, slots.rows[k], slots.out[k], 0);
         }
         MatMul.mul(pool, slots.lower);
         // In expert order, as manyTokens sums them.

@@ -214,7 +214,7 @@ final class DenseModel implements Model {
             Blocks.matmul(pool, L.wo, b.o, t, ws.attnOut);
             Blocks.addInto(ws.x, ws.attnOut, t);
             Blocks.rmsNorm(ws.x, t, L.ffnNorm, eps, ws.hn);
-            Blocks.swiglu(pool, b.products, L.gate, L.up, L.down, 0, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
+            Blocks.swiglu(pool, b.products, L.gate, L.up, L.down, c.feedForwardLength(), ws.hn, t, b.g, b.u, ws.ffnOut);
             Blocks.addInto(ws.x, ws.ffnOut, t);
         }
         return Blocks.finish(pool, ws, batch, outputNorm, eps, output, allLogits);

@@ -37,7 +37,7 @@ interface FeedForward {
 
         @Override
         public void forward(Batch batch, float[][] x, int t, Scratch s, float[][] out) {
-            Blocks.swiglu(pool, s.products, gate, up, down, 0, width, x, t, s.g, s.u, out);
+            Blocks.swiglu(pool, s.products, gate, up, down, width, x, t, s.g, s.u, out);
         }
     }
 }

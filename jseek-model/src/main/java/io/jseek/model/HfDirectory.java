@@ -226,6 +226,11 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return names;
     }
 
+    /** The names of the tensors made by rearranging so far (copies in the directory's memory), for tests. */
+    java.util.Set<String> madeTensors() {
+        return java.util.Set.copyOf(made.keySet());
+    }
+
     @Override
     public String sourceName() {
         return dir.getFileName().toString();
@@ -411,30 +416,49 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
 
     /** The routed experts' matrices like {@code expert0} (expert 0's) one after another, expert 0 first ([in, out, experts]). */
     private Tensor stackExperts(String name, String expert0) {
-        int x = config.moe().expertCount();
-        Tensor first = hf(expert0);
+        List<Tensor> experts = matrices(name);
+        Tensor first = experts.get(0);
         long bytes = first.data().byteSize();
-        MemorySegment out = arena.allocate(bytes * x, 64);
+        MemorySegment out = arena.allocate(bytes * experts.size(), 64);
         boolean fp8 = first.type() == GgmlType.FP8_E4M3;
-        float[] scales = null;
         int rows = Math.toIntExact(first.dim(1));
         int cols = Math.toIntExact(first.dim(0));
-        for (int e = 0; e < x; e++) {
-            String n = expert0.replace(".experts.0.", ".experts." + e + ".");
-            Tensor t = hf(n);
-            if (t.type() != first.type() || !java.util.Arrays.equals(t.shape(), first.shape())) {
-                throw new JseekException(dir + ": " + t.name() + " differs in type or shape from expert 0's");
-            }
-            MemorySegment.copy(t.data(), 0, out, e * bytes, bytes);
+        float[] scales = null;
+        for (int e = 0; e < experts.size(); e++) {
+            MemorySegment.copy(experts.get(e).data(), 0, out, e * bytes, bytes);
             if (fp8) {
                 // Each expert's scale grid after the last: the codec starts a fresh grid every expert's rows.
-                float[] s = scales(n, rows, cols);
-                scales = scales == null ? new float[s.length * x] : scales;
+                float[] s = scales(expert0.replace(".experts.0.", ".experts." + e + "."), rows, cols);
+                scales = scales == null ? new float[s.length * experts.size()] : scales;
                 System.arraycopy(s, 0, scales, e * s.length, s.length);
             }
         }
-        return new Tensor(name, first.type(), new long[] {cols, rows, x}, out,
+        return new Tensor(name, first.type(), new long[] {cols, rows, experts.size()}, out,
                 fp8 ? new Fp8BlockCodec(scales, cols, rows) : null);
+    }
+
+    /**
+     * The routed experts of {@code ffn_*_exps} as the checkpoint stores them, one tensor each (mapped; FP8 with
+     * its own block scales): what the model multiplies by, so that no stack is copied together at load (a full
+     * V3 checkpoint's experts are most of its 671 GB). The stacked form ({@link #tensor}) is for callers that
+     * want one 3-D tensor.
+     */
+    @Override
+    public List<Tensor> matrices(String name) {
+        String expert0 = madeFrom(name);
+        if (expert0 == null || !expert0.contains(".experts.0.")) {
+            return TensorSource.super.matrices(name);
+        }
+        Tensor first = hf(expert0);
+        List<Tensor> out = new ArrayList<>();
+        for (int e = 0; e < config.moe().expertCount(); e++) {
+            Tensor t = hf(expert0.replace(".experts.0.", ".experts." + e + "."));
+            if (t.type() != first.type() || !java.util.Arrays.equals(t.shape(), first.shape())) {
+                throw new JseekException(dir + ": " + t.name() + " differs in type or shape from expert 0's");
+            }
+            out.add(rename(t, name + "[" + e + "]"));
+        }
+        return out;
     }
 
     /**

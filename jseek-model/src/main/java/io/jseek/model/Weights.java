@@ -52,6 +52,31 @@ final class Weights {
     }
 
     /**
+     * The {@code count} matrices ({@code cols × rows} each) of the stacked tensor {@code name}, e.g. the routed
+     * experts of {@code ffn_*_exps}, each packed when its type allows: views of a GGUF's stack, or a Hugging Face
+     * directory's per-expert tensors as stored ({@link TensorSource#matrices}; nothing copied together).
+     */
+    Matrix[] matrices(String name, long cols, long rows, int count) {
+        if (!file.hasTensor(name)) {
+            throw new JseekException(source + ": tensor " + name + " is missing");
+        }
+        java.util.List<Tensor> ts = file.matrices(name);
+        if (ts.size() != count) {
+            throw new JseekException(source + ": tensor " + name + " has " + ts.size() + " matrices, expected " + count);
+        }
+        Matrix[] out = new Matrix[count];
+        for (int i = 0; i < count; i++) {
+            Tensor t = ts.get(i);
+            if (!Arrays.equals(t.shape(), new long[] {cols, rows})) {
+                throw new JseekException(source + ": tensor " + t.name() + " has shape " + Arrays.toString(t.shape())
+                        + ", expected " + Arrays.toString(new long[] {cols, rows}));
+            }
+            out[i] = packed(t);
+        }
+        return out;
+    }
+
+    /**
      * {@code t} packed for the integer kernels, or {@code t} itself when its type cannot be (or packing is off).
      * The file's pages of a packed tensor are then dropped from this process's memory (they stay in the
      * page cache, and come back if the tensor is read again), so that resident memory holds one copy.

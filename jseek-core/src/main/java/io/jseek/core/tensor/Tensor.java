@@ -44,6 +44,20 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         return this;
     }
 
+    /**
+     * Matrix {@code i} of a 3-D tensor ({@code [cols, rows, n]}, e.g. one routed expert of a stack): a view of its
+     * bytes, named {@code NAME[i]}. Not for a tensor with a codec of its own (whose scales are laid out for the
+     * whole tensor).
+     */
+    public Tensor matrix(int i) {
+        if (shape.length != 3 || i < 0 || i >= shape[2] || codec != null) {
+            throw new IllegalArgumentException("tensor " + name + ": no matrix " + i + " of shape " + Arrays.toString(shape)
+                    + (codec != null ? " with its own codec" : ""));
+        }
+        long bytes = data.byteSize() / shape[2];
+        return new Tensor(name + "[" + i + "]", type, new long[] {shape[0], shape[1]}, data.asSlice(i * bytes, bytes));
+    }
+
     /** The codec that decodes this tensor's rows: its own, or its type's. */
     @Override
     public BlockCodec codec() {

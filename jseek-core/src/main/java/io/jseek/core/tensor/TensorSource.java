@@ -16,6 +16,20 @@ public interface TensorSource {
     /** The tensor called {@code name} (GGUF naming); an error naming it when there is none. */
     Tensor tensor(String name);
 
+    /**
+     * The matrices of the stacked 3-D tensor {@code name} (GGUF's {@code ffn_*_exps}: one per routed expert), one
+     * tensor each: views of the stack by default; a source that stores them apart returns each as stored, so
+     * that no stack is ever copied together.
+     */
+    default java.util.List<Tensor> matrices(String name) {
+        Tensor t = tensor(name);
+        java.util.List<Tensor> out = new java.util.ArrayList<>();
+        for (int i = 0; i < t.dim(2); i++) {
+            out.add(t.matrix(i));
+        }
+        return out;
+    }
+
     /** Zeroed off-heap memory freed with the source. Safe to call from any thread. */
     MemorySegment allocate(long bytes, long alignment);
 }
