@@ -76,7 +76,7 @@ class HfDirectoryTest {
      * dequantized split.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32"})
+    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "ds32-f32", "r1qwen-f32", "r1llama-f32"})
     void fp8DirectoriesGiveTheirDequantizedTwinsLogits(String model) throws IOException {
         ReferenceLogitsTest.Case c = ReferenceLogitsTest.Case.of(model);
         Path fp8 = tmp.resolve(model + "-fp8");
@@ -91,7 +91,8 @@ class HfDirectoryTest {
             Model mb = Model.load(b.config(), b, POOL, true);
             // The model multiplies by each expert as stored: no stack of experts was copied together.
             assertTrue(a.madeTensors().stream().noneMatch(n -> n.contains("_exps")), a.madeTensors().toString());
-            assertTrue(a.tensor("blk.1.ffn_gate_exps.weight").codec() instanceof io.jseek.core.tensor.Fp8BlockCodec);
+            String matrix = a.config().moe() != null ? "blk.1.ffn_gate_exps.weight" : "blk.1.ffn_gate.weight";
+            assertTrue(a.tensor(matrix).codec() instanceof io.jseek.core.tensor.Fp8BlockCodec);
             double worst = worstDifference(c, ma, mb);
             assertTrue(worst <= 1e-4, model + ": FP8 and its F32 twin differ by " + worst);
         }
