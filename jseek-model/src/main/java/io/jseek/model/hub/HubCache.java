@@ -19,8 +19,9 @@ import java.util.stream.Stream;
  * The Hugging Face cache layout, shared with Hugging Face's own tools: per repository a folder
  * {@code models--OWNER--REPO} with {@code blobs/ETAG} (file contents, named by their LFS sha256 or git blob
  * id), {@code snapshots/COMMIT/PATH} (links to the blobs) and {@code refs/REVISION} (the commit a branch
- * pointed at when last fetched). A download in progress is {@code blobs/ETAG.incomplete}; only a complete,
- * verified file becomes a blob, so nothing in {@code blobs} or {@code snapshots} is ever partial.
+ * pointed at when last fetched). A download in progress is {@code blobs/ETAG.incomplete}, under the lock
+ * {@code .locks/models--OWNER--REPO/ETAG.lock}; only a complete, verified file becomes a blob, so nothing in
+ * {@code blobs} or {@code snapshots} is ever partial.
  */
 public final class HubCache {
     private final Path root;
@@ -39,6 +40,11 @@ public final class HubCache {
 
     public Path blob(String repo, String etag) {
         return repoDir(repo).resolve("blobs").resolve(etag);
+    }
+
+    /** The lock file of a blob's download, where Hugging Face's tools keep theirs ({@code .locks/models--…/ETAG.lock}). */
+    public Path lock(String repo, String etag) {
+        return root.resolve(".locks").resolve(repoDir(repo).getFileName()).resolve(etag + ".lock");
     }
 
     public Path snapshot(String repo, String commit) {
@@ -64,7 +70,7 @@ public final class HubCache {
         }
         Path ref = repoDir(repo).resolve("refs").resolve(revision);
         Files.createDirectories(ref.getParent());
-        Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp");
+        Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp" + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
         Files.writeString(tmp, commit);
         Files.move(tmp, ref, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -75,16 +81,20 @@ public final class HubCache {
      */
     public void link(Path snapshotFile, Path blob) throws IOException {
         Files.createDirectories(snapshotFile.getParent());
-        Files.deleteIfExists(snapshotFile);
+        // Made under a temporary name and renamed over the final one: a reader never sees it missing.
+        Path tmp = snapshotFile.resolveSibling(snapshotFile.getFileName() + ".tmp" + ProcessHandle.current().pid() + "-"
+                + Thread.currentThread().threadId());
+        Files.deleteIfExists(tmp);
         try {
-            Files.createSymbolicLink(snapshotFile, snapshotFile.getParent().relativize(blob));
+            Files.createSymbolicLink(tmp, snapshotFile.getParent().relativize(blob));
         } catch (UnsupportedOperationException | FileSystemException e) {
             try {
-                Files.createLink(snapshotFile, blob);
+                Files.createLink(tmp, blob);
             } catch (UnsupportedOperationException | FileSystemException e2) {
-                Files.copy(blob, snapshotFile);
+                Files.copy(blob, tmp);
             }
         }
+        Files.move(tmp, snapshotFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** One cached repository: its snapshots' files and the bytes its blobs take. */
@@ -138,6 +148,10 @@ public final class HubCache {
         long before = size(dir.resolve("blobs"));
         if (paths == null) {
             deleteTree(dir);
+            Path locks = root.resolve(".locks").resolve(dir.getFileName());
+            if (Files.isDirectory(locks)) {
+                deleteTree(locks);
+            }
             return before;
         }
         Path snaps = dir.resolve("snapshots");
@@ -155,9 +169,10 @@ public final class HubCache {
             }
         }
         Path blobs = dir.resolve("blobs");
-        try (Stream<Path> b = Files.list(blobs)) {
-            for (Path blob : b.toList()) {
-                if (!linked.contains(blob.getFileName().toString()) && !blob.getFileName().toString().endsWith(".incomplete")) {
+        try (Stream<Path> all = Files.list(blobs)) {
+            for (Path blob : all.toList()) {
+                String b = blob.getFileName().toString();
+                if (!linked.contains(b) && !b.endsWith(".incomplete") && !b.endsWith(".chunks")) {
                     Files.delete(blob);
                 }
             }

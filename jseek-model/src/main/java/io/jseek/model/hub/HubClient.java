@@ -47,6 +47,9 @@ import tools.jackson.databind.json.JsonMapper;
 public final class HubClient {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_REDIRECTS = 10;
+    /** This process's side of the download locks (a file lock is held per process, not per thread). */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, java.util.concurrent.locks.ReentrantLock> DOWNLOADS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Progress of a pull, for a progress bar. All calls come from the pulling thread or the download threads. */
     public interface Progress {
@@ -160,12 +163,24 @@ public final class HubClient {
         }
         FileMeta meta = head(repo, commit, path);
         Path blob = cache.blob(repo, meta.etag());
-        if (!Files.isRegularFile(blob)) {
-            download(path, meta, blob, progress);
-        } else {
-            progress.finish(path, true);
+        Path lockPath = cache.lock(repo, meta.etag());
+        Files.createDirectories(lockPath.getParent());
+        // One download of a blob at a time, across threads and processes (two pulls of the same model would
+        // otherwise write the same partial file): the second waits here, then finds the blob done.
+        java.util.concurrent.locks.ReentrantLock local = DOWNLOADS.computeIfAbsent(lockPath.toAbsolutePath(),
+                k -> new java.util.concurrent.locks.ReentrantLock());
+        local.lock();
+        try (FileChannel lockFile = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = lockFile.lock()) {
+            if (!Files.isRegularFile(blob)) {
+                download(path, meta, blob, progress);
+            } else {
+                progress.finish(path, true);
+            }
+            cache.link(link, blob);
+        } finally {
+            local.unlock();
         }
-        cache.link(link, blob);
     }
 
     /** A file's id (LFS sha256 or git blob sha1), size and the address its bytes come from. */

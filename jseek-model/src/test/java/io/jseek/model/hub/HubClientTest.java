@@ -265,6 +265,22 @@ class HubClientTest {
     }
 
     @Test
+    void concurrentPullsOfOneFileDownloadItOnce() throws Exception {
+        byte[] data = bytes(300_000);
+        hub.add("acme/two", false, Map.of("t-Q8_0.gguf", data));
+        java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var a = ex.submit(() -> client(0).pull(HubRef.parse("acme/two"), HubClient.Progress.NONE));
+            var b = ex.submit(() -> client(0).pull(HubRef.parse("acme/two"), HubClient.Progress.NONE));
+            assertArrayEquals(data, Files.readAllBytes(a.get().path()));
+            assertEquals(a.get().path(), b.get().path());
+        } finally {
+            ex.shutdown();
+        }
+        assertEquals(5, hub.storageRequests().size()); // one download: 5 ranges of 64 KiB
+    }
+
+    @Test
     void offlineUsesTheCacheAlone() throws IOException {
         ggufRepo();
         HubClient.Pulled online = client(0).pull(HubRef.parse("acme/tiny-GGUF:Q8_0"), HubClient.Progress.NONE);
