@@ -52,11 +52,14 @@ jseek_find_jdk() {
 
 # Sets MVN to a Maven 3.8+ command.
 jseek_find_maven() {
-    if ! command -v mvn >/dev/null 2>&1; then
-        echo "jseek needs Apache Maven 3.8 or newer to build (Debian/Ubuntu: apt-get install maven)." >&2
-        exit 1
+    if command -v mvn >/dev/null 2>&1; then
+        MVN=mvn
+    else
+        # No Maven installed: the Maven wrapper fetches the version pinned in .mvn/wrapper/maven-wrapper.properties
+        # from Maven Central (once, into ~/.m2/wrapper; needs curl or wget, and unzip).
+        echo "jseek: no mvn on the PATH; using the Maven wrapper (./mvnw)" >&2
+        MVN="$JSEEK_ROOT/mvnw"
     fi
-    MVN=mvn
     # Maven's own libraries warn about sun.misc.Unsafe on JDK 24+; the warning is not ours.
     export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 }
