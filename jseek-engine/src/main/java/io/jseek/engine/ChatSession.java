@@ -38,6 +38,15 @@ public final class ChatSession {
         }
     }
 
+    /**
+     * Replaces the conversation with {@code messages} (a stateless API's full message list, before its last user
+     * message): unlike {@link #reset}, the KV cache keeps whatever prefix the next prompt shares with the last one.
+     */
+    public void replaceHistory(List<ChatMessage> messages) {
+        history.clear();
+        history.addAll(messages);
+    }
+
     /** Adds a message to the history without generating (e.g. to restore a saved conversation). */
     public void append(ChatMessage message) {
         history.add(message);

@@ -1,0 +1,58 @@
+package io.jseek.langchain4j;
+
+import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import io.jseek.engine.GenerationListener;
+
+/**
+ * A jseek model in this process as LangChain4j's {@link ChatModel}:
+ *
+ * <pre>{@code
+ * try (JseekChatModel model = JseekChatModel.builder().modelPath("DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf").build()) {
+ *     ChatResponse r = model.chat(ChatRequest.builder().messages(UserMessage.from("Why is the sky blue?")).build());
+ *     r.aiMessage().text();      // the answer
+ *     r.aiMessage().thinking();  // an R1-style model's reasoning
+ * }
+ * }</pre>
+ *
+ * System, user and assistant messages, temperature, top-p, top-k, penalties, max tokens and stop sequences are
+ * honoured; tools and JSON response formats are refused with {@code UnsupportedFeatureException} (not yet).
+ * Requests run one at a time. Close it to free the model (unless it was given with {@code model(...)}).
+ */
+public final class JseekChatModel implements ChatModel, AutoCloseable {
+    private final JseekLanguageModel model;
+
+    private JseekChatModel(JseekLanguageModel model) {
+        this.model = model;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public ChatResponse doChat(ChatRequest request) {
+        return model.generate(request, new GenerationListener() { });
+    }
+
+    @Override
+    public ChatRequestParameters defaultRequestParameters() {
+        return model.defaults();
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+
+    public static final class Builder extends JseekModelBuilder<Builder> {
+        private Builder() {
+        }
+
+        public JseekChatModel build() {
+            return new JseekChatModel(new JseekLanguageModel(settings));
+        }
+    }
+}
