@@ -2,7 +2,6 @@ package io.jseek.langchain4j;
 
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import io.jseek.engine.GenerationListener;
 
@@ -21,11 +20,9 @@ import io.jseek.engine.GenerationListener;
  * honoured; tools and JSON response formats are refused with {@code UnsupportedFeatureException} (not yet).
  * Requests run one at a time. Close it to free the model (unless it was given with {@code model(...)}).
  */
-public final class JseekChatModel implements ChatModel, AutoCloseable {
-    private final JseekLanguageModel model;
-
+public final class JseekChatModel extends JseekModelBase implements ChatModel {
     private JseekChatModel(JseekLanguageModel model) {
-        this.model = model;
+        super(model);
     }
 
     public static Builder builder() {
@@ -35,16 +32,6 @@ public final class JseekChatModel implements ChatModel, AutoCloseable {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         return model.generate(request, new GenerationListener() { });
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return model.defaults();
-    }
-
-    @Override
-    public void close() {
-        model.close();
     }
 
     public static final class Builder extends JseekModelBuilder<Builder> {

@@ -2,7 +2,6 @@ package io.jseek.langchain4j;
 
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.PartialThinking;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import io.jseek.engine.GenerationListener;
@@ -13,11 +12,9 @@ import io.jseek.engine.GenerationListener;
  * {@code onCompleteResponse} (or {@code onError}). Generation runs on a virtual thread. Otherwise as
  * {@link JseekChatModel}.
  */
-public final class JseekStreamingChatModel implements StreamingChatModel, AutoCloseable {
-    private final JseekLanguageModel model;
-
+public final class JseekStreamingChatModel extends JseekModelBase implements StreamingChatModel {
     private JseekStreamingChatModel(JseekLanguageModel model) {
-        this.model = model;
+        super(model);
     }
 
     public static Builder builder() {
@@ -43,16 +40,6 @@ public final class JseekStreamingChatModel implements StreamingChatModel, AutoCl
                 handler.onError(e);
             }
         });
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return model.defaults();
-    }
-
-    @Override
-    public void close() {
-        model.close();
     }
 
     public static final class Builder extends JseekModelBuilder<Builder> {
