@@ -144,14 +144,16 @@ class HubClientTest {
         assertTrue(e.getMessage().contains("partial file is kept") && e.getMessage().contains("resume"), e.getMessage());
         Path blobs = cacheDir.resolve("models--acme--cut/blobs");
         Path part = blobs.resolve(FakeHub.sha256(data) + ".incomplete");
-        assertEquals(50_000, Files.size(part));
+        // What arrived before the cut (the server sent 50,000 bytes; the last of them may be lost with the connection).
+        long kept = Files.size(part);
+        assertTrue(kept > 0 && kept <= 50_000, "kept " + kept);
         assertFalse(Files.exists(blobs.resolve(FakeHub.sha256(data))));
         assertFalse(Files.exists(cacheDir.resolve("models--acme--cut/snapshots")));
 
         hub.seen.clear();
         HubClient.Pulled p = client(0).pull(HubRef.parse("acme/cut"), HubClient.Progress.NONE);
         assertArrayEquals(data, Files.readAllBytes(p.path()));
-        assertEquals(List.of("bytes=50000-"), hub.storageRequests().stream().map(FakeHub.Seen::range).toList());
+        assertEquals(List.of("bytes=" + kept + "-"), hub.storageRequests().stream().map(FakeHub.Seen::range).toList());
         assertFalse(Files.exists(part));
     }
 
@@ -182,22 +184,27 @@ class HubClientTest {
         assertArrayEquals(data, Files.readAllBytes(p.path()));
         List<String> ranges = hub.storageRequests().stream().map(FakeHub.Seen::range).toList();
         assertEquals(8, ranges.size(), ranges.toString());
-        // The cut range asked again from the byte it stopped at: 10,000 into its 64 KiB.
-        assertTrue(ranges.stream().anyMatch(r -> Long.parseLong(r.substring(6, r.indexOf('-'))) % 65_536 == 10_000), ranges.toString());
+        // The cut range asked again from the byte it stopped at (up to 10,000 into its 64 KiB).
+        assertTrue(ranges.stream().anyMatch(r -> {
+            long into = Long.parseLong(r.substring(6, r.indexOf('-'))) % 65_536;
+            return into > 0 && into <= 10_000;
+        }), ranges.toString());
     }
 
     @Test
     void aStreamsPartialFileCountsForTheRangesItCovers() throws IOException {
         byte[] data = bytes(400_000);
         hub.add("acme/cut4", false, Map.of("m-Q8_0.gguf", data));
-        hub.cutAfter = 140_000;
+        hub.cutAfter = 150_000;
         hub.cuts.set(1);
         assertThrows(JseekException.class, () -> new HubClient(HubSettings.of(hub.endpoint(), cacheDir)
                 .withTransfers(1, 64 << 10, 0, Duration.ofSeconds(1))).pull(HubRef.parse("acme/cut4"), HubClient.Progress.NONE));
+        long kept = Files.size(cacheDir.resolve("models--acme--cut4/blobs/" + FakeHub.sha256(data) + ".incomplete"));
         hub.seen.clear();
         HubClient.Pulled p = client(0).pull(HubRef.parse("acme/cut4"), HubClient.Progress.NONE);
         assertArrayEquals(data, Files.readAllBytes(p.path()));
-        assertEquals(5, hub.storageRequests().size(), hub.storageRequests().toString()); // 2 of 7 ranges were there
+        // The ranges the partial file covers whole are not asked for again (2 of 7 when all 150,000 bytes arrived).
+        assertEquals(7 - kept / 65_536, hub.storageRequests().size(), hub.storageRequests() + ", kept " + kept);
     }
 
     @Test
@@ -207,7 +214,11 @@ class HubClientTest {
         hub.cuts.set(1);
         HubClient.Pulled p = client(2).pull(HubRef.parse("acme/flaky"), HubClient.Progress.NONE);
         assertArrayEquals(data, Files.readAllBytes(p.path()));
-        assertEquals(java.util.Arrays.asList(null, "bytes=50000-"), hub.storageRequests().stream().map(FakeHub.Seen::range).toList());
+        List<String> ranges = hub.storageRequests().stream().map(FakeHub.Seen::range).toList();
+        assertEquals(2, ranges.size(), ranges.toString());
+        assertEquals(null, ranges.get(0));
+        long from = Long.parseLong(ranges.get(1).replaceAll("bytes=(\\d+)-", "$1"));
+        assertTrue(from > 0 && from <= 50_000, ranges.toString()); // resumed where the cut left it
     }
 
     @Test
