@@ -17,7 +17,8 @@ import io.jseek.engine.GenerationListener;
  * }</pre>
  *
  * System, user and assistant messages, temperature, top-p, top-k, penalties, max tokens and stop sequences are
- * honoured; tools and JSON response formats are refused with {@code UnsupportedFeatureException} (not yet).
+ * honoured; a JSON response format holds the answer to a JSON object (its schema is not enforced yet); tools are
+ * refused with {@code UnsupportedFeatureException} (not yet).
  * Requests run one at a time. Close it to free the model (unless it was given with {@code model(...)}).
  */
 public final class JseekChatModel extends JseekModelBase implements ChatModel {

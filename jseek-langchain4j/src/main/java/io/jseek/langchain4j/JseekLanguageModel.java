@@ -16,6 +16,7 @@ import io.jseek.engine.ChatSession;
 import io.jseek.engine.Generation;
 import io.jseek.engine.GenerationListener;
 import io.jseek.engine.GenerationOptions;
+import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.model.CacheType;
@@ -80,9 +81,6 @@ final class JseekLanguageModel implements AutoCloseable {
         if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
             throw new UnsupportedFeatureException("jseek-langchain4j does not run tools yet");
         }
-        if (p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON) {
-            throw new UnsupportedFeatureException("jseek-langchain4j does not constrain answers to JSON yet");
-        }
         List<io.jseek.engine.ChatMessage> history = new ArrayList<>();
         List<ChatMessage> messages = request.messages();
         for (int i = 0; i < messages.size() - 1; i++) {
@@ -95,8 +93,11 @@ final class JseekLanguageModel implements AutoCloseable {
                 0.05f, 1.0f, p.presencePenalty() == null ? 0 : p.presencePenalty().floatValue(),
                 p.frequencyPenalty() == null ? 0 : p.frequencyPenalty().floatValue(), 64,
                 seed != null ? seed : ThreadLocalRandom.current().nextLong());
+        // A JSON response format: the answer is held to a JSON object (a schema, if given, is not enforced yet).
+        boolean json = p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON;
         GenerationOptions options = new GenerationOptions(p.maxOutputTokens(), sampler,
-                p.stopSequences() == null ? List.of() : p.stopSequences(), model.isReasoningModel());
+                p.stopSequences() == null ? List.of() : p.stopSequences(), model.isReasoningModel(), -1,
+                json ? JsonConstraint.OBJECT : null);
         lock.lock();
         Generation g;
         try {
