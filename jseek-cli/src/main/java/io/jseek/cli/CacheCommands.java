@@ -38,7 +38,7 @@ final class CacheCommands {
                 return 0;
             }
             for (HubCache.Entry e : entries) {
-                out.printf("%-50s %10s  %s%n", e.repo(), DownloadProgress.bytes(e.bytes()), String.join(", ", e.revisions()));
+                out.printf("%-50s %10s  %s%n", e.repo(), InfoCommand.bytes(e.bytes()), String.join(", ", e.revisions()));
                 for (String f : e.files()) {
                     out.println("    " + f);
                 }
@@ -68,7 +68,7 @@ final class CacheCommands {
             }
             long freed = cache.remove(r.repo(), files);
             spec.commandLine().getOut().println("removed " + (files == null ? r.repo() : String.join(", ", files)) + " ("
-                    + DownloadProgress.bytes(freed) + " freed)");
+                    + InfoCommand.bytes(freed) + " freed)");
             return 0;
         }
     }

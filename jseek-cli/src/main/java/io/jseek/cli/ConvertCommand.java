@@ -93,7 +93,7 @@ final class ConvertCommand {
                 types.append(types.isEmpty() ? "" : ", ").append(e.getValue()).append(" ").append(e.getKey());
             }
             spec.commandLine().getOut().printf("wrote %s: %s, %s tensors (%s) in %.1f s%n", output,
-                    DownloadProgress.bytes(s.bytes()), s.types().values().stream().mapToInt(Integer::intValue).sum(), types,
+                    InfoCommand.bytes(s.bytes()), s.types().values().stream().mapToInt(Integer::intValue).sum(), types,
                     (System.nanoTime() - started) / 1e9);
         }
         return 0;

@@ -84,7 +84,7 @@ final class DownloadProgress implements HubClient.Progress {
             sb.append('[').append("#".repeat(fill)).append(" ".repeat(width - fill)).append("] ")
                     .append(String.format("%3d%% ", 100 * d / total));
         }
-        sb.append(bytes(d)).append(total > 0 ? " / " + bytes(total) : "").append(String.format("  %s/s", bytes((long) rate)));
+        sb.append(InfoCommand.bytes(d)).append(total > 0 ? " / " + InfoCommand.bytes(total) : "").append(String.format("  %s/s", InfoCommand.bytes((long) rate)));
         if (total > 0 && rate > 0 && d < total) {
             long eta = (long) ((total - d) / rate);
             sb.append(String.format("  ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60));
@@ -95,19 +95,5 @@ final class DownloadProgress implements HubClient.Progress {
         } else {
             err.println(sb);
         }
-    }
-
-    static String bytes(long b) {
-        if (b < 1024) {
-            return b + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = b;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format("%.1f %s", v, units[u]);
     }
 }

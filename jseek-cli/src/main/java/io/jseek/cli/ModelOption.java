@@ -1,5 +1,6 @@
 package io.jseek.cli;
 
+import io.jseek.model.hub.HubClient;
 import io.jseek.model.hub.HubRef;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -24,6 +25,9 @@ final class ModelOption {
 
     /** A model argument as a local path: a Hub reference is pulled (or found in the cache) first. */
     static Path path(String model) {
-        return HubRef.isHubRef(model) ? PullCommand.pull(HubRef.parse(model)).path() : Path.of(model);
+        if (HubRef.isHubRef(model)) {
+            PullCommand.announce(HubRef.parse(model));
+        }
+        return HubClient.localPath(model, new DownloadProgress(System.err));
     }
 }

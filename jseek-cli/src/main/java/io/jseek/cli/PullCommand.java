@@ -33,9 +33,15 @@ final class PullCommand implements Callable<Integer> {
 
     /** Pulls with the environment's settings and a progress bar on standard error. */
     static HubClient.Pulled pull(HubRef ref) {
+        HubSettings settings = announce(ref);
+        return new HubClient(settings).pull(ref, new DownloadProgress(System.err));
+    }
+
+    /** The environment's Hub settings, after a line on standard error saying where {@code ref} comes from and goes. */
+    static HubSettings announce(HubRef ref) {
         HubSettings settings = HubSettings.fromEnvironment(System.getenv());
         System.err.println("jseek: " + ref + (settings.offline() ? " from the cache (offline)" : " from " + settings.endpoint())
                 + " into " + settings.cache());
-        return new HubClient(settings).pull(ref, new DownloadProgress(System.err));
+        return settings;
     }
 }

@@ -21,9 +21,6 @@ import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.model.CacheType;
 import io.jseek.model.hub.HubClient;
-import io.jseek.model.hub.HubRef;
-import io.jseek.model.hub.HubSettings;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,7 +47,7 @@ final class JseekLanguageModel implements AutoCloseable {
             throw new IllegalArgumentException("give either modelPath(...) or model(LoadedModel)");
         }
         this.owned = s.model == null;
-        this.model = owned ? LoadedModel.open(resolve(s.modelPath), s.threads) : s.model;
+        this.model = owned ? LoadedModel.open(HubClient.localPath(s.modelPath, HubClient.Progress.NONE), s.threads) : s.model;
         this.name = model.path().getFileName().toString();
         this.seed = s.seed;
         SamplerConfig d = model.samplerDefaults(0);
@@ -62,13 +59,6 @@ final class JseekLanguageModel implements AutoCloseable {
                 .maxOutputTokens(s.maxTokens != null ? s.maxTokens : 1024)
                 .build();
         this.chat = model.chat(model.plan(s.contextLength, CacheType.F16, note -> { }));
-    }
-
-    /** A model path, or a Hub reference ({@code hf:OWNER/REPO:QUANT}) fetched into the Hugging Face cache first. */
-    private static Path resolve(String path) {
-        return HubRef.isHubRef(path)
-                ? new HubClient(HubSettings.fromEnvironment(System.getenv())).pull(HubRef.parse(path), HubClient.Progress.NONE).path()
-                : Path.of(path);
     }
 
     ChatRequestParameters defaults() {
@@ -89,10 +79,11 @@ final class JseekLanguageModel implements AutoCloseable {
         if (messages.isEmpty() || !(messages.getLast() instanceof UserMessage last)) {
             throw new IllegalArgumentException("the last message must be the user's");
         }
+        // What LangChain4j's parameters do not cover (min-p, repetition penalty) as the model recommends.
+        SamplerConfig d = model.samplerDefaults(seed != null ? seed : ThreadLocalRandom.current().nextLong());
         SamplerConfig sampler = new SamplerConfig(p.temperature().floatValue(), p.topK(), p.topP().floatValue(),
-                0.05f, 1.0f, p.presencePenalty() == null ? 0 : p.presencePenalty().floatValue(),
-                p.frequencyPenalty() == null ? 0 : p.frequencyPenalty().floatValue(), 64,
-                seed != null ? seed : ThreadLocalRandom.current().nextLong());
+                d.minP(), d.repeatPenalty(), p.presencePenalty() == null ? 0 : p.presencePenalty().floatValue(),
+                p.frequencyPenalty() == null ? 0 : p.frequencyPenalty().floatValue(), d.penaltyLastN(), d.seed());
         // A JSON response format: the answer is held to a JSON object (a schema, if given, is not enforced yet).
         boolean json = p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON;
         GenerationOptions options = new GenerationOptions(p.maxOutputTokens(), sampler,

@@ -43,13 +43,15 @@ public final class Converter {
     public static Summary convert(ModelFiles in, Path out, QuantMix mix, Progress progress) throws IOException {
         List<String> names = in.gguf() != null ? in.gguf().tensorInfos().stream().map(GgufTensorInfo::name).toList()
                 : in.directory().ggufNames();
+        List<List<Tensor>> parts = new ArrayList<>();
         List<long[]> shapes = new ArrayList<>();
         List<GgmlType> from = new ArrayList<>();
         for (String n : names) {
-            List<Tensor> parts = parts(in, n);
-            long[] first = parts.get(0).shape();
-            shapes.add(stacked(n) ? new long[] {first[0], first[1], parts.size()} : first);
-            from.add(parts.get(0).type());
+            List<Tensor> p = stacked(n) ? in.tensors().matrices(n) : List.of(in.tensors().tensor(n));
+            parts.add(p);
+            long[] first = p.get(0).shape();
+            shapes.add(stacked(n) ? new long[] {first[0], first[1], p.size()} : first);
+            from.add(p.get(0).type());
         }
         GgmlType[] types = mix.plan(names, shapes, in.config().blockCount(),
                 in.config().moe() == null ? 0 : in.config().moe().expertCount());
@@ -70,7 +72,7 @@ public final class Converter {
         try (GgufWriter w = new GgufWriter(out, metadata(in, mix), specs)) {
             for (int i = 0; i < names.size(); i++) {
                 progress.tensor(i, names.size(), names.get(i), from.get(i), types[i], shapes.get(i));
-                write(w, names.get(i), parts(in, names.get(i)), types[i]);
+                write(w, names.get(i), parts.get(i), types[i]);
             }
         }
         return new Summary(counts, java.nio.file.Files.size(out));
@@ -79,10 +81,6 @@ public final class Converter {
     /** Routed experts: written as one 3-D tensor, read one matrix at a time (a directory's experts are never stacked in memory). */
     private static boolean stacked(String name) {
         return name.contains("_exps.");
-    }
-
-    private static List<Tensor> parts(ModelFiles in, String name) {
-        return stacked(name) ? in.tensors().matrices(name) : List.of(in.tensors().tensor(name));
     }
 
     /**

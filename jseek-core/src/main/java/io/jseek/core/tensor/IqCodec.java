@@ -61,8 +61,11 @@ abstract class IqCodec implements BlockCodec {
             read(src, offset + (long) b * blockBytes, g);
             for (int k = 0, y = dstOffset + b * QK; k < GROUPS; k++, y += 8) {
                 float scale = g.scale[k];
+                // The group's 8 values are one 8-wide point, or two 4-wide points side by side.
+                int at0 = grid.width == 8 ? 8 * g.point[k] : 4 * g.point[2 * k];
+                int at4 = grid.width == 8 ? at0 + 4 : 4 * g.point[2 * k + 1];
                 for (int j = 0; j < 8; j++) {
-                    int at = grid.width == 8 ? 8 * g.point[k] + j : 4 * g.point[2 * k + j / 4] + j % 4;
+                    int at = j < 4 ? at0 + j : at4 + j - 4;
                     dst[y + j] = shifted ? scale * (points[at] + g.delta[k]) : scale * points[at] * IqGrid.SIGNS[8 * g.signs[k] + j];
                 }
             }

@@ -90,6 +90,16 @@ public final class HubClient {
         return cache;
     }
 
+    /**
+     * A model argument as a local path: a Hub reference ({@link HubRef#isHubRef}) pulled with the environment's
+     * settings first (or found in the cache), anything else as the path it names.
+     */
+    public static Path localPath(String model, Progress progress) {
+        return HubRef.isHubRef(model)
+                ? new HubClient(HubSettings.fromEnvironment(System.getenv())).pull(HubRef.parse(model), progress).path()
+                : Path.of(model);
+    }
+
     /** What a pull gave: the local path to open (a GGUF file or a model directory) and the files fetched. */
     public record Pulled(Path path, String commit, List<String> files) {
     }
