@@ -33,6 +33,8 @@ public final class LoadedModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private ChatFormat format;
     private final boolean reasoning;
+    /** What the model's files recommend for sampling, read once. */
+    private final io.jseek.model.SamplingDefaults sampling;
 
     private LoadedModel(Path path, ModelFiles files, Model model, GgufMetadata tokenizerKeys, WorkerPool pool) {
         this.path = path;
@@ -47,6 +49,7 @@ public final class LoadedModel implements AutoCloseable {
                 : new JinjaChatFormat(path.getFileName() + " tokenizer.chat_template", jinja, bosText(), eosText());
         // R1-style models: the template forces the assistant turn to open with <think>.
         this.reasoning = tokenizer.id("<think>") >= 0 && jinja != null && jinja.contains("<think>");
+        this.sampling = files.samplingDefaults();
     }
 
     /**
@@ -150,7 +153,7 @@ public final class LoadedModel implements AutoCloseable {
      */
     public SamplerConfig samplerDefaults(long seed) {
         SamplerConfig d = SamplerConfig.defaults(seed);
-        io.jseek.model.SamplingDefaults m = files.samplingDefaults();
+        var m = sampling;
         return new SamplerConfig(m.temperature() != null ? m.temperature() : d.temperature(),
                 m.topK() != null ? m.topK() : d.topK(), m.topP() != null && m.topP() > 0 ? m.topP() : d.topP(),
                 m.minP() != null ? m.minP() : d.minP(), m.repeatPenalty() != null && m.repeatPenalty() > 0 ? m.repeatPenalty() : d.repeatPenalty(),
