@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -31,7 +30,7 @@ class HfTokenizerTest {
     Path tmp;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"ds3-f32", "ds2lite-f32", "r1qwen-f32", "r1llama-f32"})
+    @org.junit.jupiter.params.provider.MethodSource("io.jseek.model.ReferenceLogitsTest#models")
     void theTokenizerJsonPathGivesLlamaCppsIds(String model) throws IOException {
         Path dir = tmp.resolve(model);
         Files.createDirectories(dir);
