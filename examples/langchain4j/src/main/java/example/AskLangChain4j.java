@@ -6,7 +6,8 @@ import io.jseek.langchain4j.JseekChatModel;
 /**
  * LangChain4j's {@link ChatModel} backed by a jseek model in this process.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp … example.AskLangChain4j MODEL.gguf '47+38+95='</pre>
+ * <pre>java -cp … example.AskLangChain4j MODEL.gguf '47+38+95='</pre>
+ * (CI runs it so, on the scalar kernels; add --add-modules jdk.incubator.vector for the SIMD ones.)
  */
 public final class AskLangChain4j {
     public static void main(String[] args) {

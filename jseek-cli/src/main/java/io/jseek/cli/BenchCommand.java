@@ -230,20 +230,40 @@ final class BenchCommand implements Callable<Integer> {
          * compiles the weight kernels (a long-indexed loop inside a lambda measured a third less).
          */
         private static float sumChunk(java.lang.foreign.MemorySegment seg, long offset) {
-            var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
-            var le = java.nio.ByteOrder.LITTLE_ENDIAN;
-            int step = species.vectorByteSize();
-            var a0 = jdk.incubator.vector.FloatVector.zero(species);
-            var a1 = a0;
-            var a2 = a0;
-            var a3 = a0;
-            for (int i = 0; i < CHUNK; i += 4 * step) {
-                a0 = a0.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i, le));
-                a1 = a1.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + step, le));
-                a2 = a2.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + 2 * step, le));
-                a3 = a3.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + 3 * step, le));
+            if (io.jseek.core.VectorApi.USABLE) {
+                return Lanes.sumChunk(seg, offset);
             }
-            return a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float a0 = 0;
+            float a1 = 0;
+            float a2 = 0;
+            float a3 = 0;
+            for (int i = 0; i < CHUNK; i += 16) {
+                a0 += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i);
+                a1 += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i + 4);
+                a2 += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i + 8);
+                a3 += seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i + 12);
+            }
+            return a0 + a1 + a2 + a3;
+        }
+
+        /** The Vector API loop: loaded only when {@link io.jseek.core.VectorApi#USABLE} (see there). */
+        private static final class Lanes {
+            static float sumChunk(java.lang.foreign.MemorySegment seg, long offset) {
+                var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+                var le = java.nio.ByteOrder.LITTLE_ENDIAN;
+                int step = species.vectorByteSize();
+                var a0 = jdk.incubator.vector.FloatVector.zero(species);
+                var a1 = a0;
+                var a2 = a0;
+                var a3 = a0;
+                for (int i = 0; i < CHUNK; i += 4 * step) {
+                    a0 = a0.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i, le));
+                    a1 = a1.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + step, le));
+                    a2 = a2.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + 2 * step, le));
+                    a3 = a3.add(jdk.incubator.vector.FloatVector.fromMemorySegment(species, seg, offset + i + 3 * step, le));
+                }
+                return a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            }
         }
     }
 

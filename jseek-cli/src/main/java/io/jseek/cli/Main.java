@@ -43,14 +43,8 @@ public final class Main implements Runnable {
 
     /** Runs the command line; returns the exit code (0 ok, 1 failed, 2 bad usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (!io.jseek.core.VectorApi.PRESENT) {
-            // The commands' option types reach the kernel classes, so say it before picocli looks at them.
-            try {
-                io.jseek.core.VectorApi.require();
-            } catch (JseekException e) {
-                err.println("jseek: error: " + e.getMessage());
-                return 1;
-            }
+        if (io.jseek.core.VectorApi.takeScalarWarning()) {
+            err.println("jseek: warning: " + io.jseek.core.VectorApi.scalarWarning());
         }
         CommandLine cl = new CommandLine(new Main());
         // Enum options in any case: llama.cpp users write --cache-type q8_0 as they write -ctk q8_0.

@@ -1,5 +1,6 @@
 package io.jseek.model;
 
+import io.jseek.core.VectorApi;
 import io.jseek.core.kernel.VectorMath;
 import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
@@ -19,14 +20,6 @@ import jdk.incubator.vector.VectorSpecies;
 abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     static final int SHIFT = Integer.numberOfTrailingZeros(KvPool.BLOCK_TOKENS);
     static final int MASK = KvPool.BLOCK_TOKENS - 1;
-    /** Block conversions: floats of the preferred shape up to 16 lanes, and shorts and bytes of as many lanes (bytes: at least 8). */
-    private static final VectorSpecies<Float> VF =
-            FloatVector.SPECIES_PREFERRED.length() <= 16 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
-    private static final VectorSpecies<Integer> VI = VectorSpecies.of(int.class, VF.vectorShape());
-    private static final VectorSpecies<Short> VS =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VF.length()));
-    private static final VectorSpecies<Byte> VB =
-            VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * Math.max(8, VF.length())));
 
     final int width;
 
@@ -193,24 +186,10 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
          */
         @Override
         void readBlock(int block, int off, int len, float[] dst) {
-            short[] page = pages[block];
-            int lanes = VF.length();
-            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
-                int src = j * width + off;
-                int d = j * len;
-                int i = 0;
-                for (int upper = VF.loopBound(len); i < upper; i += lanes) {
-                    IntVector h = (IntVector) ShortVector.fromArray(VS, page, src + i).castShape(VI, 0);
-                    IntVector mag = h.and(0x7FFF);
-                    IntVector moved = mag.lanewise(VectorOperators.LSHL, 13);
-                    IntVector bits = moved.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                            .blend(moved.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00))
-                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-                    bits.reinterpretAsFloats().intoArray(dst, d + i);
-                }
-                for (; i < len; i++) {
-                    dst[d + i] = Float.float16ToFloat(page[src + i]);
-                }
+            if (VectorApi.USABLE) {
+                Lanes.readF16(pages[block], width, off, len, dst);
+            } else {
+                readEach(block, off, len, dst);
             }
         }
     }
@@ -278,24 +257,10 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
          */
         @Override
         void readBlock(int block, int off, int len, float[] dst) {
-            if (off % QK != 0 || len % QK != 0 || VF.length() < 8) {
-                for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
-                    read(block * KvPool.BLOCK_TOKENS + j, off, dst, j * len, len);
-                }
-                return;
-            }
-            byte[] page = pages[block];
-            int lanes = VF.length();
-            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
-                int row = j * rowBytes;
-                for (int v = 0; v < len; v += QK) {
-                    int o = row + (off + v) / QK * BLOCK;
-                    float d = Float.float16ToFloat((short) ((page[o] & 0xFF) | page[o + 1] << 8));
-                    for (int k = 0; k < QK; k += lanes) {
-                        IntVector q = (IntVector) ByteVector.fromArray(VB, page, o + 2 + k).castShape(VI, 0);
-                        ((FloatVector) q.castShape(VF, 0)).mul(d).intoArray(dst, j * len + v + k);
-                    }
-                }
+            if (!VectorApi.USABLE || off % QK != 0 || len % QK != 0 || !Lanes.WIDE) {
+                readEach(block, off, len, dst);
+            } else {
+                Lanes.readQ8(pages[block], rowBytes, off, len, dst);
             }
         }
 
@@ -322,6 +287,65 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
             float[] r = row(n);
             read(pos, off, r, 0, n);
             VectorMath.axpy(alpha, r, 0, y, yOff, n);
+        }
+    }
+
+    /** The positions of a block one by one through {@link #read}: the readBlock of the scalar kernels. */
+    final void readEach(int block, int off, int len, float[] dst) {
+        for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+            read(block * KvPool.BLOCK_TOKENS + j, off, dst, j * len, len);
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** Block conversions: floats of the preferred shape up to 16 lanes, and shorts and bytes of as many lanes (bytes: at least 8). */
+        static final VectorSpecies<Float> VF =
+                FloatVector.SPECIES_PREFERRED.length() <= 16 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
+        static final VectorSpecies<Integer> VI = VectorSpecies.of(int.class, VF.vectorShape());
+        static final VectorSpecies<Short> VS =
+                VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VF.length()));
+        static final VectorSpecies<Byte> VB =
+                VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * Math.max(8, VF.length())));
+        /** True when a Q8_0 block (32 values) is whole vectors of bytes: 8 or 16 float lanes. */
+        static final boolean WIDE = VF.length() >= 8;
+
+        /** F16 rows of a block page, {@code width} apart, slice [off, off + len) each, to floats. */
+        static void readF16(short[] page, int width, int off, int len, float[] dst) {
+            int lanes = VF.length();
+            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+                int src = j * width + off;
+                int d = j * len;
+                int i = 0;
+                for (int upper = VF.loopBound(len); i < upper; i += lanes) {
+                    IntVector h = (IntVector) ShortVector.fromArray(VS, page, src + i).castShape(VI, 0);
+                    IntVector mag = h.and(0x7FFF);
+                    IntVector moved = mag.lanewise(VectorOperators.LSHL, 13);
+                    IntVector bits = moved.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                            .blend(moved.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00))
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+                    bits.reinterpretAsFloats().intoArray(dst, d + i);
+                }
+                for (; i < len; i++) {
+                    dst[d + i] = Float.float16ToFloat(page[src + i]);
+                }
+            }
+        }
+
+        /** Q8_0 rows of a block page, {@code rowBytes} apart, slice [off, off + len) (whole blocks) each, to floats. */
+        static void readQ8(byte[] page, int rowBytes, int off, int len, float[] dst) {
+            int lanes = VF.length();
+            for (int j = 0; j < KvPool.BLOCK_TOKENS; j++) {
+                int row = j * rowBytes;
+                for (int v = 0; v < len; v += Q8.QK) {
+                    int o = row + (off + v) / Q8.QK * Q8.BLOCK;
+                    float d = Float.float16ToFloat((short) ((page[o] & 0xFF) | page[o + 1] << 8));
+                    for (int k = 0; k < Q8.QK; k += lanes) {
+                        IntVector q = (IntVector) ByteVector.fromArray(VB, page, o + 2 + k).castShape(VI, 0);
+                        ((FloatVector) q.castShape(VF, 0)).mul(d).intoArray(dst, j * len + v + k);
+                    }
+                }
+            }
         }
     }
 }

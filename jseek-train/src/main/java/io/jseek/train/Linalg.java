@@ -1,17 +1,17 @@
 package io.jseek.train;
 
+import io.jseek.core.VectorApi;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The dense products the tape needs, row-major, in double precision: SIMD (Vector API) inner loops,
+ * The dense products the tape needs, row-major, in double precision: SIMD (Vector API) or scalar inner loops,
  * rows split over the common fork-join pool when a product is large enough to pay for it. Matrices are
  * given as (array, offset) so that slices of stacked expert weights need no copies.
  */
 final class Linalg {
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long PARALLEL_WORK = 1 << 16;
 
@@ -30,7 +30,60 @@ final class Linalg {
 
     static void mulT(double[] x, int xo, double[] w, int wo, double[] y, int yo, int t, int k, int n) {
         range(t, (long) t * k * n).forEach(i -> {
-            int xi = xo + i * k;
+            if (VectorApi.USABLE) {
+                Lanes.mulTRow(x, xo + i * k, w, wo, y, yo + i * n, k, n);
+            } else {
+                for (int j = 0; j < n; j++) {
+                    double sum = 0;
+                    for (int c = 0; c < k; c++) {
+                        sum += x[xo + i * k + c] * w[wo + j * k + c];
+                    }
+                    y[yo + i * n + j] = sum;
+                }
+            }
+        });
+    }
+
+    /** dx[t×k] += dy[t×n] · w[n×k]. */
+    static void mulAdd(double[] dy, double[] w, double[] dx, int t, int n, int k) {
+        mulAdd(dy, 0, w, 0, dx, 0, t, n, k);
+    }
+
+    static void mulAdd(double[] dy, int dyo, double[] w, int wo, double[] dx, int dxo, int t, int n, int k) {
+        range(t, (long) t * k * n).forEach(i -> accumulate(dx, dxo + i * k, k, n, j -> dy[dyo + i * n + j], w, wo));
+    }
+
+    /** dw[n×k] += dy[t×n]ᵀ · x[t×k]. */
+    static void mulTransAdd(double[] dy, double[] x, double[] dw, int t, int n, int k) {
+        mulTransAdd(dy, 0, x, 0, dw, 0, t, n, k);
+    }
+
+    static void mulTransAdd(double[] dy, int dyo, double[] x, int xo, double[] dw, int dwo, int t, int n, int k) {
+        range(n, (long) t * k * n).forEach(j -> accumulate(dw, dwo + j * k, k, t, i -> dy[dyo + i * n + j], x, xo));
+    }
+
+    /** out[o, o+k) += Σ_r coef(r) · m[mo + r·k, +k) for r < rows. */
+    private static void accumulate(double[] out, int o, int k, int rows, java.util.function.IntToDoubleFunction coef,
+                                   double[] m, int mo) {
+        if (VectorApi.USABLE) {
+            Lanes.accumulate(out, o, k, rows, coef, m, mo);
+            return;
+        }
+        for (int c = 0; c < k; c++) {
+            double s = out[o + c];
+            for (int r = 0; r < rows; r++) {
+                s += coef.applyAsDouble(r) * m[mo + r * k + c];
+            }
+            out[o + c] = s;
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+
+        /** Row i of y = x·wᵀ: x's row at xi, y's at yRow; four columns of w at a time. */
+        static void mulTRow(double[] x, int xi, double[] w, int wo, double[] y, int yRow, int k, int n) {
             int j = 0;
             for (; j + 4 <= n; j += 4) {
                 int w0 = wo + j * k;
@@ -57,81 +110,63 @@ final class Linalg {
                     s2 += xc * w[w0 + 2 * k + c];
                     s3 += xc * w[w0 + 3 * k + c];
                 }
-                y[yo + i * n + j] = s0;
-                y[yo + i * n + j + 1] = s1;
-                y[yo + i * n + j + 2] = s2;
-                y[yo + i * n + j + 3] = s3;
+                y[yRow + j] = s0;
+                y[yRow + j + 1] = s1;
+                y[yRow + j + 2] = s2;
+                y[yRow + j + 3] = s3;
             }
             for (; j < n; j++) {
-                y[yo + i * n + j] = dot(x, xi, w, wo + j * k, k);
+                y[yRow + j] = dot(x, xi, w, wo + j * k, k);
             }
-        });
-    }
-
-    private static double dot(double[] a, int ao, double[] b, int bo, int k) {
-        DoubleVector acc = DoubleVector.zero(D);
-        int c = 0;
-        for (; c + D.length() <= k; c += D.length()) {
-            acc = DoubleVector.fromArray(D, a, ao + c).fma(DoubleVector.fromArray(D, b, bo + c), acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
-        for (; c < k; c++) {
-            s += a[ao + c] * b[bo + c];
+
+        private static double dot(double[] a, int ao, double[] b, int bo, int k) {
+            DoubleVector acc = DoubleVector.zero(D);
+            int c = 0;
+            for (; c + D.length() <= k; c += D.length()) {
+                acc = DoubleVector.fromArray(D, a, ao + c).fma(DoubleVector.fromArray(D, b, bo + c), acc);
+            }
+            double s = acc.reduceLanes(VectorOperators.ADD);
+            for (; c < k; c++) {
+                s += a[ao + c] * b[bo + c];
+            }
+            return s;
         }
-        return s;
-    }
 
-    /** dx[t×k] += dy[t×n] · w[n×k]. */
-    static void mulAdd(double[] dy, double[] w, double[] dx, int t, int n, int k) {
-        mulAdd(dy, 0, w, 0, dx, 0, t, n, k);
-    }
-
-    static void mulAdd(double[] dy, int dyo, double[] w, int wo, double[] dx, int dxo, int t, int n, int k) {
-        range(t, (long) t * k * n).forEach(i -> accumulate(dx, dxo + i * k, k, n, j -> dy[dyo + i * n + j], w, wo));
-    }
-
-    /** dw[n×k] += dy[t×n]ᵀ · x[t×k]. */
-    static void mulTransAdd(double[] dy, double[] x, double[] dw, int t, int n, int k) {
-        mulTransAdd(dy, 0, x, 0, dw, 0, t, n, k);
-    }
-
-    static void mulTransAdd(double[] dy, int dyo, double[] x, int xo, double[] dw, int dwo, int t, int n, int k) {
-        range(n, (long) t * k * n).forEach(j -> accumulate(dw, dwo + j * k, k, t, i -> dy[dyo + i * n + j], x, xo));
-    }
-
-    /** out[o, o+k) += Σ_r coef(r) · m[mo + r·k, +k) for r < rows, with the accumulators in registers. */
-    private static void accumulate(double[] out, int o, int k, int rows, java.util.function.IntToDoubleFunction coef,
-                                   double[] m, int mo) {
-        int c = 0;
-        int step = 4 * D.length();
-        for (; c + step <= k; c += step) {
-            DoubleVector a0 = DoubleVector.fromArray(D, out, o + c);
-            DoubleVector a1 = DoubleVector.fromArray(D, out, o + c + D.length());
-            DoubleVector a2 = DoubleVector.fromArray(D, out, o + c + 2 * D.length());
-            DoubleVector a3 = DoubleVector.fromArray(D, out, o + c + 3 * D.length());
-            for (int r = 0; r < rows; r++) {
-                double g = coef.applyAsDouble(r);
-                if (g == 0) {
-                    continue;
+        /** out[o, o+k) += Σ_r coef(r) · m[mo + r·k, +k) for r < rows, with the accumulators in registers. */
+        static void accumulate(double[] out, int o, int k, int rows, java.util.function.IntToDoubleFunction coef,
+                                       double[] m, int mo) {
+            int c = 0;
+            int step = 4 * D.length();
+            for (; c + step <= k; c += step) {
+                DoubleVector a0 = DoubleVector.fromArray(D, out, o + c);
+                DoubleVector a1 = DoubleVector.fromArray(D, out, o + c + D.length());
+                DoubleVector a2 = DoubleVector.fromArray(D, out, o + c + 2 * D.length());
+                DoubleVector a3 = DoubleVector.fromArray(D, out, o + c + 3 * D.length());
+                for (int r = 0; r < rows; r++) {
+                    double g = coef.applyAsDouble(r);
+                    if (g == 0) {
+                        continue;
+                    }
+                    DoubleVector gv = DoubleVector.broadcast(D, g);
+                    int base = mo + r * k + c;
+                    a0 = DoubleVector.fromArray(D, m, base).fma(gv, a0);
+                    a1 = DoubleVector.fromArray(D, m, base + D.length()).fma(gv, a1);
+                    a2 = DoubleVector.fromArray(D, m, base + 2 * D.length()).fma(gv, a2);
+                    a3 = DoubleVector.fromArray(D, m, base + 3 * D.length()).fma(gv, a3);
                 }
-                DoubleVector gv = DoubleVector.broadcast(D, g);
-                int base = mo + r * k + c;
-                a0 = DoubleVector.fromArray(D, m, base).fma(gv, a0);
-                a1 = DoubleVector.fromArray(D, m, base + D.length()).fma(gv, a1);
-                a2 = DoubleVector.fromArray(D, m, base + 2 * D.length()).fma(gv, a2);
-                a3 = DoubleVector.fromArray(D, m, base + 3 * D.length()).fma(gv, a3);
+                a0.intoArray(out, o + c);
+                a1.intoArray(out, o + c + D.length());
+                a2.intoArray(out, o + c + 2 * D.length());
+                a3.intoArray(out, o + c + 3 * D.length());
             }
-            a0.intoArray(out, o + c);
-            a1.intoArray(out, o + c + D.length());
-            a2.intoArray(out, o + c + 2 * D.length());
-            a3.intoArray(out, o + c + 3 * D.length());
-        }
-        for (; c < k; c++) {
-            double s = out[o + c];
-            for (int r = 0; r < rows; r++) {
-                s += coef.applyAsDouble(r) * m[mo + r * k + c];
+            for (; c < k; c++) {
+                double s = out[o + c];
+                for (int r = 0; r < rows; r++) {
+                    s += coef.applyAsDouble(r) * m[mo + r * k + c];
+                }
+                out[o + c] = s;
             }
-            out[o + c] = s;
         }
     }
 }

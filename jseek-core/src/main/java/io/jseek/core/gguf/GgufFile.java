@@ -59,7 +59,7 @@ public final class GgufFile implements AutoCloseable, io.jseek.core.tensor.Tenso
 
     /** Opens and validates a GGUF file (or the first shard of a split model). */
     public static GgufFile open(Path path) {
-        io.jseek.core.VectorApi.require();
+        io.jseek.core.VectorApi.warnIfScalar();
         Arena arena = Arena.ofShared();
         try {
             List<Shard> shards = new ArrayList<>();

@@ -1,5 +1,6 @@
 package io.jseek.core.kernel;
 
+import io.jseek.core.VectorApi;
 import io.jseek.core.tensor.Activations;
 import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.PackedActivation;
@@ -25,11 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * docs/architecture.md ("Kernels", "Packed weights") says why each choice was made and what it measured.
  */
 public final class MatMul {
-    /** The preferred species up to 16 lanes (a panel's 16 rows are one, two or four vectors). */
-    private static final VectorSpecies<Float> F =
-            FloatVector.SPECIES_PREFERRED.length() <= 16 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
-    /** Rows per vector. */
-    private static final int L = F.length();
+    /** Rows per tile: per vector of the preferred species (a panel's 16 rows are one, two or four), or 16 scalar. */
+    private static final int L = VectorApi.USABLE ? Lanes.F.length() : PackedMatrix.GROUP;
     private static final int GROUP = PackedMatrix.GROUP;
 
     /** Batches up to this many tokens take the small-batch kernels (measured: better up to 8 for Q4_0 and Q8_0). */
@@ -267,80 +265,39 @@ public final class MatMul {
     }
 
     /**
-     * The panel product's register tile: rows a (one vector of {@code validA} rows from panel {@code pa},
-     * output column {@code colA}) and rows b, times four tokens, over {@code width} columns starting at
-     * column {@code c0}: eight accumulators, each panel vector feeding four FMAs and each broadcast value
-     * two. Adds to y unless c0 = 0. Rows past {@code valid} are neither read from y nor written. Stores
-     * written out (no helper taking vectors: see PackedMatrix's note on inlining).
+     * The panel product's tile: rows a ({@code validA} rows of panel {@code pa} from offset {@code oa}, at most
+     * {@link #L}, into output column {@code colA}) and rows b, times four tokens, over {@code width} columns from
+     * column {@code c0}; adds to y unless c0 = 0. The Vector API's register tile, or the same sums in scalar code.
      */
     private static void tile(float[] pa, int oa, int validA, int colA, float[] pb, int ob, int validB, int colB,
                              int c0, int width, float[][] x, int xOff, float[][] y) {
-        float[] x0 = x[0];
-        float[] x1 = x[1];
-        float[] x2 = x[2];
-        float[] x3 = x[3];
-        int xo = xOff + c0;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z;
-        FloatVector a1 = z;
-        FloatVector a2 = z;
-        FloatVector a3 = z;
-        FloatVector b0 = z;
-        FloatVector b1 = z;
-        FloatVector b2 = z;
-        FloatVector b3 = z;
-        for (int c = 0; c < width; c++) {
-            FloatVector wa = FloatVector.fromArray(F, pa, c * GROUP + oa);
-            FloatVector wb = FloatVector.fromArray(F, pb, c * GROUP + ob);
-            FloatVector v0 = FloatVector.broadcast(F, x0[xo + c]);
-            a0 = wa.fma(v0, a0);
-            b0 = wb.fma(v0, b0);
-            FloatVector v1 = FloatVector.broadcast(F, x1[xo + c]);
-            a1 = wa.fma(v1, a1);
-            b1 = wb.fma(v1, b1);
-            FloatVector v2 = FloatVector.broadcast(F, x2[xo + c]);
-            a2 = wa.fma(v2, a2);
-            b2 = wb.fma(v2, b2);
-            FloatVector v3 = FloatVector.broadcast(F, x3[xo + c]);
-            a3 = wa.fma(v3, a3);
-            b3 = wb.fma(v3, b3);
+        if (VectorApi.USABLE) {
+            Lanes.tile(pa, oa, validA, colA, pb, ob, validB, colB, c0, width, x, xOff, y);
+            return;
         }
-        if (validA >= L && validB >= L && c0 == 0) {
-            a0.intoArray(y[0], colA);
-            a1.intoArray(y[1], colA);
-            a2.intoArray(y[2], colA);
-            a3.intoArray(y[3], colA);
-            b0.intoArray(y[0], colB);
-            b1.intoArray(y[1], colB);
-            b2.intoArray(y[2], colB);
-            b3.intoArray(y[3], colB);
-        } else if (validA >= L && validB >= L) {
-            a0.add(FloatVector.fromArray(F, y[0], colA)).intoArray(y[0], colA);
-            a1.add(FloatVector.fromArray(F, y[1], colA)).intoArray(y[1], colA);
-            a2.add(FloatVector.fromArray(F, y[2], colA)).intoArray(y[2], colA);
-            a3.add(FloatVector.fromArray(F, y[3], colA)).intoArray(y[3], colA);
-            b0.add(FloatVector.fromArray(F, y[0], colB)).intoArray(y[0], colB);
-            b1.add(FloatVector.fromArray(F, y[1], colB)).intoArray(y[1], colB);
-            b2.add(FloatVector.fromArray(F, y[2], colB)).intoArray(y[2], colB);
-            b3.add(FloatVector.fromArray(F, y[3], colB)).intoArray(y[3], colB);
-        } else {
-            // A block with padding rows (or none): through a scratch row, lane by lane.
-            float[] s = SCRATCH.get().tileSpill;
-            a0.intoArray(s, 0);
-            a1.intoArray(s, L);
-            a2.intoArray(s, 2 * L);
-            a3.intoArray(s, 3 * L);
-            b0.intoArray(s, 4 * L);
-            b1.intoArray(s, 5 * L);
-            b2.intoArray(s, 6 * L);
-            b3.intoArray(s, 7 * L);
-            for (int t = 0; t < 4; t++) {
-                for (int r = 0; r < Math.min(L, validA); r++) {
-                    y[t][colA + r] = (c0 > 0 ? y[t][colA + r] : 0) + s[t * L + r];
+        float[] acc = SCRATCH.get().tileSpill;
+        java.util.Arrays.fill(acc, 0, 8 * L, 0f);
+        for (int t = 0; t < 4; t++) {
+            float[] xt = x[t];
+            int xo = xOff + c0;
+            // Per column, one value of x times a panel column: a loop over rows the JIT can vectorize. Fused
+            // multiply-adds in column order, as each lane of the vector tile does: the same sums, bit for bit.
+            for (int c = 0; c < width; c++) {
+                float v = xt[xo + c];
+                int a = c * GROUP + oa;
+                int b = c * GROUP + ob;
+                for (int r = 0; r < L; r++) {
+                    acc[t * L + r] = Math.fma(pa[a + r], v, acc[t * L + r]);
+                    acc[(4 + t) * L + r] = Math.fma(pb[b + r], v, acc[(4 + t) * L + r]);
                 }
-                for (int r = 0; r < Math.min(L, validB); r++) {
-                    y[t][colB + r] = (c0 > 0 ? y[t][colB + r] : 0) + s[(4 + t) * L + r];
-                }
+            }
+        }
+        for (int t = 0; t < 4; t++) {
+            for (int r = 0; r < Math.min(L, validA); r++) {
+                y[t][colA + r] = (c0 > 0 ? y[t][colA + r] : 0) + acc[t * L + r];
+            }
+            for (int r = 0; r < Math.min(L, validB); r++) {
+                y[t][colB + r] = (c0 > 0 ? y[t][colB + r] : 0) + acc[(4 + t) * L + r];
             }
         }
     }
@@ -612,6 +569,92 @@ public final class MatMul {
         for (int r = 0; r < rows; r++) {
             w.dequantizeRow(firstRow + r, row);
             VectorMath.axpy(x[xOff + r], row, 0, y, yOff, n);
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** The preferred species up to 16 lanes. */
+        static final VectorSpecies<Float> F =
+                FloatVector.SPECIES_PREFERRED.length() <= 16 ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
+
+        /**
+         * The panel product's register tile: rows a (one vector of {@code validA} rows from panel {@code pa},
+         * output column {@code colA}) and rows b, times four tokens, over {@code width} columns starting at
+         * column {@code c0}: eight accumulators, each panel vector feeding four FMAs and each broadcast value
+         * two. Adds to y unless c0 = 0. Rows past {@code valid} are neither read from y nor written. Stores
+         * written out (no helper taking vectors: see PackedMatrix's note on inlining).
+         */
+        static void tile(float[] pa, int oa, int validA, int colA, float[] pb, int ob, int validB, int colB,
+                                 int c0, int width, float[][] x, int xOff, float[][] y) {
+            float[] x0 = x[0];
+            float[] x1 = x[1];
+            float[] x2 = x[2];
+            float[] x3 = x[3];
+            int xo = xOff + c0;
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a0 = z;
+            FloatVector a1 = z;
+            FloatVector a2 = z;
+            FloatVector a3 = z;
+            FloatVector b0 = z;
+            FloatVector b1 = z;
+            FloatVector b2 = z;
+            FloatVector b3 = z;
+            for (int c = 0; c < width; c++) {
+                FloatVector wa = FloatVector.fromArray(F, pa, c * GROUP + oa);
+                FloatVector wb = FloatVector.fromArray(F, pb, c * GROUP + ob);
+                FloatVector v0 = FloatVector.broadcast(F, x0[xo + c]);
+                a0 = wa.fma(v0, a0);
+                b0 = wb.fma(v0, b0);
+                FloatVector v1 = FloatVector.broadcast(F, x1[xo + c]);
+                a1 = wa.fma(v1, a1);
+                b1 = wb.fma(v1, b1);
+                FloatVector v2 = FloatVector.broadcast(F, x2[xo + c]);
+                a2 = wa.fma(v2, a2);
+                b2 = wb.fma(v2, b2);
+                FloatVector v3 = FloatVector.broadcast(F, x3[xo + c]);
+                a3 = wa.fma(v3, a3);
+                b3 = wb.fma(v3, b3);
+            }
+            if (validA >= L && validB >= L && c0 == 0) {
+                a0.intoArray(y[0], colA);
+                a1.intoArray(y[1], colA);
+                a2.intoArray(y[2], colA);
+                a3.intoArray(y[3], colA);
+                b0.intoArray(y[0], colB);
+                b1.intoArray(y[1], colB);
+                b2.intoArray(y[2], colB);
+                b3.intoArray(y[3], colB);
+            } else if (validA >= L && validB >= L) {
+                a0.add(FloatVector.fromArray(F, y[0], colA)).intoArray(y[0], colA);
+                a1.add(FloatVector.fromArray(F, y[1], colA)).intoArray(y[1], colA);
+                a2.add(FloatVector.fromArray(F, y[2], colA)).intoArray(y[2], colA);
+                a3.add(FloatVector.fromArray(F, y[3], colA)).intoArray(y[3], colA);
+                b0.add(FloatVector.fromArray(F, y[0], colB)).intoArray(y[0], colB);
+                b1.add(FloatVector.fromArray(F, y[1], colB)).intoArray(y[1], colB);
+                b2.add(FloatVector.fromArray(F, y[2], colB)).intoArray(y[2], colB);
+                b3.add(FloatVector.fromArray(F, y[3], colB)).intoArray(y[3], colB);
+            } else {
+                // A block with padding rows (or none): through a scratch row, lane by lane.
+                float[] s = SCRATCH.get().tileSpill;
+                a0.intoArray(s, 0);
+                a1.intoArray(s, L);
+                a2.intoArray(s, 2 * L);
+                a3.intoArray(s, 3 * L);
+                b0.intoArray(s, 4 * L);
+                b1.intoArray(s, 5 * L);
+                b2.intoArray(s, 6 * L);
+                b3.intoArray(s, 7 * L);
+                for (int t = 0; t < 4; t++) {
+                    for (int r = 0; r < Math.min(L, validA); r++) {
+                        y[t][colA + r] = (c0 > 0 ? y[t][colA + r] : 0) + s[t * L + r];
+                    }
+                    for (int r = 0; r < Math.min(L, validB); r++) {
+                        y[t][colB + r] = (c0 > 0 ? y[t][colB + r] : 0) + s[(4 + t) * L + r];
+                    }
+                }
+            }
         }
     }
 }

@@ -76,7 +76,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Opens and checks {@code path}; the mapping lives until {@link #close}. */
     public static SafetensorsFile open(Path path) {
-        io.jseek.core.VectorApi.require();
+        io.jseek.core.VectorApi.warnIfScalar();
         Arena arena = Arena.ofShared();
         try {
             MemorySegment file;

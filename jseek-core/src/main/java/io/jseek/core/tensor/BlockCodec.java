@@ -15,12 +15,12 @@ public interface BlockCodec {
     /**
      * Σ_i w[i] · x[xOff + i] over the {@code n} values stored at {@code src[offset..]}: one weight row times
      * one activation vector. The default is the one skeleton for every type without a fused kernel: the row
-     * decoded into a scratch row (each type's {@link #dequantize}, vectorized) and a SIMD dot product.
+     * decoded into a scratch row (each type's {@link #dequantize}) and a float dot product.
      */
     default float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
         float[] row = Scratch.row(n);
         dequantize(src, offset, row, 0, n);
-        return Simd.dot(row, 0, x, xOff, n);
+        return io.jseek.core.kernel.VectorMath.dot(row, 0, x, xOff, n);
     }
 
     /**
@@ -44,7 +44,7 @@ public interface BlockCodec {
      * of both rows once for all four vectors and load each slice of a vector once for both rows: for a
      * handful of tokens (continuous batching) that beats both one token at a time and decoding whole rows
      * to floats first. Rows should be far apart, as for {@link #dot2}. The default decodes each row once
-     * and takes four SIMD dot products of it.
+     * and takes four dot products of it.
      */
     default void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
                         float[][] ys, int yOff, int yStride) {
@@ -52,8 +52,8 @@ public interface BlockCodec {
         dequantize(src, offset, rows, 0, n);
         dequantize(src, offset + rowStride, rows, n, n);
         for (int k = 0; k < 4; k++) {
-            ys[k][yOff] = Simd.dot(rows, 0, xs[k], xOff, n);
-            ys[k][yOff + yStride] = Simd.dot(rows, n, xs[k], xOff, n);
+            ys[k][yOff] = io.jseek.core.kernel.VectorMath.dot(rows, 0, xs[k], xOff, n);
+            ys[k][yOff + yStride] = io.jseek.core.kernel.VectorMath.dot(rows, n, xs[k], xOff, n);
         }
     }
 

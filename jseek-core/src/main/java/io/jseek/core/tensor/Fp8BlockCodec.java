@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -71,42 +72,45 @@ public final class Fp8BlockCodec implements BlockCodec {
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
         long row = offset / cols;
         int c0 = (int) (offset % cols);
-        if (!Simd.USABLE || c0 != 0 || n != cols) {
+        if (!VectorApi.USABLE || c0 != 0 || n != cols) {
             return BlockCodec.super.dot(src, offset, x, xOff, n);
         }
         float sum = 0;
         for (int c = 0; c < cols; c += BLOCK) {
             int len = Math.min(BLOCK, cols - c);
-            sum += scale(row, c) * blockDot(src, offset + c, x, xOff + c, len);
+            sum += scale(row, c) * Lanes.blockDot(src, offset + c, x, xOff + c, len);
         }
         return sum;
     }
 
-    /**
-     * Σ E4M3[byte_j]·x[xi + j] for j < len. A byte's float bits are built from its own (exponent rebased from 7
-     * to 127, mantissa moved up 20 bits, sign moved up 24); subnormal bytes (exponent 0) are their mantissa
-     * times 2^−9. No vector crosses the method's boundary (docs/architecture.md, "Vector API pitfalls").
-     */
-    private static float blockDot(MemorySegment src, long at, float[] x, int xi, int len) {
-        FloatVector sum = FloatVector.zero(Simd.F);
-        int j = 0;
-        for (; j + 16 <= len; j += 16) {
-            ByteVector b = Simd.load16(src, at + j);
-            for (int part = 0; part < Simd.PARTS; part++) {
-                IntVector v = Simd.widen(b, part).and(0xFF);
-                IntVector em = v.and(0x7F);
-                IntVector sign = v.and(0x80).lanewise(VectorOperators.LSHL, 24);
-                FloatVector normal = em.lanewise(VectorOperators.LSHL, 20).add(120 << 23).or(sign).reinterpretAsFloats();
-                FloatVector tiny = Simd.toFloat(em).mul(0x1p-9f).reinterpretAsInts().or(sign).reinterpretAsFloats();
-                VectorMask<Integer> small = em.compare(VectorOperators.LT, 8);
-                FloatVector w = normal.blend(tiny, small.cast(Simd.F));
-                sum = w.fma(FloatVector.fromArray(Simd.F, x, xi + j + part * Simd.F.length()), sum);
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /**
+         * Σ E4M3[byte_j]·x[xi + j] for j < len. A byte's float bits are built from its own (exponent rebased from 7
+         * to 127, mantissa moved up 20 bits, sign moved up 24); subnormal bytes (exponent 0) are their mantissa
+         * times 2^−9. No vector crosses the method's boundary (docs/architecture.md, "Vector API pitfalls").
+         */
+        static float blockDot(MemorySegment src, long at, float[] x, int xi, int len) {
+            FloatVector sum = FloatVector.zero(Simd.F);
+            int j = 0;
+            for (; j + 16 <= len; j += 16) {
+                ByteVector b = Simd.load16(src, at + j);
+                for (int part = 0; part < Simd.PARTS; part++) {
+                    IntVector v = Simd.widen(b, part).and(0xFF);
+                    IntVector em = v.and(0x7F);
+                    IntVector sign = v.and(0x80).lanewise(VectorOperators.LSHL, 24);
+                    FloatVector normal = em.lanewise(VectorOperators.LSHL, 20).add(120 << 23).or(sign).reinterpretAsFloats();
+                    FloatVector tiny = Simd.toFloat(em).mul(0x1p-9f).reinterpretAsInts().or(sign).reinterpretAsFloats();
+                    VectorMask<Integer> small = em.compare(VectorOperators.LT, 8);
+                    FloatVector w = normal.blend(tiny, small.cast(Simd.F));
+                    sum = w.fma(FloatVector.fromArray(Simd.F, x, xi + j + part * Simd.F.length()), sum);
+                }
             }
+            float total = sum.reduceLanes(VectorOperators.ADD);
+            for (; j < len; j++) {
+                total += E4M3[Bytes.u8(src, at + j)] * x[xi + j];
+            }
+            return total;
         }
-        float total = sum.reduceLanes(VectorOperators.ADD);
-        for (; j < len; j++) {
-            total += E4M3[Bytes.u8(src, at + j)] * x[xi + j];
-        }
-        return total;
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
@@ -34,34 +35,37 @@ final class IQ1_MCodec extends IqCodec {
         }
     }
 
-    /** Per sub-block: one u32 and one u16 read, four points shifted and scaled (two scales), into four chains. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return super.dot(src, offset, x, xOff, n);
-        }
-        float[] p = points();
-        FloatVector a0 = FloatVector.zero(F8);
-        FloatVector a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8);
-        FloatVector a3 = FloatVector.zero(F8);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + 56L * b;
-            long sc = src.get(Bytes.LONG, o + 48);
-            float d = Float.float16ToFloat((short) (sc >>> 12 & 0xF | sc >>> 24 & 0xF0 | sc >>> 36 & 0xF00 | sc >>> 48 & 0xF000));
-            for (int sub = 0; sub < 8; sub++) {
-                int qs = Bytes.u32(src, o + 4L * sub);
-                int qh = Bytes.u16(src, o + 32 + 2L * sub);
-                int s = (int) (sc >>> 16 * (sub / 2) + 6 * (sub % 2));
-                FloatVector dl1 = FloatVector.broadcast(F8, d * (2 * (s & 7) + 1));
-                FloatVector dl2 = FloatVector.broadcast(F8, d * (2 * (s >> 3 & 7) + 1));
-                int xi = xOff + QK * b + 32 * sub;
-                a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, IQ1_SCodec.shift((qh & 0x8) << 12), dl1, x, xi, a0);
-                a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 4 & 7) << 8, IQ1_SCodec.shift((qh & 0x80) << 8), dl1, x, xi + 8, a1);
-                a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 8 & 7) << 8, IQ1_SCodec.shift((qh & 0x800) << 4), dl2, x, xi + 16, a2);
-                a3 = shifted8(p, qs >>> 24 | (qh >> 12 & 7) << 8, IQ1_SCodec.shift(qh & 0x8000), dl2, x, xi + 24, a3);
+        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes extends GroupLanes {
+        /** Per sub-block: one u32 and one u16 read, four points shifted and scaled (two scales), into four chains. */
+        static float dot(float[] p, MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector a0 = FloatVector.zero(F8);
+            FloatVector a1 = FloatVector.zero(F8);
+            FloatVector a2 = FloatVector.zero(F8);
+            FloatVector a3 = FloatVector.zero(F8);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + 56L * b;
+                long sc = src.get(Bytes.LONG, o + 48);
+                float d = Float.float16ToFloat((short) (sc >>> 12 & 0xF | sc >>> 24 & 0xF0 | sc >>> 36 & 0xF00 | sc >>> 48 & 0xF000));
+                for (int sub = 0; sub < 8; sub++) {
+                    int qs = Bytes.u32(src, o + 4L * sub);
+                    int qh = Bytes.u16(src, o + 32 + 2L * sub);
+                    int s = (int) (sc >>> 16 * (sub / 2) + 6 * (sub % 2));
+                    FloatVector dl1 = FloatVector.broadcast(F8, d * (2 * (s & 7) + 1));
+                    FloatVector dl2 = FloatVector.broadcast(F8, d * (2 * (s >> 3 & 7) + 1));
+                    int xi = xOff + QK * b + 32 * sub;
+                    a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, IQ1_SCodec.shift((qh & 0x8) << 12), dl1, x, xi, a0);
+                    a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 4 & 7) << 8, IQ1_SCodec.shift((qh & 0x80) << 8), dl1, x, xi + 8, a1);
+                    a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 8 & 7) << 8, IQ1_SCodec.shift((qh & 0x800) << 4), dl2, x, xi + 16, a2);
+                    a3 = shifted8(p, qs >>> 24 | (qh >> 12 & 7) << 8, IQ1_SCodec.shift(qh & 0x8000), dl2, x, xi + 24, a3);
+                }
             }
+            return sum(a0, a1, a2, a3);
         }
-        return sum(a0, a1, a2, a3);
     }
 }

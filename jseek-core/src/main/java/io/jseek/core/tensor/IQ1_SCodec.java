@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
@@ -35,37 +36,40 @@ final class IQ1_SCodec extends IqCodec {
         }
     }
 
-    /** Per sub-block: one u16 and one u32 read, four points shifted and scaled, into four accumulator chains. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return super.dot(src, offset, x, xOff, n);
-        }
-        float[] p = points();
-        FloatVector a0 = FloatVector.zero(F8);
-        FloatVector a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8);
-        FloatVector a3 = FloatVector.zero(F8);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + 50L * b;
-            float d = Bytes.f16(src, o);
-            for (int sub = 0; sub < 8; sub++) {
-                int qh = Bytes.u16(src, o + 34 + 2L * sub);
-                int qs = Bytes.u32(src, o + 2 + 4L * sub);
-                FloatVector dl = FloatVector.broadcast(F8, d * (2 * (qh >> 12 & 7) + 1));
-                float delta = shift(qh & 0x8000);
-                int xi = xOff + QK * b + 32 * sub;
-                a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, delta, dl, x, xi, a0);
-                a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 3 & 7) << 8, delta, dl, x, xi + 8, a1);
-                a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 6 & 7) << 8, delta, dl, x, xi + 16, a2);
-                a3 = shifted8(p, qs >>> 24 | (qh >> 9 & 7) << 8, delta, dl, x, xi + 24, a3);
-            }
-        }
-        return sum(a0, a1, a2, a3);
+        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
     }
 
     /** ±{@link #DELTA} without a branch (the sign bits are random, so a branch would mispredict half the time): − when {@code bit15} is 0x8000. */
     static float shift(int bit15) {
         return Float.intBitsToFloat(Float.floatToRawIntBits(DELTA) | bit15 << 16);
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes extends GroupLanes {
+        /** Per sub-block: one u16 and one u32 read, four points shifted and scaled, into four accumulator chains. */
+        static float dot(float[] p, MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector a0 = FloatVector.zero(F8);
+            FloatVector a1 = FloatVector.zero(F8);
+            FloatVector a2 = FloatVector.zero(F8);
+            FloatVector a3 = FloatVector.zero(F8);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + 50L * b;
+                float d = Bytes.f16(src, o);
+                for (int sub = 0; sub < 8; sub++) {
+                    int qh = Bytes.u16(src, o + 34 + 2L * sub);
+                    int qs = Bytes.u32(src, o + 2 + 4L * sub);
+                    FloatVector dl = FloatVector.broadcast(F8, d * (2 * (qh >> 12 & 7) + 1));
+                    float delta = shift(qh & 0x8000);
+                    int xi = xOff + QK * b + 32 * sub;
+                    a0 = shifted8(p, qs & 0xFF | (qh & 7) << 8, delta, dl, x, xi, a0);
+                    a1 = shifted8(p, qs >>> 8 & 0xFF | (qh >> 3 & 7) << 8, delta, dl, x, xi + 8, a1);
+                    a2 = shifted8(p, qs >>> 16 & 0xFF | (qh >> 6 & 7) << 8, delta, dl, x, xi + 16, a2);
+                    a3 = shifted8(p, qs >>> 24 | (qh >> 9 & 7) << 8, delta, dl, x, xi + 24, a3);
+                }
+            }
+            return sum(a0, a1, a2, a3);
+        }
     }
 }

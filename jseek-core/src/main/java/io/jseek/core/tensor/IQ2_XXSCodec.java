@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
@@ -32,31 +33,34 @@ final class IQ2_XXSCodec extends IqCodec {
         }
     }
 
-    /** Per sub-block: one 8-byte read, four points times their signs, scaled, into four accumulator chains. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return super.dot(src, offset, x, xOff, n);
-        }
-        float[] p = points();
-        FloatVector a0 = FloatVector.zero(F8);
-        FloatVector a1 = FloatVector.zero(F8);
-        FloatVector a2 = FloatVector.zero(F8);
-        FloatVector a3 = FloatVector.zero(F8);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + 66L * b;
-            float d = Bytes.f16(src, o);
-            for (int sub = 0; sub < 8; sub++) {
-                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
-                int aux = (int) (v >>> 32);
-                FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (aux >>> 28)) * 0.25f);
-                int xi = xOff + QK * b + 32 * sub;
-                a0 = signed8(p, (int) v & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux & 127], db, x, xi, a0);
-                a1 = signed8(p, (int) (v >>> 8) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 7 & 127], db, x, xi + 8, a1);
-                a2 = signed8(p, (int) (v >>> 16) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 14 & 127], db, x, xi + 16, a2);
-                a3 = signed8(p, (int) (v >>> 24) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 21 & 127], db, x, xi + 24, a3);
+        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes extends GroupLanes {
+        /** Per sub-block: one 8-byte read, four points times their signs, scaled, into four accumulator chains. */
+        static float dot(float[] p, MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector a0 = FloatVector.zero(F8);
+            FloatVector a1 = FloatVector.zero(F8);
+            FloatVector a2 = FloatVector.zero(F8);
+            FloatVector a3 = FloatVector.zero(F8);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + 66L * b;
+                float d = Bytes.f16(src, o);
+                for (int sub = 0; sub < 8; sub++) {
+                    long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                    int aux = (int) (v >>> 32);
+                    FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (aux >>> 28)) * 0.25f);
+                    int xi = xOff + QK * b + 32 * sub;
+                    a0 = signed8(p, (int) v & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux & 127], db, x, xi, a0);
+                    a1 = signed8(p, (int) (v >>> 8) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 7 & 127], db, x, xi + 8, a1);
+                    a2 = signed8(p, (int) (v >>> 16) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 14 & 127], db, x, xi + 16, a2);
+                    a3 = signed8(p, (int) (v >>> 24) & 0xFF, IqGrid.EVEN_SIGN_ROWS[aux >>> 21 & 127], db, x, xi + 24, a3);
+                }
             }
+            return sum(a0, a1, a2, a3);
         }
-        return sum(a0, a1, a2, a3);
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
@@ -31,39 +32,42 @@ final class IQ3_XXSCodec extends IqCodec {
         }
     }
 
-    /**
-     * Per sub-block: one 8-byte read of its indices and a u32 of signs and scale; each group is two 4-wide
-     * points (128-bit vectors) times their signs, scaled, into four accumulator chains.
-     */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return super.dot(src, offset, x, xOff, n);
-        }
-        float[] p = points();
-        FloatVector a0 = FloatVector.zero(F4);
-        FloatVector a1 = FloatVector.zero(F4);
-        FloatVector a2 = FloatVector.zero(F4);
-        FloatVector a3 = FloatVector.zero(F4);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + 98L * b;
-            float d = Bytes.f16(src, o);
-            for (int sub = 0; sub < 8; sub++) {
-                long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
-                int aux = Bytes.u32(src, o + 66 + 4L * sub);
-                FloatVector db = FloatVector.broadcast(F4, d * (0.5f + (aux >>> 28)) * 0.5f);
-                int xi = xOff + QK * b + 32 * sub;
-                for (int l = 0; l < 4; l += 2) {
-                    int s0 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l & 127];
-                    int s1 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l + 7 & 127];
-                    int q = (int) (v >>> 16 * l);
-                    a0 = signed4(p, q & 0xFF, s0, db, x, xi + 8 * l, a0);
-                    a1 = signed4(p, q >>> 8 & 0xFF, s0 + 4, db, x, xi + 8 * l + 4, a1);
-                    a2 = signed4(p, q >>> 16 & 0xFF, s1, db, x, xi + 8 * l + 8, a2);
-                    a3 = signed4(p, q >>> 24, s1 + 4, db, x, xi + 8 * l + 12, a3);
+        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes extends GroupLanes {
+        /**
+         * Per sub-block: one 8-byte read of its indices and a u32 of signs and scale; each group is two 4-wide
+         * points (128-bit vectors) times their signs, scaled, into four accumulator chains.
+         */
+        static float dot(float[] p, MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector a0 = FloatVector.zero(F4);
+            FloatVector a1 = FloatVector.zero(F4);
+            FloatVector a2 = FloatVector.zero(F4);
+            FloatVector a3 = FloatVector.zero(F4);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + 98L * b;
+                float d = Bytes.f16(src, o);
+                for (int sub = 0; sub < 8; sub++) {
+                    long v = src.get(Bytes.LONG, o + 2 + 8L * sub);
+                    int aux = Bytes.u32(src, o + 66 + 4L * sub);
+                    FloatVector db = FloatVector.broadcast(F4, d * (0.5f + (aux >>> 28)) * 0.5f);
+                    int xi = xOff + QK * b + 32 * sub;
+                    for (int l = 0; l < 4; l += 2) {
+                        int s0 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l & 127];
+                        int s1 = IqGrid.EVEN_SIGN_ROWS[aux >>> 7 * l + 7 & 127];
+                        int q = (int) (v >>> 16 * l);
+                        a0 = signed4(p, q & 0xFF, s0, db, x, xi + 8 * l, a0);
+                        a1 = signed4(p, q >>> 8 & 0xFF, s0 + 4, db, x, xi + 8 * l + 4, a1);
+                        a2 = signed4(p, q >>> 16 & 0xFF, s1, db, x, xi + 8 * l + 8, a2);
+                        a3 = signed4(p, q >>> 24, s1 + 4, db, x, xi + 8 * l + 12, a3);
+                    }
                 }
             }
+            return sum(a0, a1, a2, a3);
         }
-        return sum(a0, a1, a2, a3);
     }
 }

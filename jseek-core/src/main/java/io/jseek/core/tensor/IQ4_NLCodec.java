@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -41,36 +42,39 @@ final class IQ4_NLCodec implements BlockCodec {
         }
     }
 
-    /** Per block: the fused block product ({@link #blockDot}) times d. */
+    /** Per block: the fused block product ({@link Lanes#blockDot}) times d. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
+        if (!VectorApi.USABLE) {
             return BlockCodec.super.dot(src, offset, x, xOff, n);
         }
         float sum = 0;
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
-            sum += Bytes.f16(src, o) * blockDot(src, o + 2, x, xOff + b * QK);
+            sum += Bytes.f16(src, o) * Lanes.blockDot(src, o + 2, x, xOff + b * QK);
         }
         return sum;
     }
 
-    /**
-     * Σ_j LEVELS[q_j]·x[xi + j] over the 32 values whose nibbles are the 16 bytes at qs: the nibbles looked up
-     * in byte lanes (16 at a time), widened, multiplied in float lanes. No vector crosses the method's
-     * boundary (a vector argument or result of a method C2 does not inline is allocated; docs/architecture.md).
-     */
-    static float blockDot(MemorySegment src, long qs, float[] x, int xi) {
-        ByteVector levels = ByteVector.fromArray(Simd.B16, LEVEL_BYTES, 0);
-        ByteVector q = Simd.load16(src, qs);
-        ByteVector low = q.and((byte) 0x0F).selectFrom(levels);
-        ByteVector high = q.lanewise(VectorOperators.LSHR, 4).selectFrom(levels);
-        FloatVector sum = FloatVector.zero(Simd.F);
-        for (int part = 0; part < Simd.PARTS; part++) {
-            int xo = xi + part * Simd.F.length();
-            sum = Simd.toFloat(Simd.widen(low, part)).fma(FloatVector.fromArray(Simd.F, x, xo), sum);
-            sum = Simd.toFloat(Simd.widen(high, part)).fma(FloatVector.fromArray(Simd.F, x, xo + 16), sum);
+    /** The Vector API kernels (IQ4_XS's too): loaded only when {@link VectorApi#USABLE} (see there). */
+    static final class Lanes {
+        /**
+         * Σ_j LEVELS[q_j]·x[xi + j] over the 32 values whose nibbles are the 16 bytes at qs: the nibbles looked up
+         * in byte lanes (16 at a time), widened, multiplied in float lanes. No vector crosses the method's
+         * boundary (a vector argument or result of a method C2 does not inline is allocated; docs/architecture.md).
+         */
+        static float blockDot(MemorySegment src, long qs, float[] x, int xi) {
+            ByteVector levels = ByteVector.fromArray(Simd.B16, LEVEL_BYTES, 0);
+            ByteVector q = Simd.load16(src, qs);
+            ByteVector low = q.and((byte) 0x0F).selectFrom(levels);
+            ByteVector high = q.lanewise(VectorOperators.LSHR, 4).selectFrom(levels);
+            FloatVector sum = FloatVector.zero(Simd.F);
+            for (int part = 0; part < Simd.PARTS; part++) {
+                int xo = xi + part * Simd.F.length();
+                sum = Simd.toFloat(Simd.widen(low, part)).fma(FloatVector.fromArray(Simd.F, x, xo), sum);
+                sum = Simd.toFloat(Simd.widen(high, part)).fma(FloatVector.fromArray(Simd.F, x, xo + 16), sum);
+            }
+            return sum.reduceLanes(VectorOperators.ADD);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -25,14 +26,14 @@ final class IQ4_XSCodec implements BlockCodec {
     /** Per 32-value sub-block: IQ4_NL's fused block product ({@link IQ4_NLCodec#blockDot}) times d · (scale − 32). */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
+        if (!VectorApi.USABLE) {
             return BlockCodec.super.dot(src, offset, x, xOff, n);
         }
         float sum = 0;
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             for (int sub = 0; sub < 8; sub++) {
-                sum += scale(src, o, sub) * IQ4_NLCodec.blockDot(src, o + 8 + 16L * sub, x, xOff + b * QK + 32 * sub);
+                sum += scale(src, o, sub) * IQ4_NLCodec.Lanes.blockDot(src, o + 8 + 16L * sub, x, xOff + b * QK + 32 * sub);
             }
         }
         return sum;

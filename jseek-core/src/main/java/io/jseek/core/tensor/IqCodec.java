@@ -22,8 +22,6 @@ import jdk.incubator.vector.VectorSpecies;
 abstract class IqCodec implements BlockCodec {
     static final int QK = 256;
     static final int GROUPS = QK / 8;
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final ThreadLocal<Groups> GROUPS_OF_THREAD = ThreadLocal.withInitial(Groups::new);
 
     /** One super-block read: per group g the grid point(s), the sign byte, the scale and (IQ1) the shift. */
@@ -72,27 +70,34 @@ abstract class IqCodec implements BlockCodec {
         }
     }
 
-    // One group's product, shared by the subclasses' kernels (small enough that C2 inlines them into the loop,
-    // so the vectors stay in registers).
+    /**
+     * One group's product, shared by the subclasses' kernels, which are nested classes extending this one (so they
+     * name these unqualified); loaded only when {@link io.jseek.core.VectorApi#USABLE}. Small enough that C2
+     * inlines them into the loop, so the vectors stay in registers.
+     */
+    abstract static class GroupLanes {
+        static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+        static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
 
-    /** acc + (point · signs · scale) × x[xi..xi+8) for an 8-wide point; signRow: the sign byte's row in {@link IqGrid#SIGNS}. */
-    static FloatVector signed8(float[] points, int point, int signRow, FloatVector scale, float[] x, int xi, FloatVector acc) {
-        return FloatVector.fromArray(F8, points, 8 * point).mul(FloatVector.fromArray(F8, IqGrid.SIGNS, signRow))
-                .mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
-    }
+        /** acc + (point · signs · scale) × x[xi..xi+8) for an 8-wide point; signRow: the sign byte's row in {@link IqGrid#SIGNS}. */
+        static FloatVector signed8(float[] points, int point, int signRow, FloatVector scale, float[] x, int xi, FloatVector acc) {
+            return FloatVector.fromArray(F8, points, 8 * point).mul(FloatVector.fromArray(F8, IqGrid.SIGNS, signRow))
+                    .mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
+        }
 
-    /** acc + ((point + delta) · scale) × x[xi..xi+8) for an IQ1 point. */
-    static FloatVector shifted8(float[] points, int point, float delta, FloatVector scale, float[] x, int xi, FloatVector acc) {
-        return FloatVector.fromArray(F8, points, 8 * point).add(delta).mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
-    }
+        /** acc + ((point + delta) · scale) × x[xi..xi+8) for an IQ1 point. */
+        static FloatVector shifted8(float[] points, int point, float delta, FloatVector scale, float[] x, int xi, FloatVector acc) {
+            return FloatVector.fromArray(F8, points, 8 * point).add(delta).mul(scale).fma(FloatVector.fromArray(F8, x, xi), acc);
+        }
 
-    /** acc + (point · signs · scale) × x[xi..xi+4) for a 4-wide point; signAt: its 4 signs' place in {@link IqGrid#SIGNS}. */
-    static FloatVector signed4(float[] points, int point, int signAt, FloatVector scale, float[] x, int xi, FloatVector acc) {
-        return FloatVector.fromArray(F4, points, 4 * point).mul(FloatVector.fromArray(F4, IqGrid.SIGNS, signAt))
-                .mul(scale).fma(FloatVector.fromArray(F4, x, xi), acc);
-    }
+        /** acc + (point · signs · scale) × x[xi..xi+4) for a 4-wide point; signAt: its 4 signs' place in {@link IqGrid#SIGNS}. */
+        static FloatVector signed4(float[] points, int point, int signAt, FloatVector scale, float[] x, int xi, FloatVector acc) {
+            return FloatVector.fromArray(F4, points, 4 * point).mul(FloatVector.fromArray(F4, IqGrid.SIGNS, signAt))
+                    .mul(scale).fma(FloatVector.fromArray(F4, x, xi), acc);
+        }
 
-    static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+            return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        }
     }
 }

@@ -1,8 +1,8 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,8 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
  * (natural order) for the zero-point and min terms. Reused: {@link #quantize} overwrites it.
  */
 public final class PackedActivation {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** 1.5·2^23: adding it rounds a float of magnitude below 2^22 to an integer, ties to even (ggml's nearest_int). */
     private static final float ROUND = 12582912f;
 
@@ -66,9 +64,9 @@ public final class PackedActivation {
             round(x, base, sb, mul, values);
             int total = 0;
             for (int j = 0; j < sb / sub; j++) {
-                int sum = IntVector.fromArray(I, values, j * sub).reduceLanes(VectorOperators.ADD);
-                for (int i = j * sub + I.length(); i < (j + 1) * sub; i += I.length()) {
-                    sum += IntVector.fromArray(I, values, i).reduceLanes(VectorOperators.ADD);
+                int sum = 0;
+                for (int i = j * sub; i < (j + 1) * sub; i++) {
+                    sum += values[i];
                 }
                 sums[b * (sb / sub) + j] = sum;
                 total += sum;
@@ -87,10 +85,25 @@ public final class PackedActivation {
 
     /** v[i] = min(127, rint(mul·x[off + i])) for i in [0, n), n a multiple of the vector length. */
     private static void round(float[] x, int off, int n, float mul, int[] v) {
-        FloatVector m = FloatVector.broadcast(F, mul);
-        for (int i = 0; i < n; i += F.length()) {
-            IntVector bits = FloatVector.fromArray(F, x, off + i).mul(m).add(ROUND).reinterpretAsInts();
-            bits.and(0x7FFFFF).sub(0x400000).min(127).intoArray(v, i);
+        if (VectorApi.USABLE) {
+            Lanes.round(x, off, n, mul, v);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            v[i] = Math.min(127, (Float.floatToRawIntBits(x[off + i] * mul + ROUND) & 0x7FFFFF) - 0x400000);
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+        static void round(float[] x, int off, int n, float mul, int[] v) {
+            FloatVector m = FloatVector.broadcast(F, mul);
+            for (int i = 0; i < n; i += F.length()) {
+                IntVector bits = FloatVector.fromArray(F, x, off + i).mul(m).add(ROUND).reinterpretAsInts();
+                bits.and(0x7FFFFF).sub(0x400000).min(127).intoArray(v, i);
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -29,49 +30,36 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Overflow: 4-bit products are at most 15·127 and a run adds at most 16 of them per lane; 6-bit values
  * are centred to [−32, 31] and a run adds at most 8 products of at most 32·127. Both stay below 2^15.
  */
-public final class PackedMatrix implements Matrix {
+public abstract sealed class PackedMatrix implements Matrix permits PackedMatrix.Lanes {
     /** Rows per group. */
     public static final int GROUP = 16;
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
-    /** Rows of a group per vector. */
-    private static final int L = F.length();
-    private static final int PARTS = GROUP / Math.max(1, L);
-    private static final VectorSpecies<Byte> HALF_BYTES = L >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(16 * L)) : null;
-    private static final VectorSpecies<Byte> QUARTER_BYTES = L >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L)) : null;
-    private static final VectorSpecies<Short> HALF_SHORTS = L >= 8
-            ? VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L)) : null;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** True when matrices are packed: the Vector API is usable and its vectors are 256 or 512 bits. */
+    public static final boolean SUPPORTED = VectorApi.USABLE && Lanes.SUPPORTED;
 
-    /** True when the platform's vectors suit these kernels (256- or 512-bit). */
-    public static final boolean SUPPORTED = L == 8 || L == 16;
 
-    private final Tensor source;
-    private final PackedLayout layout;
-    private final PackedLayout.Packable codec;
-    private final int rowLength;
-    private final int rowsPerMatrix;
-    private final long groupsPerMatrix;
-    private final int superblocks;
-    private final int subBlocks;
-    private final int runs;
-    private final int mOff;
-    private final int sOff;
-    private final int mnOff;
-    private final int pairsOff;
-    private final int sbBytes;
-    private final long groupBytes;
-    private final long groups;
-    private final MemorySegment data;
+    final Tensor source;
+    final PackedLayout layout;
+    final PackedLayout.Packable codec;
+    final int rowLength;
+    final int rowsPerMatrix;
+    final long groupsPerMatrix;
+    final int superblocks;
+    final int subBlocks;
+    final int runs;
+    final int mOff;
+    final int sOff;
+    final int mnOff;
+    final int pairsOff;
+    final int sbBytes;
+    final long groupBytes;
+    final long groups;
+    final MemorySegment data;
 
     /** The integer kernel for this layout. */
-    private enum Kernel { BLOCKS4, KQUANT4, BYTES8 }
+    enum Kernel { BLOCKS4, KQUANT4, BYTES8 }
 
-    private final Kernel kernel;
+    final Kernel kernel;
 
     /*
      * Where the kernels read s, m and M, chosen once per matrix so that the kernels themselves have no
@@ -82,25 +70,25 @@ public final class PackedMatrix implements Matrix {
     private static final MemorySegment ONES = java.lang.foreign.Arena.global().allocate(64)
             .fill((byte) 1);
     private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(64);
-    private final MemorySegment scaleData;
+    final MemorySegment scaleData;
     /** 1 when scaleData is this matrix's own data (offsets then count from the superblock), else 0; likewise for the others. */
-    private final long scaleInData;
-    private final long scaleOff;
-    private final int scaleStride;
-    private final MemorySegment minData;
-    private final long minInData;
-    private final long minOff;
-    private final int minStride;
-    private final MemorySegment minScaleData;
-    private final long minScaleInData;
-    private final long minScaleOff;
+    final long scaleInData;
+    final long scaleOff;
+    final int scaleStride;
+    final MemorySegment minData;
+    final long minInData;
+    final long minOff;
+    final int minStride;
+    final MemorySegment minScaleData;
+    final long minScaleInData;
+    final long minScaleOff;
     /** Sub-blocks the epilogue sums Σ s·XQ over (0 when centre = zero), and Σ m·XQ (0 without mins). */
-    private final int scaleSubs;
-    private final int minSubs;
+    final int scaleSubs;
+    final int minSubs;
     /** 1 for K types (min term M·Σ m·XQ·dx), else 0. */
-    private final float integerMins;
+    final float integerMins;
     /** 1 for Q4_1 and Q5_1 (llama.cpp's Q8_1 min term M·s), else 0. */
-    private final float floatMins;
+    final float floatMins;
 
     /** Where packed copies get their memory: {@code bytes} with the given alignment. */
     @FunctionalInterface
@@ -108,7 +96,7 @@ public final class PackedMatrix implements Matrix {
         MemorySegment allocate(long bytes, long alignment);
     }
 
-    private PackedMatrix(Tensor source, Allocator memory) {
+    PackedMatrix(Tensor source, Allocator memory) {
         this.source = source;
         this.codec = (PackedLayout.Packable) source.type().codec();
         this.layout = codec.layout();
@@ -160,7 +148,7 @@ public final class PackedMatrix implements Matrix {
         if (!canPack(t)) {
             throw new IllegalArgumentException("tensor " + t.name() + " (" + t.type() + ") cannot be packed");
         }
-        return new PackedMatrix(t, memory);
+        return new Lanes(t, memory);
     }
 
     @Override
@@ -252,287 +240,328 @@ public final class PackedMatrix implements Matrix {
         return (f16 & 0x7C00) != 0x7C00;
     }
 
-    // ---- kernels
-    //
-    // Every vector operation is written out in the kernel method itself, not in small helpers of ours: the
-    // Vector API's own methods are force-inlined whatever the size of the method they land in, but an
-    // ordinary helper is not inlined once that method has grown past the compiler's limit (DesiredMethodLimit,
-    // which the force-inlined code counts towards), and a vector passed to or returned from a call that is
-    // not inlined is allocated. Kernels are also longer than the compiler's limit for inlining a hot method
-    // (FreqInlineSize, 325 bytes of bytecode), so each is compiled on its own rather than into its caller.
-    //
-    // Recurring expressions: ZERO_EXTEND_B2S of 2L bytes gives each row's byte pair as two 16-bit lanes;
-    // castShape sign-extends (convertShape(B2I/B2S) and convert(I2F) are not intrinsified on JDK 25 and
-    // allocate); an int broadcast seen as shorts gives every row the same activation pair; a row's two 16-bit
-    // sums are added as (v << 16 >> 16) + (v >> 16) on the int view; f16 D and M become floats as
-    // bits((h << 17) >>> 4 | (h << 16 & sign)) · 2^112, exact for normal and subnormal values.
-
-    // ---- one token
-
-    /** Each thread's buffers between kernel stages: a run's 16-bit sums, a superblock's dot products, the float sums. */
-    private static final class Sums {
-        final short[] runs = new short[4 * 2 * L];
-        final int[] dots = new int[L];
-        final float[] acc = new float[L];
-    }
-
-    private static final ThreadLocal<Sums> SUMS = ThreadLocal.withInitial(Sums::new);
-
     /**
      * y[yOff + i] = row i of group {@code g} · x for the group's rows, x given as {@code a} (quantized for
      * this matrix's layout).
      */
-    public void dotGroup(long g, PackedActivation a, float[] y, int yOff) {
-        int rows = rowsIn(g);
-        Sums sums = SUMS.get();
-        for (int part = 0; part < PARTS; part++) {
-            java.util.Arrays.fill(sums.acc, 0f);
-            switch (kernel) {
-                case BLOCKS4 -> blocks4(g, part, a, sums);
-                case KQUANT4 -> kquant4(g, part, a, sums);
-                case BYTES8 -> bytes8(g, part, a, sums);
-            }
-            int valid = Math.min(L, rows - part * L);
-            if (valid > 0) {
-                System.arraycopy(sums.acc, 0, y, yOff + part * L, valid);
-            }
-        }
-    }
-
-    /*
-     * The kernels: rows [part·L, part·L + L) of group g times the activation. Three stages, each its own
-     * method and each small enough that the compiler inlines every vector operation into it (a vector
-     * operation left as a real call allocates its vectors; one method doing all of it went over the inlining
-     * budget): the run loop (16-bit products, per width), addRun (widen, scale by s, add to the superblock's
-     * dot products), finishSuperblock (the float epilogue). Vectors never cross a call of ours: the stages
-     * hand over through the small arrays of Sums.
-     */
+    public abstract void dotGroup(long g, PackedActivation a, float[] y, int yOff);
 
     /**
-     * 4-bit types with one scale per 32 columns (Q4_0, Q4_1): everything in registers; per block the 8 byte
-     * pairs, dx·D·(dot − zero·XQ), and for Q4_1 llama.cpp's Q8_1 min term −M·s.
+     * Decodes columns [c0, c1) (whole superblocks) of group {@code g} into {@code panel[(c − c0)·16 + i]} =
+     * row i, column c (column-major), bit for bit as ggml decodes the stored blocks: (D·s)·(q − zero) − M·m.
      */
-    private void blocks4(long g, int part, PackedActivation a, Sums sums) {
-        int[] xp = a.pairs;
-        int zeroShift = -layout.zero();
-        boolean mins = layout.mins();
-        long o = g * groupBytes + part * 2L * L;
-        FloatVector acc = FloatVector.zero(F);
-        int xi = 0;
-        for (int b = 0; b < superblocks; b++, o += sbBytes) {
-            ShortVector lo = ShortVector.zero(S);
-            ShortVector hi = lo;
-            long p = o + pairsOff;
-            for (int k = 0; k < 8; k++, p += 2 * GROUP, xi += 2) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                lo = v.and((short) 15).mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
-                hi = v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
-            }
-            // Each lane holds at most 8 + 8 products of at most 15·127: lo + hi still fits in 16 bits.
-            IntVector both = lo.add(hi).reinterpretAsInts();
-            IntVector dot = both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(both.lanewise(VectorOperators.ASHR, 16)).add(zeroShift * a.sums[b]);
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-            FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                    .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-            acc = ((FloatVector) dot.castShape(F, 0)).mul(d).fma(FloatVector.broadcast(F, a.scales[b]), acc);
-            if (mins) {
-                IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + mOff, LE)
-                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-                FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                        .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-                acc = m.fma(FloatVector.broadcast(F, -a.minTerms[b]), acc);
+    public abstract void decodeGroup(long g, int c0, int c1, float[] panel);
+
+    /**
+     * The Vector API kernels, the one implementation: loaded only when {@link VectorApi#USABLE} (see there); without
+     * it nothing is packed ({@link #canPack}) and the stored tensors' own kernels run.
+     */
+    static final class Lanes extends PackedMatrix {
+        private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+        private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+        /** Rows of a group per vector. */
+        private static final int L = F.length();
+        private static final int PARTS = GROUP / Math.max(1, L);
+        private static final VectorSpecies<Byte> HALF_BYTES = L >= 8
+                ? VectorSpecies.of(byte.class, VectorShape.forBitSize(16 * L)) : null;
+        private static final VectorSpecies<Byte> QUARTER_BYTES = L >= 8
+                ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L)) : null;
+        private static final VectorSpecies<Short> HALF_SHORTS = L >= 8
+                ? VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L)) : null;
+        private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+        /** True when the platform's vectors suit these kernels (256- or 512-bit). */
+        static final boolean SUPPORTED = L == 8 || L == 16;
+
+        Lanes(Tensor source, Allocator memory) {
+            super(source, memory);
+        }
+
+        // ---- kernels
+        //
+        // Every vector operation is written out in the kernel method itself, not in small helpers of ours: the
+        // Vector API's own methods are force-inlined whatever the size of the method they land in, but an
+        // ordinary helper is not inlined once that method has grown past the compiler's limit (DesiredMethodLimit,
+        // which the force-inlined code counts towards), and a vector passed to or returned from a call that is
+        // not inlined is allocated. Kernels are also longer than the compiler's limit for inlining a hot method
+        // (FreqInlineSize, 325 bytes of bytecode), so each is compiled on its own rather than into its caller.
+        //
+        // Recurring expressions: ZERO_EXTEND_B2S of 2L bytes gives each row's byte pair as two 16-bit lanes;
+        // castShape sign-extends (convertShape(B2I/B2S) and convert(I2F) are not intrinsified on JDK 25 and
+        // allocate); an int broadcast seen as shorts gives every row the same activation pair; a row's two 16-bit
+        // sums are added as (v << 16 >> 16) + (v >> 16) on the int view; f16 D and M become floats as
+        // bits((h << 17) >>> 4 | (h << 16 & sign)) · 2^112, exact for normal and subnormal values.
+
+        // ---- one token
+
+        /** Each thread's buffers between kernel stages: a run's 16-bit sums, a superblock's dot products, the float sums. */
+        private static final class Sums {
+            final short[] runs = new short[4 * 2 * L];
+            final int[] dots = new int[L];
+            final float[] acc = new float[L];
+        }
+
+        private static final ThreadLocal<Sums> SUMS = ThreadLocal.withInitial(Sums::new);
+
+        /**
+         * y[yOff + i] = row i of group {@code g} · x for the group's rows, x given as {@code a} (quantized for
+         * this matrix's layout).
+         */
+        @Override
+        public void dotGroup(long g, PackedActivation a, float[] y, int yOff) {
+            int rows = rowsIn(g);
+            Sums sums = SUMS.get();
+            for (int part = 0; part < PARTS; part++) {
+                java.util.Arrays.fill(sums.acc, 0f);
+                switch (kernel) {
+                    case BLOCKS4 -> blocks4(g, part, a, sums);
+                    case KQUANT4 -> kquant4(g, part, a, sums);
+                    case BYTES8 -> bytes8(g, part, a, sums);
+                }
+                int valid = Math.min(L, rows - part * L);
+                if (valid > 0) {
+                    System.arraycopy(sums.acc, 0, y, yOff + part * L, valid);
+                }
             }
         }
-        acc.intoArray(sums.acc, 0);
-    }
 
-    /** 4-bit K types (Q4_K): runs of 16 byte pairs, each run's two sub-blocks scaled by s in registers. */
-    private void kquant4(long g, int part, PackedActivation a, Sums sums) {
-        int[] xp = a.pairs;
-        int[] subs = layout.runSubs();
-        int steps = layout.runLength();
-        long o = g * groupBytes;
-        int xi = 0;
-        for (int b = 0; b < superblocks; b++, o += sbBytes) {
-            IntVector dot = IntVector.zero(I);
-            long p = o + pairsOff + part * 2L * L;
-            long sc = o + sOff + part * L;
-            for (int run = 0; run < runs; run++) {
+        /*
+         * The kernels: rows [part·L, part·L + L) of group g times the activation. Three stages, each its own
+         * method and each small enough that the compiler inlines every vector operation into it (a vector
+         * operation left as a real call allocates its vectors; one method doing all of it went over the inlining
+         * budget): the run loop (16-bit products, per width), addRun (widen, scale by s, add to the superblock's
+         * dot products), finishSuperblock (the float epilogue). Vectors never cross a call of ours: the stages
+         * hand over through the small arrays of Sums.
+         */
+
+        /**
+         * 4-bit types with one scale per 32 columns (Q4_0, Q4_1): everything in registers; per block the 8 byte
+         * pairs, dx·D·(dot − zero·XQ), and for Q4_1 llama.cpp's Q8_1 min term −M·s.
+         */
+        private void blocks4(long g, int part, PackedActivation a, Sums sums) {
+            int[] xp = a.pairs;
+            int zeroShift = -layout.zero();
+            boolean mins = layout.mins();
+            long o = g * groupBytes + part * 2L * L;
+            FloatVector acc = FloatVector.zero(F);
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
                 ShortVector lo = ShortVector.zero(S);
                 ShortVector hi = lo;
-                for (int k = 0; k < steps; k++, p += 2 * GROUP, xi += 2) {
+                long p = o + pairsOff;
+                for (int k = 0; k < 8; k++, p += 2 * GROUP, xi += 2) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                     lo = v.and((short) 15).mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
                     hi = v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
                 }
-                IntVector l = lo.reinterpretAsInts();
-                IntVector u = hi.reinterpretAsInts();
-                IntVector sl = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run], LE).castShape(I, 0);
-                IntVector su = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run + 1], LE).castShape(I, 0);
-                dot = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
-                        .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
-                        .add(dot);
-            }
-            dot.intoArray(sums.dots, 0);
-            finishSuperblock(o, part, b, a, sums);
-        }
-    }
-
-    /** The byte layout (5- and 6-bit types): runs of centred signed values, each run scaled by its sub-block's s. */
-    private void bytes8(long g, int part, PackedActivation a, Sums sums) {
-        int[] xp = a.pairs;
-        int[] subs = layout.runSubs();
-        int steps = layout.runLength();
-        long o = g * groupBytes;
-        int xi = 0;
-        for (int b = 0; b < superblocks; b++, o += sbBytes) {
-            IntVector dot = IntVector.zero(I);
-            long p = o + pairsOff + part * 2L * L;
-            long sc = o * scaleInData + scaleOff + part * L;
-            for (int run = 0; run < runs; run++) {
-                ShortVector acc = ShortVector.zero(S);
-                for (int k = 0; k < steps; k++, p += 2 * GROUP, xi++) {
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0);
-                    acc = v.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(acc);
+                // Each lane holds at most 8 + 8 products of at most 15·127: lo + hi still fits in 16 bits.
+                IntVector both = lo.add(hi).reinterpretAsInts();
+                IntVector dot = both.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(both.lanewise(VectorOperators.ASHR, 16)).add(zeroShift * a.sums[b]);
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                        .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+                acc = ((FloatVector) dot.castShape(F, 0)).mul(d).fma(FloatVector.broadcast(F, a.scales[b]), acc);
+                if (mins) {
+                    IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + mOff, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+                    FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                            .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+                    acc = m.fma(FloatVector.broadcast(F, -a.minTerms[b]), acc);
                 }
-                IntVector w = acc.reinterpretAsInts();
-                IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, sc + (long) scaleStride * subs[run], LE)
-                        .castShape(I, 0);
-                dot = w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(w.lanewise(VectorOperators.ASHR, 16))
-                        .mul(s).add(dot);
             }
-            dot.intoArray(sums.dots, 0);
-            finishSuperblock(o, part, b, a, sums);
+            acc.intoArray(sums.acc, 0);
         }
-    }
 
-    /**
-     * acc += dx·(D·(dot + (centre − zero)·Σ s·XQ) − M·Σ m·XQ) for superblock b (at o): the scaled integer
-     * dot product plus the zero-point and min terms, which need only each sub-block's Σ xq. Types without
-     * sub-scales read s = m = 1 (see ONES); Q5_1 takes llama.cpp's Q8_1 min term instead.
-     */
-    private void finishSuperblock(long o, int part, int b, PackedActivation a, Sums sums) {
-        long scales = o * scaleInData + scaleOff + part * L;
-        long mins = o * minInData + minOff + part * L;
-        IntVector scaleSum = IntVector.zero(I);
-        IntVector minSum = scaleSum;
-        for (int j = 0; j < scaleSubs; j++) {
-            IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, scales + (long) scaleStride * j, LE).castShape(I, 0);
-            scaleSum = s.mul(a.sums[b * subBlocks + j]).add(scaleSum);
-        }
-        for (int j = 0; j < minSubs; j++) {
-            IntVector m = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData, mins + (long) minStride * j, LE).castShape(I, 0);
-            minSum = m.mul(a.sums[b * subBlocks + j]).add(minSum);
-        }
-        int shift = layout.centre() - layout.zero();
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
-                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        FloatVector dot = (FloatVector) IntVector.fromArray(I, sums.dots, 0).add(scaleSum.mul(shift)).castShape(F, 0);
-        FloatVector v = dot.mul(d).sub(((FloatVector) minSum.castShape(F, 0)).mul(m).mul(integerMins));
-        FloatVector acc = v.fma(FloatVector.broadcast(F, a.scales[b]), FloatVector.fromArray(F, sums.acc, 0));
-        // Q5_1: llama.cpp's Q8_1 min term is M·s, s = f16(d·Σ xq), rather than M·dx·Σ xq.
-        m.fma(FloatVector.broadcast(F, -floatMins * a.minTerms[b]), acc).intoArray(sums.acc, 0);
-    }
-
-    // ---- decoding to floats (prefill panels, tests)
-
-    /**
-     * Decodes columns [c0, c1) (whole superblocks) of group {@code g} into {@code panel[(c − c0)·16 + i]} =
-     * row i, column c (column-major), bit for bit as ggml decodes the stored blocks: (D·s)·(q − zero) − M·m.
-     * One run at a time (decodeRun4, decodeRun8: small methods, see the kernels' note on inlining).
-     */
-    public void decodeGroup(long g, int c0, int c1, float[] panel) {
-        int sb = layout.superblock();
-        int pairsPerRun = layout.runLength();
-        for (int part = 0; part < PARTS; part++) {
-            long o = g * groupBytes + (long) (c0 / sb) * sbBytes;
-            for (int b = c0 / sb; b < c1 / sb; b++, o += sbBytes) {
-                int at = (b * sb - c0) * GROUP + part * L;
+        /** 4-bit K types (Q4_K): runs of 16 byte pairs, each run's two sub-blocks scaled by s in registers. */
+        private void kquant4(long g, int part, PackedActivation a, Sums sums) {
+            int[] xp = a.pairs;
+            int[] subs = layout.runSubs();
+            int steps = layout.runLength();
+            long o = g * groupBytes;
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
+                IntVector dot = IntVector.zero(I);
+                long p = o + pairsOff + part * 2L * L;
+                long sc = o + sOff + part * L;
                 for (int run = 0; run < runs; run++) {
-                    long p = o + pairsOff + part * 2L * L + 2L * GROUP * pairsPerRun * run;
-                    if (layout.bits() == 4) {
-                        decodeRun4(o, part, run, p, at, panel);
-                    } else {
-                        decodeRun8(o, part, run, p, at, panel);
+                    ShortVector lo = ShortVector.zero(S);
+                    ShortVector hi = lo;
+                    for (int k = 0; k < steps; k++, p += 2 * GROUP, xi += 2) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                        lo = v.and((short) 15).mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
+                        hi = v.lanewise(VectorOperators.LSHR, 4).mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
+                    }
+                    IntVector l = lo.reinterpretAsInts();
+                    IntVector u = hi.reinterpretAsInts();
+                    IntVector sl = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run], LE).castShape(I, 0);
+                    IntVector su = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run + 1], LE).castShape(I, 0);
+                    dot = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot);
+                }
+                dot.intoArray(sums.dots, 0);
+                finishSuperblock(o, part, b, a, sums);
+            }
+        }
+
+        /** The byte layout (5- and 6-bit types): runs of centred signed values, each run scaled by its sub-block's s. */
+        private void bytes8(long g, int part, PackedActivation a, Sums sums) {
+            int[] xp = a.pairs;
+            int[] subs = layout.runSubs();
+            int steps = layout.runLength();
+            long o = g * groupBytes;
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
+                IntVector dot = IntVector.zero(I);
+                long p = o + pairsOff + part * 2L * L;
+                long sc = o * scaleInData + scaleOff + part * L;
+                for (int run = 0; run < runs; run++) {
+                    ShortVector acc = ShortVector.zero(S);
+                    for (int k = 0; k < steps; k++, p += 2 * GROUP, xi++) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0);
+                        acc = v.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(acc);
+                    }
+                    IntVector w = acc.reinterpretAsInts();
+                    IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, sc + (long) scaleStride * subs[run], LE)
+                            .castShape(I, 0);
+                    dot = w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(w.lanewise(VectorOperators.ASHR, 16))
+                            .mul(s).add(dot);
+                }
+                dot.intoArray(sums.dots, 0);
+                finishSuperblock(o, part, b, a, sums);
+            }
+        }
+
+        /**
+         * acc += dx·(D·(dot + (centre − zero)·Σ s·XQ) − M·Σ m·XQ) for superblock b (at o): the scaled integer
+         * dot product plus the zero-point and min terms, which need only each sub-block's Σ xq. Types without
+         * sub-scales read s = m = 1 (see ONES); Q5_1 takes llama.cpp's Q8_1 min term instead.
+         */
+        private void finishSuperblock(long o, int part, int b, PackedActivation a, Sums sums) {
+            long scales = o * scaleInData + scaleOff + part * L;
+            long mins = o * minInData + minOff + part * L;
+            IntVector scaleSum = IntVector.zero(I);
+            IntVector minSum = scaleSum;
+            for (int j = 0; j < scaleSubs; j++) {
+                IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, scales + (long) scaleStride * j, LE).castShape(I, 0);
+                scaleSum = s.mul(a.sums[b * subBlocks + j]).add(scaleSum);
+            }
+            for (int j = 0; j < minSubs; j++) {
+                IntVector m = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData, mins + (long) minStride * j, LE).castShape(I, 0);
+                minSum = m.mul(a.sums[b * subBlocks + j]).add(minSum);
+            }
+            int shift = layout.centre() - layout.zero();
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                    o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dot = (FloatVector) IntVector.fromArray(I, sums.dots, 0).add(scaleSum.mul(shift)).castShape(F, 0);
+            FloatVector v = dot.mul(d).sub(((FloatVector) minSum.castShape(F, 0)).mul(m).mul(integerMins));
+            FloatVector acc = v.fma(FloatVector.broadcast(F, a.scales[b]), FloatVector.fromArray(F, sums.acc, 0));
+            // Q5_1: llama.cpp's Q8_1 min term is M·s, s = f16(d·Σ xq), rather than M·dx·Σ xq.
+            m.fma(FloatVector.broadcast(F, -floatMins * a.minTerms[b]), acc).intoArray(sums.acc, 0);
+        }
+
+        // ---- decoding to floats (prefill panels, tests)
+
+        /**
+         * Decodes columns [c0, c1) (whole superblocks) of group {@code g} into {@code panel[(c − c0)·16 + i]} =
+         * row i, column c (column-major), bit for bit as ggml decodes the stored blocks: (D·s)·(q − zero) − M·m.
+         * One run at a time (decodeRun4, decodeRun8: small methods, see the kernels' note on inlining).
+         */
+        @Override
+        public void decodeGroup(long g, int c0, int c1, float[] panel) {
+            int sb = layout.superblock();
+            int pairsPerRun = layout.runLength();
+            for (int part = 0; part < PARTS; part++) {
+                long o = g * groupBytes + (long) (c0 / sb) * sbBytes;
+                for (int b = c0 / sb; b < c1 / sb; b++, o += sbBytes) {
+                    int at = (b * sb - c0) * GROUP + part * L;
+                    for (int run = 0; run < runs; run++) {
+                        long p = o + pairsOff + part * 2L * L + 2L * GROUP * pairsPerRun * run;
+                        if (layout.bits() == 4) {
+                            decodeRun4(o, part, run, p, at, panel);
+                        } else {
+                            decodeRun8(o, part, run, p, at, panel);
+                        }
                     }
                 }
             }
         }
-    }
 
-    /** One 4-bit run: its low nibbles (sub-block runSubs[2·run]) and high ones (runSubs[2·run + 1]) to floats. */
-    private void decodeRun4(long o, int part, int run, long p, int at, float[] panel) {
-        int[] order = layout.order();
-        int[] subs = layout.runSubs();
-        short toQ = (short) -layout.zero();
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
-                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        long sc = o * scaleInData + scaleOff + part * L;
-        long mn = o * minInData + minOff + part * L;
-        FloatVector scaleLo = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
-                sc + (long) scaleStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
-        FloatVector scaleHi = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
-                sc + (long) scaleStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
-        FloatVector offsetLo = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
-                mn + (long) minStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
-        FloatVector offsetHi = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
-                mn + (long) minStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
-        int kpos = 4 * layout.runLength() * run;
-        for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, kpos += 4) {
-            ShortVector nib = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-            IntVector lo = nib.and((short) 15).add(toQ).reinterpretAsInts();
-            IntVector hi = nib.lanewise(VectorOperators.LSHR, 4).add(toQ).reinterpretAsInts();
-            scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
-                    .sub(offsetLo).intoArray(panel, at + order[kpos] * GROUP);
-            scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
-                    .sub(offsetLo).intoArray(panel, at + order[kpos + 1] * GROUP);
-            scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
-                    .sub(offsetHi).intoArray(panel, at + order[kpos + 2] * GROUP);
-            scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
-                    .sub(offsetHi).intoArray(panel, at + order[kpos + 3] * GROUP);
+        /** One 4-bit run: its low nibbles (sub-block runSubs[2·run]) and high ones (runSubs[2·run + 1]) to floats. */
+        private void decodeRun4(long o, int part, int run, long p, int at, float[] panel) {
+            int[] order = layout.order();
+            int[] subs = layout.runSubs();
+            short toQ = (short) -layout.zero();
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                    o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            long sc = o * scaleInData + scaleOff + part * L;
+            long mn = o * minInData + minOff + part * L;
+            FloatVector scaleLo = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                    sc + (long) scaleStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
+            FloatVector scaleHi = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                    sc + (long) scaleStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
+            FloatVector offsetLo = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                    mn + (long) minStride * subs[2 * run], LE).castShape(I, 0).castShape(F, 0));
+            FloatVector offsetHi = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                    mn + (long) minStride * subs[2 * run + 1], LE).castShape(I, 0).castShape(F, 0));
+            int kpos = 4 * layout.runLength() * run;
+            for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, kpos += 4) {
+                ShortVector nib = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                IntVector lo = nib.and((short) 15).add(toQ).reinterpretAsInts();
+                IntVector hi = nib.lanewise(VectorOperators.LSHR, 4).add(toQ).reinterpretAsInts();
+                scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                        .sub(offsetLo).intoArray(panel, at + order[kpos] * GROUP);
+                scaleLo.mul((FloatVector) lo.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                        .sub(offsetLo).intoArray(panel, at + order[kpos + 1] * GROUP);
+                scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                        .sub(offsetHi).intoArray(panel, at + order[kpos + 2] * GROUP);
+                scaleHi.mul((FloatVector) hi.lanewise(VectorOperators.ASHR, 16).castShape(F, 0))
+                        .sub(offsetHi).intoArray(panel, at + order[kpos + 3] * GROUP);
+            }
         }
-    }
 
-    /** One byte run (sub-block runSubs[run]) to floats: the stored q − centre, then + centre − zero. */
-    private void decodeRun8(long o, int part, int run, long p, int at, float[] panel) {
-        int sub = layout.runSubs()[run];
-        int toQ = layout.centre() - layout.zero();
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
-                o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-        FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
-                .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
-        FloatVector scale = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
-                o * scaleInData + scaleOff + (long) scaleStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
-        FloatVector offset = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
-                o * minInData + minOff + (long) minStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
-        int col = 2 * layout.runLength() * run;
-        for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, col += 2) {
-            IntVector v = ((ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0)).reinterpretAsInts();
-            scale.mul((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
-                    .sub(offset).intoArray(panel, at + col * GROUP);
-            scale.mul((FloatVector) v.lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
-                    .sub(offset).intoArray(panel, at + (col + 1) * GROUP);
+        /** One byte run (sub-block runSubs[run]) to floats: the stored q − centre, then + centre − zero. */
+        private void decodeRun8(long o, int part, int run, long p, int at, float[] panel) {
+            int sub = layout.runSubs()[run];
+            int toQ = layout.centre() - layout.zero();
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, data, o + part * 2L * L, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector d = h.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            IntVector hm = (IntVector) ShortVector.fromMemorySegment(HALF_SHORTS, minScaleData,
+                    o * minScaleInData + minScaleOff + part * 2L * L, LE).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+            FloatVector m = hm.lanewise(VectorOperators.LSHL, 17).lanewise(VectorOperators.LSHR, 4)
+                    .or(hm.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector scale = d.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData,
+                    o * scaleInData + scaleOff + (long) scaleStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
+            FloatVector offset = m.mul((FloatVector) ByteVector.fromMemorySegment(QUARTER_BYTES, minData,
+                    o * minInData + minOff + (long) minStride * sub + part * L, LE).castShape(I, 0).castShape(F, 0));
+            int col = 2 * layout.runLength() * run;
+            for (int k = 0; k < layout.runLength(); k++, p += 2 * GROUP, col += 2) {
+                IntVector v = ((ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0)).reinterpretAsInts();
+                scale.mul((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
+                        .sub(offset).intoArray(panel, at + col * GROUP);
+                scale.mul((FloatVector) v.lanewise(VectorOperators.ASHR, 16).add(toQ).castShape(F, 0))
+                        .sub(offset).intoArray(panel, at + (col + 1) * GROUP);
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
@@ -33,13 +34,8 @@ final class Q2_KCodec implements BlockCodec {
                         float dl = d * (sc & 0xF);
                         float ml = dmin * (sc >> 4);
                         long qs = o + 16 + 32 * h + 16 * k;
-                        if (Simd.USABLE) {
-                            int lanes = Simd.F.length();
-                            ByteVector q = Simd.load16(src, qs);
-                            for (int part = 0; part < Simd.PARTS; part++) {
-                                IntVector qi = Simd.widen(q, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
-                                Simd.toFloat(qi).mul(dl).sub(ml).intoArray(dst, y + part * lanes);
-                            }
+                        if (VectorApi.USABLE) {
+                            Lanes.run(src, qs, j, dl, ml, dst, y);
                         } else {
                             for (int l = 0; l < 16; l++) {
                                 dst[y + l] = dl * ((Bytes.u8(src, qs + l) >> (2 * j)) & 3) - ml;
@@ -48,6 +44,19 @@ final class Q2_KCodec implements BlockCodec {
                         y += 16;
                     }
                 }
+            }
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** The run of 16 values at qs, field j: dl·q − ml into dst[y..y+16). */
+        static void run(MemorySegment src, long qs, int j, float dl, float ml, float[] dst, int y) {
+            int lanes = Simd.F.length();
+            ByteVector q = Simd.load16(src, qs);
+            for (int part = 0; part < Simd.PARTS; part++) {
+                IntVector qi = Simd.widen(q, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
+                Simd.toFloat(qi).mul(dl).sub(ml).intoArray(dst, y + part * lanes);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
@@ -38,16 +39,8 @@ final class Q3_KCodec implements BlockCodec {
                         float dl = d * scale(src, o + 96, 8 * h + 2 * j + k);
                         long qs = o + 32 + 32 * h + 16 * k;
                         long hm = o + 16 * k;
-                        if (Simd.USABLE) {
-                            int lanes = Simd.F.length();
-                            ByteVector low = Simd.load16(src, qs);
-                            ByteVector high = Simd.load16(src, hm);
-                            for (int part = 0; part < Simd.PARTS; part++) {
-                                IntVector l = Simd.widen(low, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
-                                IntVector hb = Simd.widen(high, part).lanewise(VectorOperators.LSHR, 4 * h + j).and(1);
-                                IntVector q = l.add(hb.lanewise(VectorOperators.LSHL, 2)).sub(4);
-                                Simd.toFloat(q).mul(dl).intoArray(dst, y + part * lanes);
-                            }
+                        if (VectorApi.USABLE) {
+                            Lanes.run(src, qs, hm, h, j, dl, dst, y);
                         } else {
                             for (int l = 0; l < 16; l++) {
                                 int low = (Bytes.u8(src, qs + l) >> (2 * j)) & 3;
@@ -58,6 +51,22 @@ final class Q3_KCodec implements BlockCodec {
                         y += 16;
                     }
                 }
+            }
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** The run of 16 values with low bits at qs (field j) and high bits at hm (bit 4h + j): dl·q into dst[y..y+16). */
+        static void run(MemorySegment src, long qs, long hm, int h, int j, float dl, float[] dst, int y) {
+            int lanes = Simd.F.length();
+            ByteVector low = Simd.load16(src, qs);
+            ByteVector high = Simd.load16(src, hm);
+            for (int part = 0; part < Simd.PARTS; part++) {
+                IntVector l = Simd.widen(low, part).lanewise(VectorOperators.LSHR, 2 * j).and(3);
+                IntVector hb = Simd.widen(high, part).lanewise(VectorOperators.LSHR, 4 * h + j).and(1);
+                IntVector q = l.add(hb.lanewise(VectorOperators.LSHL, 2)).sub(4);
+                Simd.toFloat(q).mul(dl).intoArray(dst, y + part * lanes);
             }
         }
     }

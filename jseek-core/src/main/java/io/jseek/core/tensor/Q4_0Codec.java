@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -22,20 +23,8 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
 
     @Override
     public void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
-        if (Simd.USABLE) {
-            // Same formula and order as the scalar loop below: ((q − 8) as float) · d, so the same bits.
-            for (int b = 0; b < n / QK; b++) {
-                long o = offset + (long) b * BYTES;
-                FloatVector d = FloatVector.broadcast(Simd.F, Bytes.f16(src, o));
-                ByteVector q = Simd.load16(src, o + 2);
-                int y = dstOffset + b * QK;
-                for (int part = 0; part < Simd.PARTS; part++) {
-                    IntVector qi = Simd.widen(q, part);
-                    int yo = y + part * Simd.F.length();
-                    Simd.toFloat(qi.and(15).sub(8)).mul(d).intoArray(dst, yo);
-                    Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15).sub(8)).mul(d).intoArray(dst, yo + 16);
-                }
-            }
+        if (VectorApi.USABLE) {
+            Lanes.dequantize(src, offset, dst, dstOffset, n);
             return;
         }
         for (int b = 0; b < n / QK; b++) {
@@ -50,157 +39,34 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
         }
     }
 
-    /** Per block: cut 16 bytes into low and high nibbles minus 8 (in int lanes), FMA with x, scale by d. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return BlockCodec.super.dot(src, offset, x, xOff, n);
-        }
-        FloatVector acc = FloatVector.zero(Simd.F);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + (long) b * BYTES;
-            int xi = xOff + b * QK;
-            ByteVector q = Simd.load16(src, o + 2);
-            FloatVector block = FloatVector.zero(Simd.F);
-            for (int part = 0; part < Simd.PARTS; part++) {
-                IntVector qi = Simd.widen(q, part);
-                int xo = xi + part * Simd.F.length();
-                block = Simd.toFloat(qi.and(15).sub(8)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
-                block = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15).sub(8))
-                        .fma(FloatVector.fromArray(Simd.F, x, xo + 16), block);
-            }
-            acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorApi.USABLE ? Lanes.dot(src, offset, x, xOff, n) : BlockCodec.super.dot(src, offset, x, xOff, n);
     }
 
-    /**
-     * As {@link #dot}, two rows at a time (see {@link BlockCodec#dot2}): each 16 floats of x are loaded
-     * once and used twice. Written out by hand: a helper taking or returning vectors would, once compiled
-     * on its own, be called instead of inlined, and every vector crossing the call would be allocated.
-     */
     @Override
     public void dot2(MemorySegment src, long offset, long rowStride, float[] x, int xOff, int n,
                      float[] y, int yOff, int yStride) {
-        if (Simd.PARTS != 1) {
+        if (VectorApi.USABLE && Lanes.PAIRED) {
+            Lanes.dot2(src, offset, rowStride, x, xOff, n, y, yOff, yStride);
+        } else {
             BlockCodec.super.dot2(src, offset, rowStride, x, xOff, n, y, yOff, yStride);
-            return;
         }
-        // Nibble → (nibble − 8) as float bits, looked up 16 lanes at a time: selectFrom uses each index lane
-        // modulo 16, so the low nibble needs no mask and neither needs a subtraction or a conversion.
-        IntVector table = IntVector.fromArray(Simd.I, NIBBLE_FLOAT_BITS, 0);
-        FloatVector acc0 = FloatVector.zero(Simd.F);
-        FloatVector acc1 = FloatVector.zero(Simd.F);
-        long o0 = offset;
-        long o1 = offset + rowStride;
-        int blocks = n / QK;
-        for (int b = 0; b < blocks; b++) {
-            int xi = xOff + b * QK;
-            FloatVector x0 = FloatVector.fromArray(Simd.F, x, xi);
-            FloatVector x1 = FloatVector.fromArray(Simd.F, x, xi + 16);
-            IntVector q0 = Simd.widen(Simd.load16(src, o0 + 2), 0);
-            IntVector q1 = Simd.widen(Simd.load16(src, o1 + 2), 0);
-            FloatVector s0 = q0.selectFrom(table).reinterpretAsFloats().mul(x0);
-            FloatVector s1 = q1.selectFrom(table).reinterpretAsFloats().mul(x0);
-            s0 = q0.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s0);
-            s1 = q1.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s1);
-            acc0 = s0.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o0)), acc0);
-            acc1 = s1.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o1)), acc1);
-            o0 += BYTES;
-            o1 += BYTES;
-        }
-        y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
-        y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Two rows times four tokens (see {@link BlockCodec#dot2x4}): each block of both rows is nibbles looked up and scaled
-     * once, each 16 floats of a token's x loaded once for both rows; 16 accumulators, one FMA per chain per
-     * block (two chained FMAs per block were latency-bound). Written out by hand for the same reason as
-     * {@link #dot2}: vectors must not cross calls or live in arrays.
-     */
     @Override
     public void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
                        float[][] ys, int yOff, int yStride) {
-        if (Simd.PARTS != 1) {
+        if (VectorApi.USABLE && Lanes.PAIRED) {
+            Lanes.dot2x4(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
+        } else {
             BlockCodec.super.dot2x4(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
-            return;
         }
-        IntVector table = IntVector.fromArray(Simd.I, NIBBLE_FLOAT_BITS, 0);
-        float[] x0 = xs[0];
-        float[] x1 = xs[1];
-        float[] x2 = xs[2];
-        float[] x3 = xs[3];
-        FloatVector zero = FloatVector.zero(Simd.F);
-        FloatVector a0 = zero;
-        FloatVector b0 = zero;
-        FloatVector c0 = zero;
-        FloatVector e0 = zero;
-        FloatVector a1 = zero;
-        FloatVector b1 = zero;
-        FloatVector c1 = zero;
-        FloatVector e1 = zero;
-        FloatVector a2 = zero;
-        FloatVector b2 = zero;
-        FloatVector c2 = zero;
-        FloatVector e2 = zero;
-        FloatVector a3 = zero;
-        FloatVector b3 = zero;
-        FloatVector c3 = zero;
-        FloatVector e3 = zero;
-        long o0 = offset;
-        long o1 = offset + rowStride;
-        int blocks = n / QK;
-        for (int b = 0; b < blocks; b++) {
-            int xi = xOff + b * QK;
-            IntVector q0 = Simd.widen(Simd.load16(src, o0 + 2), 0);
-            IntVector q1 = Simd.widen(Simd.load16(src, o1 + 2), 0);
-            FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
-            FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
-            FloatVector lo0 = q0.selectFrom(table).reinterpretAsFloats().mul(d0);
-            FloatVector hi0 = q0.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().mul(d0);
-            FloatVector lo1 = q1.selectFrom(table).reinterpretAsFloats().mul(d1);
-            FloatVector hi1 = q1.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().mul(d1);
-            FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
-            a0 = lo0.fma(u0, a0);
-            c0 = lo1.fma(u0, c0);
-            FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
-            a1 = lo0.fma(u1, a1);
-            c1 = lo1.fma(u1, c1);
-            FloatVector u2 = FloatVector.fromArray(Simd.F, x2, xi);
-            a2 = lo0.fma(u2, a2);
-            c2 = lo1.fma(u2, c2);
-            FloatVector u3 = FloatVector.fromArray(Simd.F, x3, xi);
-            a3 = lo0.fma(u3, a3);
-            c3 = lo1.fma(u3, c3);
-            FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
-            b0 = hi0.fma(v0, b0);
-            e0 = hi1.fma(v0, e0);
-            FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
-            b1 = hi0.fma(v1, b1);
-            e1 = hi1.fma(v1, e1);
-            FloatVector v2 = FloatVector.fromArray(Simd.F, x2, xi + 16);
-            b2 = hi0.fma(v2, b2);
-            e2 = hi1.fma(v2, e2);
-            FloatVector v3 = FloatVector.fromArray(Simd.F, x3, xi + 16);
-            b3 = hi0.fma(v3, b3);
-            e3 = hi1.fma(v3, e3);
-            o0 += BYTES;
-            o1 += BYTES;
-        }
-        ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
-        ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
-        ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
-        ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
-        ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public boolean hasDot2x4() {
-        return Simd.PARTS == 1;
+        return VectorApi.USABLE && Lanes.PAIRED;
     }
 
     private static final PackedLayout LAYOUT = PackedLayout.nibbles(QK, QK, false, false, 8, 8, new int[] {0, 0},
@@ -240,6 +106,162 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
                 int q1 = Math.min(15, (int) (src[x + QK / 2 + j] * id + 8.5f));
                 Bytes.putU8(dst, o + 2 + j, q0 | (q1 << 4));
             }
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** The two-row kernels are written for 16-lane halves of a block: one float vector per 16 values. */
+        static final boolean PAIRED = Simd.PARTS == 1;
+
+        static void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+            // Same formula and order as the scalar loop of dequantize: ((q − 8) as float) · d, so the same bits.
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + (long) b * BYTES;
+                FloatVector d = FloatVector.broadcast(Simd.F, Bytes.f16(src, o));
+                ByteVector q = Simd.load16(src, o + 2);
+                int y = dstOffset + b * QK;
+                for (int part = 0; part < Simd.PARTS; part++) {
+                    IntVector qi = Simd.widen(q, part);
+                    int yo = y + part * Simd.F.length();
+                    Simd.toFloat(qi.and(15).sub(8)).mul(d).intoArray(dst, yo);
+                    Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15).sub(8)).mul(d).intoArray(dst, yo + 16);
+                }
+            }
+        }
+
+        /** Per block: cut 16 bytes into low and high nibbles minus 8 (in int lanes), FMA with x, scale by d. */
+        static float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector acc = FloatVector.zero(Simd.F);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + (long) b * BYTES;
+                int xi = xOff + b * QK;
+                ByteVector q = Simd.load16(src, o + 2);
+                FloatVector block = FloatVector.zero(Simd.F);
+                for (int part = 0; part < Simd.PARTS; part++) {
+                    IntVector qi = Simd.widen(q, part);
+                    int xo = xi + part * Simd.F.length();
+                    block = Simd.toFloat(qi.and(15).sub(8)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
+                    block = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15).sub(8))
+                            .fma(FloatVector.fromArray(Simd.F, x, xo + 16), block);
+                }
+                acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        /**
+         * As {@link #dot}, two rows at a time (see {@link BlockCodec#dot2}): each 16 floats of x are loaded
+         * once and used twice. Written out by hand: a helper taking or returning vectors would, once compiled
+         * on its own, be called instead of inlined, and every vector crossing the call would be allocated.
+         */
+        static void dot2(MemorySegment src, long offset, long rowStride, float[] x, int xOff, int n,
+                         float[] y, int yOff, int yStride) {
+            // Nibble → (nibble − 8) as float bits, looked up 16 lanes at a time: selectFrom uses each index lane
+            // modulo 16, so the low nibble needs no mask and neither needs a subtraction or a conversion.
+            IntVector table = IntVector.fromArray(Simd.I, NIBBLE_FLOAT_BITS, 0);
+            FloatVector acc0 = FloatVector.zero(Simd.F);
+            FloatVector acc1 = FloatVector.zero(Simd.F);
+            long o0 = offset;
+            long o1 = offset + rowStride;
+            int blocks = n / QK;
+            for (int b = 0; b < blocks; b++) {
+                int xi = xOff + b * QK;
+                FloatVector x0 = FloatVector.fromArray(Simd.F, x, xi);
+                FloatVector x1 = FloatVector.fromArray(Simd.F, x, xi + 16);
+                IntVector q0 = Simd.widen(Simd.load16(src, o0 + 2), 0);
+                IntVector q1 = Simd.widen(Simd.load16(src, o1 + 2), 0);
+                FloatVector s0 = q0.selectFrom(table).reinterpretAsFloats().mul(x0);
+                FloatVector s1 = q1.selectFrom(table).reinterpretAsFloats().mul(x0);
+                s0 = q0.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s0);
+                s1 = q1.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().fma(x1, s1);
+                acc0 = s0.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o0)), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o1)), acc1);
+                o0 += BYTES;
+                o1 += BYTES;
+            }
+            y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
+            y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
+        }
+
+        /**
+         * Two rows times four tokens (see {@link BlockCodec#dot2x4}): each block of both rows is nibbles looked up and scaled
+         * once, each 16 floats of a token's x loaded once for both rows; 16 accumulators, one FMA per chain per
+         * block (two chained FMAs per block were latency-bound). Written out by hand for the same reason as
+         * {@link #dot2}: vectors must not cross calls or live in arrays.
+         */
+        static void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                           float[][] ys, int yOff, int yStride) {
+            IntVector table = IntVector.fromArray(Simd.I, NIBBLE_FLOAT_BITS, 0);
+            float[] x0 = xs[0];
+            float[] x1 = xs[1];
+            float[] x2 = xs[2];
+            float[] x3 = xs[3];
+            FloatVector zero = FloatVector.zero(Simd.F);
+            FloatVector a0 = zero;
+            FloatVector b0 = zero;
+            FloatVector c0 = zero;
+            FloatVector e0 = zero;
+            FloatVector a1 = zero;
+            FloatVector b1 = zero;
+            FloatVector c1 = zero;
+            FloatVector e1 = zero;
+            FloatVector a2 = zero;
+            FloatVector b2 = zero;
+            FloatVector c2 = zero;
+            FloatVector e2 = zero;
+            FloatVector a3 = zero;
+            FloatVector b3 = zero;
+            FloatVector c3 = zero;
+            FloatVector e3 = zero;
+            long o0 = offset;
+            long o1 = offset + rowStride;
+            int blocks = n / QK;
+            for (int b = 0; b < blocks; b++) {
+                int xi = xOff + b * QK;
+                IntVector q0 = Simd.widen(Simd.load16(src, o0 + 2), 0);
+                IntVector q1 = Simd.widen(Simd.load16(src, o1 + 2), 0);
+                FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
+                FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
+                FloatVector lo0 = q0.selectFrom(table).reinterpretAsFloats().mul(d0);
+                FloatVector hi0 = q0.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().mul(d0);
+                FloatVector lo1 = q1.selectFrom(table).reinterpretAsFloats().mul(d1);
+                FloatVector hi1 = q1.lanewise(VectorOperators.ASHR, 4).selectFrom(table).reinterpretAsFloats().mul(d1);
+                FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
+                a0 = lo0.fma(u0, a0);
+                c0 = lo1.fma(u0, c0);
+                FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
+                a1 = lo0.fma(u1, a1);
+                c1 = lo1.fma(u1, c1);
+                FloatVector u2 = FloatVector.fromArray(Simd.F, x2, xi);
+                a2 = lo0.fma(u2, a2);
+                c2 = lo1.fma(u2, c2);
+                FloatVector u3 = FloatVector.fromArray(Simd.F, x3, xi);
+                a3 = lo0.fma(u3, a3);
+                c3 = lo1.fma(u3, c3);
+                FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
+                b0 = hi0.fma(v0, b0);
+                e0 = hi1.fma(v0, e0);
+                FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
+                b1 = hi0.fma(v1, b1);
+                e1 = hi1.fma(v1, e1);
+                FloatVector v2 = FloatVector.fromArray(Simd.F, x2, xi + 16);
+                b2 = hi0.fma(v2, b2);
+                e2 = hi1.fma(v2, e2);
+                FloatVector v3 = FloatVector.fromArray(Simd.F, x3, xi + 16);
+                b3 = hi0.fma(v3, b3);
+                e3 = hi1.fma(v3, e3);
+                o0 += BYTES;
+                o1 += BYTES;
+            }
+            ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+            ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
+            ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+            ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
+            ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+            ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
+            ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
+            ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
         }
     }
 }

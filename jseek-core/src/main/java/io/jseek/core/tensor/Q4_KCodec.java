@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -39,48 +40,9 @@ final class Q4_KCodec implements BlockCodec, PackedLayout.Packable {
         }
     }
 
-    /**
-     * Per sub-block s of 32, the weights d·sc_s·q − dmin·m_s are formed in registers (one FMA from the
-     * nibbles) and FMA'd with x; nibbles are cut in int lanes.
-     */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return BlockCodec.super.dot(src, offset, x, xOff, n);
-        }
-        int lanes = Simd.F.length();
-        // Independent accumulators, so consecutive FMAs do not wait on each other.
-        FloatVector acc = FloatVector.zero(Simd.F);
-        FloatVector acc2 = FloatVector.zero(Simd.F);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o);
-            float dmin = Bytes.f16(src, o + 2);
-            int s0 = Bytes.u32(src, o + 4);
-            int s1 = Bytes.u32(src, o + 8);
-            int s2 = Bytes.u32(src, o + 12);
-            for (int p = 0; p < 4; p++) {
-                int sm0 = KQuants.scaleMin(s0, s1, s2, 2 * p);
-                int sm1 = KQuants.scaleMin(s0, s1, s2, 2 * p + 1);
-                FloatVector a0 = FloatVector.broadcast(Simd.F, d * (sm0 & 0xFF));
-                FloatVector b0 = FloatVector.broadcast(Simd.F, -dmin * (sm0 >> 8));
-                FloatVector a1 = FloatVector.broadcast(Simd.F, d * (sm1 & 0xFF));
-                FloatVector b1 = FloatVector.broadcast(Simd.F, -dmin * (sm1 >> 8));
-                int xi = xOff + b * QK + 64 * p;
-                for (int half = 0; half < 2; half++) {
-                    ByteVector q = Simd.load16(src, o + 16 + 32 * p + 16 * half);
-                    for (int part = 0; part < Simd.PARTS; part++) {
-                        IntVector qi = Simd.widen(q, part);
-                        int xo = xi + 16 * half + part * lanes;
-                        FloatVector lo = Simd.toFloat(qi.and(15)).fma(a0, b0);
-                        FloatVector hi = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15)).fma(a1, b1);
-                        acc = lo.fma(FloatVector.fromArray(Simd.F, x, xo), acc);
-                        acc2 = hi.fma(FloatVector.fromArray(Simd.F, x, xo + 32), acc2);
-                    }
-                }
-            }
-        }
-        return acc.add(acc2).reduceLanes(VectorOperators.ADD);
+        return VectorApi.USABLE ? Lanes.dot(src, offset, x, xOff, n) : BlockCodec.super.dot(src, offset, x, xOff, n);
     }
 
     /** Byte i of the nibble area holds column 64·(i / 32) + i % 32 (low) and 32 more (high); runs are the 32-byte quarters. */
@@ -158,5 +120,48 @@ final class Q4_KCodec implements BlockCodec, PackedLayout.Packable {
             return 0;
         }
         return Math.clamp(Bytes.roundf((v + min) / scale), 0, 15);
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /**
+         * Per sub-block s of 32, the weights d·sc_s·q − dmin·m_s are formed in registers (one FMA from the
+         * nibbles) and FMA'd with x; nibbles are cut in int lanes.
+         */
+        static float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+            int lanes = Simd.F.length();
+            // Independent accumulators, so consecutive FMAs do not wait on each other.
+            FloatVector acc = FloatVector.zero(Simd.F);
+            FloatVector acc2 = FloatVector.zero(Simd.F);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + (long) b * BYTES;
+                float d = Bytes.f16(src, o);
+                float dmin = Bytes.f16(src, o + 2);
+                int s0 = Bytes.u32(src, o + 4);
+                int s1 = Bytes.u32(src, o + 8);
+                int s2 = Bytes.u32(src, o + 12);
+                for (int p = 0; p < 4; p++) {
+                    int sm0 = KQuants.scaleMin(s0, s1, s2, 2 * p);
+                    int sm1 = KQuants.scaleMin(s0, s1, s2, 2 * p + 1);
+                    FloatVector a0 = FloatVector.broadcast(Simd.F, d * (sm0 & 0xFF));
+                    FloatVector b0 = FloatVector.broadcast(Simd.F, -dmin * (sm0 >> 8));
+                    FloatVector a1 = FloatVector.broadcast(Simd.F, d * (sm1 & 0xFF));
+                    FloatVector b1 = FloatVector.broadcast(Simd.F, -dmin * (sm1 >> 8));
+                    int xi = xOff + b * QK + 64 * p;
+                    for (int half = 0; half < 2; half++) {
+                        ByteVector q = Simd.load16(src, o + 16 + 32 * p + 16 * half);
+                        for (int part = 0; part < Simd.PARTS; part++) {
+                            IntVector qi = Simd.widen(q, part);
+                            int xo = xi + 16 * half + part * lanes;
+                            FloatVector lo = Simd.toFloat(qi.and(15)).fma(a0, b0);
+                            FloatVector hi = Simd.toFloat(qi.lanewise(VectorOperators.LSHR, 4).and(15)).fma(a1, b1);
+                            acc = lo.fma(FloatVector.fromArray(Simd.F, x, xo), acc);
+                            acc2 = hi.fma(FloatVector.fromArray(Simd.F, x, xo + 32), acc2);
+                        }
+                    }
+                }
+            }
+            return acc.add(acc2).reduceLanes(VectorOperators.ADD);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -38,45 +39,9 @@ final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
         }
     }
 
-    /**
-     * Per 16 values: 4 low bits from ql, 2 high bits from qh, minus 32, widened in registers; each group of
-     * 16 has its own int8 scale, applied as d·scale to the group's partial sums.
-     */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return BlockCodec.super.dot(src, offset, x, xOff, n);
-        }
-        FloatVector acc = FloatVector.zero(Simd.F);
-        for (int b = 0; b < n / QK; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Bytes.f16(src, o + 208);
-            long scalesLo = src.get(Bytes.LONG, o + 192);
-            long scalesHi = src.get(Bytes.LONG, o + 200);
-            for (int h = 0; h < 2; h++) {
-                for (int l0 = 0; l0 < 32; l0 += 16) {
-                    ByteVector qlA = Simd.load16(src, o + 64 * h + l0);
-                    ByteVector qlB = Simd.load16(src, o + 64 * h + 32 + l0);
-                    ByteVector qh = Simd.load16(src, o + 128 + 32 * h + l0);
-                    for (int part = 0; part < Simd.PARTS; part++) {
-                        IntVector la = Simd.widen(qlA, part);
-                        IntVector lb = Simd.widen(qlB, part);
-                        IntVector hb = Simd.widen(qh, part);
-                        for (int g = 0; g < 4; g++) {
-                            IntVector ql = (g & 1) == 0 ? la : lb;
-                            IntVector low = g < 2 ? ql.and(15) : ql.lanewise(VectorOperators.LSHR, 4).and(15);
-                            IntVector high = hb.lanewise(VectorOperators.LSHR, 2 * g).and(3).lanewise(VectorOperators.LSHL, 4);
-                            int xi = xOff + b * QK + 128 * h + 32 * g + l0 + part * Simd.F.length();
-                            int si = 2 * g + l0 / 16;
-                            float scale = d * (byte) ((h == 0 ? scalesLo : scalesHi) >> (8 * si));
-                            FloatVector w = Simd.toFloat(low.or(high).sub(32)).mul(scale);
-                            acc = w.fma(FloatVector.fromArray(Simd.F, x, xi), acc);
-                        }
-                    }
-                }
-            }
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorApi.USABLE ? Lanes.dot(src, offset, x, xOff, n) : BlockCodec.super.dot(src, offset, x, xOff, n);
     }
 
     private static final PackedLayout LAYOUT = PackedLayout.bytes(6, QK, 16, true, false, 32);
@@ -151,6 +116,46 @@ final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
                     Bytes.putU8(dst, qh, Bytes.u8(dst, qh) | ((q >> 4) << (2 * g)));
                 }
             }
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /**
+         * Per 16 values: 4 low bits from ql, 2 high bits from qh, minus 32, widened in registers; each group of
+         * 16 has its own int8 scale, applied as d·scale to the group's partial sums.
+         */
+        static float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector acc = FloatVector.zero(Simd.F);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + (long) b * BYTES;
+                float d = Bytes.f16(src, o + 208);
+                long scalesLo = src.get(Bytes.LONG, o + 192);
+                long scalesHi = src.get(Bytes.LONG, o + 200);
+                for (int h = 0; h < 2; h++) {
+                    for (int l0 = 0; l0 < 32; l0 += 16) {
+                        ByteVector qlA = Simd.load16(src, o + 64 * h + l0);
+                        ByteVector qlB = Simd.load16(src, o + 64 * h + 32 + l0);
+                        ByteVector qh = Simd.load16(src, o + 128 + 32 * h + l0);
+                        for (int part = 0; part < Simd.PARTS; part++) {
+                            IntVector la = Simd.widen(qlA, part);
+                            IntVector lb = Simd.widen(qlB, part);
+                            IntVector hb = Simd.widen(qh, part);
+                            for (int g = 0; g < 4; g++) {
+                                IntVector ql = (g & 1) == 0 ? la : lb;
+                                IntVector low = g < 2 ? ql.and(15) : ql.lanewise(VectorOperators.LSHR, 4).and(15);
+                                IntVector high = hb.lanewise(VectorOperators.LSHR, 2 * g).and(3).lanewise(VectorOperators.LSHL, 4);
+                                int xi = xOff + b * QK + 128 * h + 32 * g + l0 + part * Simd.F.length();
+                                int si = 2 * g + l0 / 16;
+                                float scale = d * (byte) ((h == 0 ? scalesLo : scalesHi) >> (8 * si));
+                                FloatVector w = Simd.toFloat(low.or(high).sub(32)).mul(scale);
+                                acc = w.fma(FloatVector.fromArray(Simd.F, x, xi), acc);
+                            }
+                        }
+                    }
+                }
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import io.jseek.core.VectorApi;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -23,149 +24,54 @@ final class Q8_0Codec implements BlockCodec {
         }
     }
 
-    /** Per block: widen 32 int8 to floats, FMA with x, then scale the block's partial sums by d. */
     @Override
     public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        if (!Simd.USABLE) {
-            return BlockCodec.super.dot(src, offset, x, xOff, n);
+        if (VectorApi.USABLE) {
+            return Lanes.dot(src, offset, x, xOff, n);
         }
-        FloatVector acc = FloatVector.zero(Simd.F);
+        // The vector kernel's order: per block Σ q·x (here in four chains), then times d.
+        float acc = 0;
         for (int b = 0; b < n / QK; b++) {
             long o = offset + (long) b * BYTES;
             int xi = xOff + b * QK;
-            FloatVector block = FloatVector.zero(Simd.F);
-            for (int half = 0; half < 2; half++) {
-                ByteVector q = Simd.load16(src, o + 2 + 16 * half);
-                for (int part = 0; part < Simd.PARTS; part++) {
-                    int xo = xi + 16 * half + part * Simd.F.length();
-                    block = Simd.toFloat(Simd.widen(q, part)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
-                }
+            float s0 = 0;
+            float s1 = 0;
+            float s2 = 0;
+            float s3 = 0;
+            for (int j = 0; j < QK; j += 4) {
+                s0 += Bytes.i8(src, o + 2 + j) * x[xi + j];
+                s1 += Bytes.i8(src, o + 3 + j) * x[xi + j + 1];
+                s2 += Bytes.i8(src, o + 4 + j) * x[xi + j + 2];
+                s3 += Bytes.i8(src, o + 5 + j) * x[xi + j + 3];
             }
-            acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
+            acc += ((s0 + s1) + (s2 + s3)) * Bytes.f16(src, o);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc;
     }
 
-    /**
-     * As {@link #dot}, two rows at a time (see {@link BlockCodec#dot2}): each 16 floats of x are loaded
-     * once and used twice, and the two rows' chains run side by side. Written out by hand: a helper
-     * taking or returning vectors would, once compiled on its own, be called instead of inlined, and every
-     * vector crossing the call would be allocated. Same operations in the same order as {@link #dot}.
-     */
     @Override
     public void dot2(MemorySegment src, long offset, long rowStride, float[] x, int xOff, int n,
                      float[] y, int yOff, int yStride) {
-        if (Simd.PARTS != 1) {
+        if (VectorApi.USABLE && Lanes.PAIRED) {
+            Lanes.dot2(src, offset, rowStride, x, xOff, n, y, yOff, yStride);
+        } else {
             BlockCodec.super.dot2(src, offset, rowStride, x, xOff, n, y, yOff, yStride);
-            return;
         }
-        FloatVector acc0 = FloatVector.zero(Simd.F);
-        FloatVector acc1 = FloatVector.zero(Simd.F);
-        long o0 = offset;
-        long o1 = offset + rowStride;
-        int blocks = n / QK;
-        for (int b = 0; b < blocks; b++) {
-            int xi = xOff + b * QK;
-            FloatVector x0 = FloatVector.fromArray(Simd.F, x, xi);
-            FloatVector x1 = FloatVector.fromArray(Simd.F, x, xi + 16);
-            FloatVector s0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(x0);
-            FloatVector s1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(x0);
-            s0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).fma(x1, s0);
-            s1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).fma(x1, s1);
-            acc0 = s0.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o0)), acc0);
-            acc1 = s1.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o1)), acc1);
-            o0 += BYTES;
-            o1 += BYTES;
-        }
-        y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
-        y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Two rows times four tokens (see {@link BlockCodec#dot2x4}): each block of both rows is bytes converted and scaled
-     * once, each 16 floats of a token's x loaded once for both rows; 16 accumulators, one FMA per chain per
-     * block (two chained FMAs per block were latency-bound). Written out by hand for the same reason as
-     * {@link #dot2}: vectors must not cross calls or live in arrays.
-     */
     @Override
     public void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
                        float[][] ys, int yOff, int yStride) {
-        if (Simd.PARTS != 1) {
+        if (VectorApi.USABLE && Lanes.PAIRED) {
+            Lanes.dot2x4(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
+        } else {
             BlockCodec.super.dot2x4(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
-            return;
         }
-        float[] x0 = xs[0];
-        float[] x1 = xs[1];
-        float[] x2 = xs[2];
-        float[] x3 = xs[3];
-        FloatVector zero = FloatVector.zero(Simd.F);
-        FloatVector a0 = zero;
-        FloatVector b0 = zero;
-        FloatVector c0 = zero;
-        FloatVector e0 = zero;
-        FloatVector a1 = zero;
-        FloatVector b1 = zero;
-        FloatVector c1 = zero;
-        FloatVector e1 = zero;
-        FloatVector a2 = zero;
-        FloatVector b2 = zero;
-        FloatVector c2 = zero;
-        FloatVector e2 = zero;
-        FloatVector a3 = zero;
-        FloatVector b3 = zero;
-        FloatVector c3 = zero;
-        FloatVector e3 = zero;
-        long o0 = offset;
-        long o1 = offset + rowStride;
-        int blocks = n / QK;
-        for (int b = 0; b < blocks; b++) {
-            int xi = xOff + b * QK;
-            FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
-            FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
-            FloatVector lo0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(d0);
-            FloatVector hi0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).mul(d0);
-            FloatVector lo1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(d1);
-            FloatVector hi1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).mul(d1);
-            FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
-            a0 = lo0.fma(u0, a0);
-            c0 = lo1.fma(u0, c0);
-            FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
-            a1 = lo0.fma(u1, a1);
-            c1 = lo1.fma(u1, c1);
-            FloatVector u2 = FloatVector.fromArray(Simd.F, x2, xi);
-            a2 = lo0.fma(u2, a2);
-            c2 = lo1.fma(u2, c2);
-            FloatVector u3 = FloatVector.fromArray(Simd.F, x3, xi);
-            a3 = lo0.fma(u3, a3);
-            c3 = lo1.fma(u3, c3);
-            FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
-            b0 = hi0.fma(v0, b0);
-            e0 = hi1.fma(v0, e0);
-            FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
-            b1 = hi0.fma(v1, b1);
-            e1 = hi1.fma(v1, e1);
-            FloatVector v2 = FloatVector.fromArray(Simd.F, x2, xi + 16);
-            b2 = hi0.fma(v2, b2);
-            e2 = hi1.fma(v2, e2);
-            FloatVector v3 = FloatVector.fromArray(Simd.F, x3, xi + 16);
-            b3 = hi0.fma(v3, b3);
-            e3 = hi1.fma(v3, e3);
-            o0 += BYTES;
-            o1 += BYTES;
-        }
-        ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
-        ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
-        ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
-        ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
-        ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     public boolean hasDot2x4() {
-        return Simd.PARTS == 1;
+        return VectorApi.USABLE && Lanes.PAIRED;
     }
 
     @Override
@@ -186,6 +92,138 @@ final class Q8_0Codec implements BlockCodec {
             for (int j = 0; j < QK; j++) {
                 Bytes.putU8(dst, o + 2 + j, Bytes.roundf(src[x + j] * id));
             }
+        }
+    }
+
+    /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
+    private static final class Lanes {
+        /** The two-row kernels are written for 16-lane halves of a block: one float vector per 16 values. */
+        static final boolean PAIRED = Simd.PARTS == 1;
+
+        /** Per block: widen 32 int8 to floats, FMA with x, then scale the block's partial sums by d. */
+        static float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+            FloatVector acc = FloatVector.zero(Simd.F);
+            for (int b = 0; b < n / QK; b++) {
+                long o = offset + (long) b * BYTES;
+                int xi = xOff + b * QK;
+                FloatVector block = FloatVector.zero(Simd.F);
+                for (int half = 0; half < 2; half++) {
+                    ByteVector q = Simd.load16(src, o + 2 + 16 * half);
+                    for (int part = 0; part < Simd.PARTS; part++) {
+                        int xo = xi + 16 * half + part * Simd.F.length();
+                        block = Simd.toFloat(Simd.widen(q, part)).fma(FloatVector.fromArray(Simd.F, x, xo), block);
+                    }
+                }
+                acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        /**
+         * As {@link #dot}, two rows at a time (see {@link BlockCodec#dot2}): each 16 floats of x are loaded
+         * once and used twice, and the two rows' chains run side by side. Written out by hand: a helper
+         * taking or returning vectors would, once compiled on its own, be called instead of inlined, and every
+         * vector crossing the call would be allocated. Same operations in the same order as {@link #dot}.
+         */
+        static void dot2(MemorySegment src, long offset, long rowStride, float[] x, int xOff, int n,
+                         float[] y, int yOff, int yStride) {
+            FloatVector acc0 = FloatVector.zero(Simd.F);
+            FloatVector acc1 = FloatVector.zero(Simd.F);
+            long o0 = offset;
+            long o1 = offset + rowStride;
+            int blocks = n / QK;
+            for (int b = 0; b < blocks; b++) {
+                int xi = xOff + b * QK;
+                FloatVector x0 = FloatVector.fromArray(Simd.F, x, xi);
+                FloatVector x1 = FloatVector.fromArray(Simd.F, x, xi + 16);
+                FloatVector s0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(x0);
+                FloatVector s1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(x0);
+                s0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).fma(x1, s0);
+                s1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).fma(x1, s1);
+                acc0 = s0.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o0)), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o1)), acc1);
+                o0 += BYTES;
+                o1 += BYTES;
+            }
+            y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
+            y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
+        }
+
+        /**
+         * Two rows times four tokens (see {@link BlockCodec#dot2x4}): each block of both rows is bytes converted and scaled
+         * once, each 16 floats of a token's x loaded once for both rows; 16 accumulators, one FMA per chain per
+         * block (two chained FMAs per block were latency-bound). Written out by hand for the same reason as
+         * {@link #dot2}: vectors must not cross calls or live in arrays.
+         */
+        static void dot2x4(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                           float[][] ys, int yOff, int yStride) {
+            float[] x0 = xs[0];
+            float[] x1 = xs[1];
+            float[] x2 = xs[2];
+            float[] x3 = xs[3];
+            FloatVector zero = FloatVector.zero(Simd.F);
+            FloatVector a0 = zero;
+            FloatVector b0 = zero;
+            FloatVector c0 = zero;
+            FloatVector e0 = zero;
+            FloatVector a1 = zero;
+            FloatVector b1 = zero;
+            FloatVector c1 = zero;
+            FloatVector e1 = zero;
+            FloatVector a2 = zero;
+            FloatVector b2 = zero;
+            FloatVector c2 = zero;
+            FloatVector e2 = zero;
+            FloatVector a3 = zero;
+            FloatVector b3 = zero;
+            FloatVector c3 = zero;
+            FloatVector e3 = zero;
+            long o0 = offset;
+            long o1 = offset + rowStride;
+            int blocks = n / QK;
+            for (int b = 0; b < blocks; b++) {
+                int xi = xOff + b * QK;
+                FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
+                FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
+                FloatVector lo0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(d0);
+                FloatVector hi0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).mul(d0);
+                FloatVector lo1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(d1);
+                FloatVector hi1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).mul(d1);
+                FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
+                a0 = lo0.fma(u0, a0);
+                c0 = lo1.fma(u0, c0);
+                FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
+                a1 = lo0.fma(u1, a1);
+                c1 = lo1.fma(u1, c1);
+                FloatVector u2 = FloatVector.fromArray(Simd.F, x2, xi);
+                a2 = lo0.fma(u2, a2);
+                c2 = lo1.fma(u2, c2);
+                FloatVector u3 = FloatVector.fromArray(Simd.F, x3, xi);
+                a3 = lo0.fma(u3, a3);
+                c3 = lo1.fma(u3, c3);
+                FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
+                b0 = hi0.fma(v0, b0);
+                e0 = hi1.fma(v0, e0);
+                FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
+                b1 = hi0.fma(v1, b1);
+                e1 = hi1.fma(v1, e1);
+                FloatVector v2 = FloatVector.fromArray(Simd.F, x2, xi + 16);
+                b2 = hi0.fma(v2, b2);
+                e2 = hi1.fma(v2, e2);
+                FloatVector v3 = FloatVector.fromArray(Simd.F, x3, xi + 16);
+                b3 = hi0.fma(v3, b3);
+                e3 = hi1.fma(v3, e3);
+                o0 += BYTES;
+                o1 += BYTES;
+            }
+            ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+            ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
+            ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+            ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
+            ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+            ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
+            ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
+            ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
         }
     }
 }

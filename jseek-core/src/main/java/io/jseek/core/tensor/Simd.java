@@ -10,14 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Vector shapes the fused kernels use: the preferred float species (8 or 16 lanes) and 16-byte loads
  * widened to it. Kernels are written for any float species of 4 to 16 lanes; 16 values of a block are
- * processed as {@code 16 / F.length()} float vectors.
+ * processed as {@code 16 / F.length()} float vectors. Loaded only when {@link io.jseek.core.VectorApi#USABLE}, which
+ * also checks the lane count.
  */
 final class Simd {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     /** Float vectors per 16 values. */
     static final int PARTS = 16 / F.length();
-    static final boolean USABLE = F.length() >= 4 && F.length() <= 16;
 
     private Simd() {
     }
@@ -37,20 +37,6 @@ final class Simd {
     /** Int lanes as floats. */
     static FloatVector toFloat(IntVector v) {
         return (FloatVector) v.castShape(F, 0);
-    }
-
-    /** Σ a[aOff + i]·b[bOff + i] for i in [0, n): SIMD with a scalar tail. */
-    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += F.length()) {
-            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
-        }
-        float sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += a[aOff + i] * b[bOff + i];
-        }
-        return sum;
     }
 
     /** 16 bytes at {@code offset}. */
