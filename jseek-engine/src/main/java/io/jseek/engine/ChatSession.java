@@ -60,12 +60,22 @@ public final class ChatSession {
 
     /** Sends a user message and generates the reply, streaming it to {@code listener}. */
     public Generation send(String user, GenerationOptions options, GenerationListener listener) {
+        return send(ChatMessage.user(user), options, listener);
+    }
+
+    /**
+     * Adds {@code message} (a user message, or a function's result as its tool syntax writes it:
+     * {@link io.jseek.engine.tools.ToolSyntax#result}) and generates the reply, streaming it to {@code listener}.
+     * The reply goes into the history as the model wrote it (function calls included).
+     */
+    public Generation send(ChatMessage message, GenerationOptions options, GenerationListener listener) {
         List<ChatMessage> turn = new ArrayList<>(history);
-        turn.add(ChatMessage.user(user));
+        turn.add(message);
         LoadedModel.ChatPrompt prompt = model.chatPrompt(turn, "");
         int[] tokens = prompt.tokens();
         if (prompt.startsReasoning() != options.startsReasoning()) {
-            options = new GenerationOptions(options.maxTokens(), options.sampler(), options.stop(), prompt.startsReasoning());
+            options = new GenerationOptions(options.maxTokens(), options.sampler(), options.stop(), prompt.startsReasoning(),
+                    options.topLogprobs(), options.constraint());
         }
         if (session == null) {
             session = model.newSession(plan, tokens.length);
@@ -82,7 +92,7 @@ public final class ChatSession {
         session.truncate(common);
         Generation g = model.generator().generate(session, Arrays.copyOfRange(tokens, common, tokens.length), common,
                 tokens, options, listener);
-        history.add(ChatMessage.user(user));
+        history.add(message);
         history.add(ChatMessage.assistant(g.content()));
         cached = tokens;
         return g;

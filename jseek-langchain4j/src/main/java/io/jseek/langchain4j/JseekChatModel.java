@@ -17,8 +17,11 @@ import io.jseek.engine.GenerationListener;
  * }</pre>
  *
  * System, user and assistant messages, temperature, top-p, top-k, penalties, max tokens and stop sequences are
- * honoured; a JSON response format holds the answer to a JSON object (its schema is not enforced yet); tools are
- * refused with {@code UnsupportedFeatureException} (not yet).
+ * honoured; a JSON response format holds the answer to a JSON object (its schema is not enforced yet). Tools
+ * (tool specifications, AI Services' {@code @Tool} methods) are described to the model in the syntax it was
+ * trained on (DeepSeek's tool-call tokens, DSML for V3.2) and its calls come back as tool execution requests
+ * ({@code FinishReason.TOOL_EXECUTION}); their results go back as the model reads them. Whether a model calls
+ * a tool is the model's: {@code ToolChoice.REQUIRED} is refused with {@code UnsupportedFeatureException}.
  * Requests run one at a time. Close it to free the model (unless it was given with {@code model(...)}).
  */
 public final class JseekChatModel extends JseekModelBase implements ChatModel {
@@ -32,7 +35,7 @@ public final class JseekChatModel extends JseekModelBase implements ChatModel {
 
     @Override
     public ChatResponse doChat(ChatRequest request) {
-        return model.generate(request, new GenerationListener() { });
+        return model.generate(request, new GenerationListener() { }, calls -> { });
     }
 
     public static final class Builder extends JseekModelBuilder<Builder> {

@@ -1,14 +1,19 @@
 package io.jseek.langchain4j;
 
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.exception.UnsupportedFeatureException;
+import dev.langchain4j.internal.JsonSchemaElementUtils;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.request.DefaultChatRequestParameters;
 import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
@@ -19,12 +24,18 @@ import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
+import io.jseek.engine.tools.ToolCall;
+import io.jseek.engine.tools.ToolCallParser;
+import io.jseek.engine.tools.ToolSpec;
+import io.jseek.engine.tools.ToolSyntax;
 import io.jseek.model.CacheType;
 import io.jseek.model.hub.HubClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One loaded model behind {@link JseekChatModel} and {@link JseekStreamingChatModel}: LangChain4j requests
@@ -34,6 +45,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * recomputes only what is new.
  */
 final class JseekLanguageModel implements AutoCloseable {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
     private final LoadedModel model;
     private final boolean owned;
     private final String name;
@@ -65,19 +77,38 @@ final class JseekLanguageModel implements AutoCloseable {
         return defaults;
     }
 
-    /** Runs {@code request}, streaming to {@code listener}; the response carries text, thinking and token usage. */
-    ChatResponse generate(ChatRequest request, GenerationListener listener) {
+    /**
+     * Runs {@code request}, streaming to {@code listener}; the response carries text, thinking, function calls and
+     * token usage. With tool specifications the tools are described in the system prompt in the syntax the model
+     * was trained on ({@link ToolSyntax}), and calls in the answer come back as tool execution requests (held back
+     * from the streamed text, and given to {@code calls} as they are parsed).
+     */
+    ChatResponse generate(ChatRequest request, GenerationListener listener, Consumer<List<ToolExecutionRequest>> calls) {
         ChatRequestParameters p = defaults.overrideWith(request.parameters());
-        if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
-            throw new UnsupportedFeatureException("jseek-langchain4j does not run tools yet");
+        List<ToolSpecification> specs = p.toolSpecifications() == null || p.toolChoice() == ToolChoice.NONE
+                ? List.of() : p.toolSpecifications();
+        if (!specs.isEmpty() && p.toolChoice() == ToolChoice.REQUIRED) {
+            throw new UnsupportedFeatureException("jseek-langchain4j cannot force a tool call (ToolChoice.REQUIRED);"
+                    + " use AUTO, and the model decides");
         }
+        ToolSyntax syntax = ToolSyntax.of(model.format());
         List<io.jseek.engine.ChatMessage> history = new ArrayList<>();
         List<ChatMessage> messages = request.messages();
-        for (int i = 0; i < messages.size() - 1; i++) {
-            history.add(convert(messages.get(i)));
+        if (messages.isEmpty() || !(messages.getLast() instanceof UserMessage || messages.getLast() instanceof ToolExecutionResultMessage)) {
+            throw new IllegalArgumentException("the last message must be the user's or a tool's result");
         }
-        if (messages.isEmpty() || !(messages.getLast() instanceof UserMessage last)) {
-            throw new IllegalArgumentException("the last message must be the user's");
+        for (ChatMessage m : messages) {
+            history.add(convert(m, syntax));
+        }
+        io.jseek.engine.ChatMessage last = history.removeLast();
+        if (!specs.isEmpty()) {
+            // The tools go into the system prompt (after the request's own system message, if it has one).
+            String block = syntax.describe(specs.stream().map(JseekLanguageModel::toolSpec).toList());
+            if (!history.isEmpty() && history.getFirst().role().equals("system")) {
+                history.set(0, io.jseek.engine.ChatMessage.system(history.getFirst().content() + "\n\n" + block));
+            } else {
+                history.addFirst(io.jseek.engine.ChatMessage.system(block));
+            }
         }
         // What LangChain4j's parameters do not cover (min-p, repetition penalty) as the model recommends.
         SamplerConfig d = model.samplerDefaults(seed != null ? seed : ThreadLocalRandom.current().nextLong());
@@ -89,15 +120,53 @@ final class JseekLanguageModel implements AutoCloseable {
         GenerationOptions options = new GenerationOptions(p.maxOutputTokens(), sampler,
                 p.stopSequences() == null ? List.of() : p.stopSequences(), model.isReasoningModel(), -1,
                 json ? JsonConstraint.OBJECT : null);
+        ToolCallParser parser = specs.isEmpty() ? null : syntax.parser();
+        GenerationListener through = parser == null ? listener : new GenerationListener() {
+            @Override
+            public void onReasoning(String delta) {
+                listener.onReasoning(delta);
+            }
+
+            @Override
+            public void onContent(String delta) {
+                String shown = parser.push(delta);
+                if (!shown.isEmpty()) {
+                    listener.onContent(shown);
+                }
+            }
+
+            @Override
+            public boolean cancelled() {
+                return listener.cancelled();
+            }
+        };
         lock.lock();
         Generation g;
         try {
             chat.replaceHistory(history);
-            g = chat.send(last.singleText(), options, listener);
+            g = chat.send(last, options, through);
         } finally {
             lock.unlock();
         }
-        AiMessage.Builder ai = AiMessage.builder().text(g.content());
+        String text = g.content();
+        List<ToolExecutionRequest> requests = List.of();
+        if (parser != null) {
+            List<ToolCall> found = parser.finish();
+            if (found == null) {
+                if (!parser.rest().isEmpty()) {
+                    listener.onContent(parser.rest());
+                }
+            } else {
+                text = ToolCallParser.parse(syntax, g.content()).text();
+                requests = found.stream().map(c -> ToolExecutionRequest.builder().id(c.id()).name(c.name())
+                        .arguments(c.arguments()).build()).toList();
+                calls.accept(requests);
+            }
+        }
+        AiMessage.Builder ai = AiMessage.builder().text(text.isBlank() && !requests.isEmpty() ? null : text);
+        if (!requests.isEmpty()) {
+            ai.toolExecutionRequests(requests);
+        }
         if (!g.reasoning().isEmpty()) {
             ai.thinking(g.reasoning());
         }
@@ -105,7 +174,7 @@ final class JseekLanguageModel implements AutoCloseable {
                 .aiMessage(ai.build())
                 .modelName(name)
                 .tokenUsage(new TokenUsage(g.promptTokens(), g.generatedTokens()))
-                .finishReason(switch (g.stopReason()) {
+                .finishReason(!requests.isEmpty() ? FinishReason.TOOL_EXECUTION : switch (g.stopReason()) {
                     case END_OF_GENERATION, STOP_STRING -> FinishReason.STOP;
                     case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
                     default -> FinishReason.OTHER;
@@ -113,11 +182,21 @@ final class JseekLanguageModel implements AutoCloseable {
                 .build();
     }
 
-    private static io.jseek.engine.ChatMessage convert(ChatMessage m) {
+    /** A LangChain4j tool as the engine's: its parameters' JSON schema as compact JSON text. */
+    private static ToolSpec toolSpec(ToolSpecification t) {
+        return new ToolSpec(t.name(), t.description(),
+                t.parameters() == null ? null : JSON.writeValueAsString(JsonSchemaElementUtils.toMap(t.parameters())));
+    }
+
+    private static io.jseek.engine.ChatMessage convert(ChatMessage m, ToolSyntax syntax) {
         return switch (m) {
             case SystemMessage s -> io.jseek.engine.ChatMessage.system(s.text());
             case UserMessage u -> io.jseek.engine.ChatMessage.user(u.singleText());
-            case AiMessage a -> io.jseek.engine.ChatMessage.assistant(a.text() == null ? "" : a.text());
+            case AiMessage a -> io.jseek.engine.ChatMessage.assistant((a.text() == null ? "" : a.text())
+                    + (a.hasToolExecutionRequests() ? syntax.render(a.toolExecutionRequests().stream()
+                            .map(r -> new ToolCall(r.id() == null ? "" : r.id(), r.name(), r.arguments() == null ? "{}" : r.arguments()))
+                            .toList()) : ""));
+            case ToolExecutionResultMessage r -> syntax.result(r.text());
             default -> throw new UnsupportedFeatureException("jseek-langchain4j does not take " + m.type() + " messages yet");
         };
     }

@@ -2,14 +2,16 @@ package io.jseek.langchain4j;
 
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.PartialThinking;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import io.jseek.engine.GenerationListener;
 
 /**
  * A jseek model in this process as LangChain4j's {@link StreamingChatModel}: the answer arrives as
- * {@code onPartialResponse}, an R1-style model's reasoning as {@code onPartialThinking}, then
- * {@code onCompleteResponse} (or {@code onError}). Generation runs on a virtual thread. Otherwise as
+ * {@code onPartialResponse}, an R1-style model's reasoning as {@code onPartialThinking}, function calls as
+ * {@code onCompleteToolCall} once parsed (their text is not streamed), then {@code onCompleteResponse} (or
+ * {@code onError}). Generation runs on a virtual thread. Otherwise as
  * {@link JseekChatModel}.
  */
 public final class JseekStreamingChatModel extends JseekModelBase implements StreamingChatModel {
@@ -34,6 +36,10 @@ public final class JseekStreamingChatModel extends JseekModelBase implements Str
                     @Override
                     public void onContent(String delta) {
                         handler.onPartialResponse(delta);
+                    }
+                }, calls -> {
+                    for (int i = 0; i < calls.size(); i++) {
+                        handler.onCompleteToolCall(new CompleteToolCall(i, calls.get(i)));
                     }
                 }));
             } catch (RuntimeException e) {

@@ -38,7 +38,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
 
     /**
      * One message: role system (developer too), user, assistant or tool; an assistant's earlier calls (OpenAI
-     * {@code tool_calls}) or null. How calls and results are written depends on the model ({@link ToolCalls.Syntax}).
+     * {@code tool_calls}) or null. How calls and results are written depends on the model ({@link io.jseek.engine.tools.ToolSyntax}).
      */
     record Message(String role, String content, JsonNode toolCalls) {
     }

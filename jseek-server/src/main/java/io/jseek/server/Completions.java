@@ -9,6 +9,9 @@ import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.engine.Scheduler;
+import io.jseek.engine.tools.ToolCall;
+import io.jseek.engine.tools.ToolCallParser;
+import io.jseek.engine.tools.ToolSyntax;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -64,20 +67,20 @@ final class Completions {
      * calls and results, in the syntax of the model's chat format.
      */
     private LoadedModel.ChatPrompt chatPrompt(CompletionRequest req) {
-        ToolCalls.Syntax syntax = ToolCalls.Syntax.of(model.format());
+        ToolSyntax syntax = ToolSyntax.of(model.format());
         List<ChatMessage> messages = new ArrayList<>();
         for (CompletionRequest.Message m : req.conversation().messages()) {
             messages.add(switch (m.role()) {
                 case "system" -> ChatMessage.system(m.content());
                 case "user" -> ChatMessage.user(m.content());
-                case "tool" -> syntax.result().apply(m.content());
+                case "tool" -> syntax.result(m.content());
                 default -> ChatMessage.assistant(m.toolCalls() == null ? m.content()
-                        : m.content() + syntax.render().apply(m.toolCalls()));
+                        : m.content() + render(syntax, m.toolCalls()));
             });
         }
         if (req.tools() != null) {
             // The tools go into the system prompt (a system message of the request's comes first).
-            String block = syntax.describe().apply(req.tools());
+            String block = syntax.describe(ToolCalls.functions(req.tools()));
             if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
                 messages.set(0, ChatMessage.system(messages.getFirst().content() + "\n\n" + block));
             } else {
@@ -85,6 +88,15 @@ final class Completions {
             }
         }
         return model.chatPrompt(messages, req.conversation().assistantPrefix());
+    }
+
+    /** Earlier calls in the model's syntax; a 400 naming the call when its arguments do not suit the syntax. */
+    private static String render(ToolSyntax syntax, JsonNode toolCalls) {
+        try {
+            return syntax.render(ToolCalls.calls(toolCalls));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("messages", e.getMessage());
+        }
     }
 
     int text(HttpExchange ex, JsonNode json) throws IOException {
@@ -197,7 +209,7 @@ final class Completions {
         Responses chunks = new Responses(id, created, server.modelId(), chat);
         Done done;
         try {
-            ToolCalls.Parser parser = req.tools() != null ? ToolCalls.Syntax.of(model.format()).parser().get() : null;
+            ToolCallParser parser = req.tools() != null ? ToolSyntax.of(model.format()).parser() : null;
             done = stream ? stream(ex, events, chunks, usageChunk, prompt.length, handle, parser)
                     : await(ex, events, chunks, prompt.length, handle, parser);
         } catch (IOException e) {
@@ -222,7 +234,7 @@ final class Completions {
 
     /** Streams chunks until the request ends; returns how it ended. IOException: the client is gone. */
     private Done stream(HttpExchange ex, BlockingQueue<Event> events, Responses chunks, boolean usageChunk, int promptTokens,
-                        Scheduler.Handle handle, ToolCalls.Parser parser) throws IOException {
+                        Scheduler.Handle handle, ToolCallParser parser) throws IOException {
         var h = ex.getResponseHeaders();
         h.set("Content-Type", "text/event-stream; charset=utf-8");
         h.set("Cache-Control", "no-cache");
@@ -268,7 +280,7 @@ final class Completions {
                         return d;
                     }
                     Generation g = d.generation();
-                    List<ToolCalls.Call> calls = parser == null ? null : parser.finish();
+                    List<ToolCall> calls = parser == null ? null : parser.finish();
                     if (parser != null && calls == null && !parser.rest().isEmpty()) {
                         sse(out, chunks.delta(false, parser.rest()));
                     }
@@ -294,7 +306,7 @@ final class Completions {
 
     /** Waits for the whole answer, committing the status line and writing whitespace while it takes long. */
     private Done await(HttpExchange ex, BlockingQueue<Event> events, Responses chunks, int promptTokens,
-                       Scheduler.Handle handle, ToolCalls.Parser parser) throws IOException {
+                       Scheduler.Handle handle, ToolCallParser parser) throws IOException {
         long nextBeat = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
         OutputStream out = null;
         List<io.jseek.engine.TokenLogprob> logprobs = new ArrayList<>();
@@ -320,7 +332,7 @@ final class Completions {
                 } else {
                     Generation g = d.generation();
                     String content = g.content();
-                    List<ToolCalls.Call> calls = null;
+                    List<ToolCall> calls = null;
                     if (parser != null) {
                         String before = parser.push(content);
                         calls = parser.finish();

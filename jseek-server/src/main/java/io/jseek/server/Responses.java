@@ -2,6 +2,7 @@ package io.jseek.server;
 
 import io.jseek.engine.Generation;
 import io.jseek.engine.TokenLogprob;
+import io.jseek.engine.tools.ToolCall;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import tools.jackson.databind.node.ObjectNode;
@@ -107,7 +108,7 @@ record Responses(String id, long created, String model, boolean chat) {
     }
 
     /** A stream chunk carrying the answer's function calls, each whole. */
-    ObjectNode toolCalls(List<ToolCalls.Call> calls) {
+    ObjectNode toolCalls(List<ToolCall> calls) {
         return streamChunk(choice -> {
             var list = choice.putObject("delta").putArray("tool_calls");
             for (int i = 0; i < calls.size(); i++) {
@@ -116,12 +117,12 @@ record Responses(String id, long created, String model, boolean chat) {
         }, null);
     }
 
-    private static void call(ObjectNode o, ToolCalls.Call call) {
+    private static void call(ObjectNode o, ToolCall call) {
         o.put("id", call.id()).put("type", "function");
         o.putObject("function").put("name", call.name()).put("arguments", call.arguments());
     }
 
-    ObjectNode whole(Generation g, String content, List<ToolCalls.Call> calls, String finish, ObjectNode usage) {
+    ObjectNode whole(Generation g, String content, List<ToolCall> calls, String finish, ObjectNode usage) {
         ObjectNode c = base(chat ? "chat.completion" : "text_completion");
         ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
         if (chat) {
@@ -133,7 +134,7 @@ record Responses(String id, long created, String model, boolean chat) {
             }
             if (calls != null) {
                 var list = m.putArray("tool_calls");
-                for (ToolCalls.Call call : calls) {
+                for (ToolCall call : calls) {
                     call(list.addObject(), call);
                 }
             }

@@ -1,10 +1,12 @@
-package io.jseek.server;
+package io.jseek.engine.tools;
 
 import io.jseek.engine.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -21,23 +23,23 @@ import tools.jackson.databind.node.ObjectNode;
  * ({@code string="true"}: the value is raw text; {@code false}: JSON), and reads results as the V3.2 chat
  * format's tool turns ({@link ChatMessage#tool}). The tools are listed as JSON schemas in the system prompt.
  */
-final class DsmlToolCalls {
-    static final String DSML = "｜DSML｜";
-    static final String BLOCK_BEGIN = "<" + DSML + "function_calls>";
-    static final String BLOCK_END = "</" + DSML + "function_calls>";
+public final class DsmlToolSyntax implements ToolSyntax {
+    public static final DsmlToolSyntax INSTANCE = new DsmlToolSyntax();
+    public static final String DSML = "｜DSML｜";
+    public static final String BLOCK_BEGIN = "<" + DSML + "function_calls>";
+    public static final String BLOCK_END = "</" + DSML + "function_calls>";
     static final String INVOKE = "<" + DSML + "invoke name=\"";
     static final String INVOKE_END = "</" + DSML + "invoke>";
     static final String PARAMETER = "<" + DSML + "parameter name=\"";
     static final String PARAMETER_END = "</" + DSML + "parameter>";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private DsmlToolCalls() {
+    private DsmlToolSyntax() {
     }
 
-    static final ToolCalls.Syntax SYNTAX = new ToolCalls.Syntax(DsmlToolCalls::describe, DsmlToolCalls::render,
-            ChatMessage::tool, () -> new ToolCalls.Parser(BLOCK_BEGIN, DsmlToolCalls::parse));
-
     /** The system-prompt block: how to call, then each function's JSON schema on a line of its own. */
-    static String describe(JsonNode tools) {
+    @Override
+    public String describe(List<ToolSpec> tools) {
         StringBuilder b = new StringBuilder("## Tools\n\nYou can call the functions below by writing a ")
                 .append(BLOCK_BEGIN).append(" block in your reply:\n")
                 .append(BLOCK_BEGIN).append('\n')
@@ -48,31 +50,34 @@ final class DsmlToolCalls {
                 .append("Write strings and scalars as they are, without quotes or escaping, with string=\"true\" for strings; "
                         + "write numbers, booleans, lists and objects as JSON with string=\"false\".\n\n"
                         + "The functions, as JSON schemas:\n<functions>\n");
-        for (JsonNode f : ToolCalls.functions(tools)) {
-            b.append(Server.JSON.writeValueAsString(f)).append('\n');
+        for (ToolSpec f : tools) {
+            ObjectNode o = JSON.createObjectNode().put("name", f.name());
+            if (f.description() != null) {
+                o.put("description", f.description());
+            }
+            if (f.parameters() != null) {
+                o.set("parameters", tree(f.parameters(), "the parameters of tool " + f.name()));
+            }
+            b.append(JSON.writeValueAsString(o)).append('\n');
         }
         return b.append("</functions>\n").toString();
     }
 
-    /** An assistant message's earlier calls (OpenAI tool_calls), as the model writes them after its text. */
-    static String render(JsonNode toolCalls) {
+    /** The calls as the model writes them after its text. */
+    @Override
+    public String render(List<ToolCall> calls) {
         StringBuilder b = new StringBuilder("\n\n").append(BLOCK_BEGIN).append('\n');
-        for (int i = 0; i < toolCalls.size(); i++) {
-            JsonNode f = toolCalls.get(i).path("function");
-            b.append(INVOKE).append(f.path("name").asString("")).append("\">\n");
-            JsonNode args;
-            try {
-                args = Server.JSON.readTree(f.path("arguments").asString("{}"));
-            } catch (JacksonException e) {
-                throw ApiException.invalid("messages", "tool_calls[" + i + "].function.arguments is not JSON");
-            }
+        for (int i = 0; i < calls.size(); i++) {
+            ToolCall c = calls.get(i);
+            b.append(INVOKE).append(c.name()).append("\">\n");
+            JsonNode args = tree(c.arguments(), "tool_calls[" + i + "].function.arguments");
             if (!args.isObject()) {
-                throw ApiException.invalid("messages", "tool_calls[" + i + "].function.arguments must be a JSON object");
+                throw new IllegalArgumentException("tool_calls[" + i + "].function.arguments must be a JSON object");
             }
-            for (var e : args.properties()) {
+            for (Map.Entry<String, JsonNode> e : args.properties()) {
                 JsonNode v = e.getValue();
                 b.append(PARAMETER).append(e.getKey()).append("\" string=\"").append(v.isString()).append("\">")
-                        .append(v.isString() ? v.asString() : Server.JSON.writeValueAsString(v))
+                        .append(v.isString() ? v.asString() : JSON.writeValueAsString(v))
                         .append(PARAMETER_END).append('\n');
             }
             b.append(INVOKE_END).append('\n');
@@ -80,17 +85,35 @@ final class DsmlToolCalls {
         return b.append(BLOCK_END).toString();
     }
 
+    @Override
+    public ChatMessage result(String content) {
+        return ChatMessage.tool(content);
+    }
+
+    @Override
+    public ToolCallParser parser() {
+        return new ToolCallParser(BLOCK_BEGIN, DsmlToolSyntax::parse);
+    }
+
+    private static JsonNode tree(String json, String what) {
+        try {
+            return JSON.readTree(json);
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException(what + " is not JSON");
+        }
+    }
+
     /**
      * The calls of a block starting with {@link #BLOCK_BEGIN}, their arguments as a JSON object text; null
      * when the block is unfinished or malformed (a parameter neither text nor valid JSON, an unclosed tag).
      */
-    static List<ToolCalls.Call> parse(String block) {
+    public static List<ToolCall> parse(String block) {
         int end = block.indexOf(BLOCK_END);
         if (end < 0) {
             return null;
         }
         String body = block.substring(BLOCK_BEGIN.length(), end);
-        List<ToolCalls.Call> calls = new ArrayList<>();
+        List<ToolCall> calls = new ArrayList<>();
         int at = 0;
         while (true) {
             int invoke = body.indexOf(INVOKE, at);
@@ -110,14 +133,14 @@ final class DsmlToolCalls {
             if (name.isEmpty() || args == null) {
                 return null;
             }
-            calls.add(ToolCalls.call(name, Server.JSON.writeValueAsString(args)));
+            calls.add(ToolCall.of(name, JSON.writeValueAsString(args)));
             at = close + INVOKE_END.length();
         }
     }
 
     /** The parameters between an invoke's tags, or null when they do not parse. */
     private static ObjectNode arguments(String text) {
-        ObjectNode args = Server.JSON.createObjectNode();
+        ObjectNode args = JSON.createObjectNode();
         int at = 0;
         while (true) {
             int p = text.indexOf(PARAMETER, at);
@@ -143,7 +166,7 @@ final class DsmlToolCalls {
                 args.put(key, value);
             } else if (attrs.equals(" string=\"false\">") && !value.isBlank()) {
                 try {
-                    args.set(key, Server.JSON.readTree(value));
+                    args.set(key, JSON.readTree(value));
                 } catch (JacksonException e) {
                     return null;
                 }
