@@ -17,32 +17,28 @@ import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
-import io.jseek.engine.ChatSession;
 import io.jseek.engine.Generation;
 import io.jseek.engine.GenerationListener;
 import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.SamplerConfig;
+import io.jseek.engine.StatelessChat;
 import io.jseek.engine.tools.ToolCall;
 import io.jseek.engine.tools.ToolCallParser;
 import io.jseek.engine.tools.ToolSpec;
 import io.jseek.engine.tools.ToolSyntax;
-import io.jseek.model.CacheType;
 import io.jseek.model.hub.HubClient;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One loaded model behind {@link JseekChatModel} and {@link JseekStreamingChatModel}: LangChain4j requests
  * turned into a jseek conversation and {@link GenerationOptions}, and the answer back into a
- * {@link ChatResponse}. Requests run one at a time (a model's compute threads serve one forward pass); the
- * conversation's KV cache is kept between requests, so a follow-up that repeats the earlier messages
- * recomputes only what is new.
+ * {@link ChatResponse}, through the engine's {@link StatelessChat} (one request at a time, the KV cache kept
+ * between them).
  */
 final class JseekLanguageModel implements AutoCloseable {
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -50,9 +46,7 @@ final class JseekLanguageModel implements AutoCloseable {
     private final boolean owned;
     private final String name;
     private final ChatRequestParameters defaults;
-    private final Long seed;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final ChatSession chat;
+    private final StatelessChat chat;
 
     JseekLanguageModel(Settings s) {
         if ((s.model == null) == (s.modelPath == null)) {
@@ -61,7 +55,6 @@ final class JseekLanguageModel implements AutoCloseable {
         this.owned = s.model == null;
         this.model = owned ? LoadedModel.open(HubClient.localPath(s.modelPath, HubClient.Progress.NONE), s.threads) : s.model;
         this.name = model.path().getFileName().toString();
-        this.seed = s.seed;
         SamplerConfig d = model.samplerDefaults(0);
         this.defaults = DefaultChatRequestParameters.builder()
                 .modelName(name)
@@ -70,7 +63,7 @@ final class JseekLanguageModel implements AutoCloseable {
                 .topK(s.topK != null ? s.topK : d.topK())
                 .maxOutputTokens(s.maxTokens != null ? s.maxTokens : 1024)
                 .build();
-        this.chat = model.chat(model.plan(s.contextLength, CacheType.F16, note -> { }));
+        this.chat = new StatelessChat(model, s.contextLength, s.seed);
     }
 
     ChatRequestParameters defaults() {
@@ -110,16 +103,10 @@ final class JseekLanguageModel implements AutoCloseable {
                 history.addFirst(io.jseek.engine.ChatMessage.system(block));
             }
         }
-        // What LangChain4j's parameters do not cover (min-p, repetition penalty) as the model recommends.
-        SamplerConfig d = model.samplerDefaults(seed != null ? seed : ThreadLocalRandom.current().nextLong());
-        SamplerConfig sampler = new SamplerConfig(p.temperature().floatValue(), p.topK(), p.topP().floatValue(),
-                d.minP(), d.repeatPenalty(), p.presencePenalty() == null ? 0 : p.presencePenalty().floatValue(),
-                p.frequencyPenalty() == null ? 0 : p.frequencyPenalty().floatValue(), d.penaltyLastN(), d.seed());
         // A JSON response format: the answer is held to a JSON object (a schema, if given, is not enforced yet).
         boolean json = p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON;
-        GenerationOptions options = new GenerationOptions(p.maxOutputTokens(), sampler,
-                p.stopSequences() == null ? List.of() : p.stopSequences(), model.isReasoningModel(), -1,
-                json ? JsonConstraint.OBJECT : null);
+        GenerationOptions options = chat.options(p.maxOutputTokens(), chat.sampler(p.temperature(), p.topK(), p.topP(),
+                p.presencePenalty(), p.frequencyPenalty()), p.stopSequences(), json ? JsonConstraint.OBJECT : null);
         ToolCallParser parser = specs.isEmpty() ? null : syntax.parser();
         GenerationListener through = parser == null ? listener : new GenerationListener() {
             @Override
@@ -140,14 +127,7 @@ final class JseekLanguageModel implements AutoCloseable {
                 return listener.cancelled();
             }
         };
-        lock.lock();
-        Generation g;
-        try {
-            chat.replaceHistory(history);
-            g = chat.send(last, options, through);
-        } finally {
-            lock.unlock();
-        }
+        Generation g = chat.send(history, last, options, through);
         String text = g.content();
         List<ToolExecutionRequest> requests = List.of();
         if (parser != null) {
