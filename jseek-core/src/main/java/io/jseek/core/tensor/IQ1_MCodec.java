@@ -15,7 +15,7 @@ final class IQ1_MCodec extends IqCodec {
     static final IQ1_MCodec INSTANCE = new IQ1_MCodec();
 
     private IQ1_MCodec() {
-        super(IqGrid.IQ1, 56, true);
+        super(IqGrid.IQ1, 56, true, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -35,10 +35,6 @@ final class IQ1_MCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

@@ -16,7 +16,7 @@ final class IQ1_SCodec extends IqCodec {
     static final float DELTA = 0.125f;
 
     private IQ1_SCodec() {
-        super(IqGrid.IQ1, 50, true);
+        super(IqGrid.IQ1, 50, true, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -36,10 +36,6 @@ final class IQ1_SCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** ±{@link #DELTA} without a branch (the sign bits are random, so a branch would mispredict half the time): − when {@code bit15} is 0x8000. */
     static float shift(int bit15) {

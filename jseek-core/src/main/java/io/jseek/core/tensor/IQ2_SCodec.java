@@ -13,7 +13,7 @@ final class IQ2_SCodec extends IqCodec {
     static final IQ2_SCodec INSTANCE = new IQ2_SCodec();
 
     private IQ2_SCodec() {
-        super(IqGrid.IQ2_S, 82, false);
+        super(IqGrid.IQ2_S, 82, false, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -31,10 +31,6 @@ final class IQ2_SCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

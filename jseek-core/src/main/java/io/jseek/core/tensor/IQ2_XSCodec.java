@@ -13,7 +13,7 @@ final class IQ2_XSCodec extends IqCodec {
     static final IQ2_XSCodec INSTANCE = new IQ2_XSCodec();
 
     private IQ2_XSCodec() {
-        super(IqGrid.IQ2_XS, 74, false);
+        super(IqGrid.IQ2_XS, 74, false, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -31,10 +31,6 @@ final class IQ2_XSCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

@@ -14,7 +14,7 @@ final class IQ2_XXSCodec extends IqCodec {
     static final IQ2_XXSCodec INSTANCE = new IQ2_XXSCodec();
 
     private IQ2_XXSCodec() {
-        super(IqGrid.IQ2_XXS, 66, false);
+        super(IqGrid.IQ2_XXS, 66, false, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -33,10 +33,6 @@ final class IQ2_XXSCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

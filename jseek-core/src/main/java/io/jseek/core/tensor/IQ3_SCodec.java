@@ -14,7 +14,7 @@ final class IQ3_SCodec extends IqCodec {
     static final IQ3_SCodec INSTANCE = new IQ3_SCodec();
 
     private IQ3_SCodec() {
-        super(IqGrid.IQ3_S, 110, false);
+        super(IqGrid.IQ3_S, 110, false, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -33,10 +33,6 @@ final class IQ3_SCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

@@ -13,7 +13,7 @@ final class IQ3_XXSCodec extends IqCodec {
     static final IQ3_XXSCodec INSTANCE = new IQ3_XXSCodec();
 
     private IQ3_XXSCodec() {
-        super(IqGrid.IQ3_XXS, 98, false);
+        super(IqGrid.IQ3_XXS, 98, false, VectorApi.USABLE ? Lanes::dot : null);
     }
 
     @Override
@@ -32,10 +32,6 @@ final class IQ3_XXSCodec extends IqCodec {
         }
     }
 
-    @Override
-    public float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
-        return VectorApi.USABLE ? Lanes.dot(points(), src, offset, x, xOff, n) : super.dot(src, offset, x, xOff, n);
-    }
 
     /** The Vector API kernels: loaded only when {@link VectorApi#USABLE} (see there). */
     private static final class Lanes extends GroupLanes {

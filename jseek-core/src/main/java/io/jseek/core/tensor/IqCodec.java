@@ -36,16 +36,25 @@ abstract class IqCodec implements BlockCodec {
     private final IqGrid grid;
     private final int blockBytes;
     private final boolean shifted;
+    private final Kernel kernel;
 
-    IqCodec(IqGrid grid, int blockBytes, boolean shifted) {
+    /** A subclass's fused dot kernel (its nested {@code Lanes.dot}): the grid's points, then {@link BlockCodec#dot}'s arguments. */
+    @FunctionalInterface
+    interface Kernel {
+        float dot(float[] points, MemorySegment src, long offset, float[] x, int xOff, int n);
+    }
+
+    /** {@code kernel}: the subclass's fused dot, or null without the Vector API (then the scalar decoder and a dot product). */
+    IqCodec(IqGrid grid, int blockBytes, boolean shifted, Kernel kernel) {
         this.grid = grid;
         this.blockBytes = blockBytes;
         this.shifted = shifted;
+        this.kernel = kernel;
     }
 
-    /** The grid's points, for the fused kernels of the subclasses. */
-    final float[] points() {
-        return grid.values;
+    @Override
+    public final float dot(MemorySegment src, long offset, float[] x, int xOff, int n) {
+        return kernel != null ? kernel.dot(grid.values, src, offset, x, xOff, n) : BlockCodec.super.dot(src, offset, x, xOff, n);
     }
 
     /** Reads the super-block at {@code o} into {@code g}. */
