@@ -3,6 +3,8 @@ package io.jseek.server;
 import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.OutputConstraint;
 import io.jseek.engine.SamplerConfig;
+import io.jseek.engine.grammar.GrammarConstraint;
+import io.jseek.engine.grammar.JsonSchemaGrammar;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -179,18 +181,58 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         throw ApiException.invalid("logprobs", "logprobs must be true/false (chat) or an integer from 0 to 20 (completions)");
     }
 
+    /**
+     * The answer's grammar: OpenAI's {@code response_format} ({@code json_object}, or {@code json_schema} with its
+     * {@code schema}), or llama.cpp's {@code grammar} (GBNF text) or {@code json_schema} field; at most one of them.
+     * A schema or grammar the engine cannot enforce is a 400 naming what.
+     */
     private static OutputConstraint responseFormat(JsonNode req) {
+        List<OutputConstraint> given = new ArrayList<>();
         JsonNode f = req.get("response_format");
-        if (f == null || f.isNull()) {
-            return null;
+        if (f != null && !f.isNull()) {
+            String type = f.path("type").asString("");
+            switch (type) {
+                case "text" -> { }
+                case "json_object" -> given.add(JsonConstraint.OBJECT);
+                case "json_schema" -> {
+                    JsonNode schema = f.path("json_schema").path("schema");
+                    if (!schema.isObject() && !schema.isBoolean()) {
+                        throw ApiException.invalid("response_format", "response_format json_schema needs json_schema.schema,"
+                                + " a JSON schema");
+                    }
+                    given.add(schema("response_format.json_schema.schema", schema));
+                }
+                default -> throw ApiException.invalid("response_format", "response_format type must be \"text\", "
+                        + "\"json_object\" or \"json_schema\"");
+            }
         }
-        String type = f.path("type").asString("");
-        return switch (type) {
-            case "text" -> null;
-            case "json_object" -> JsonConstraint.OBJECT;
-            default -> throw ApiException.invalid("response_format", "response_format type must be \"text\" or "
-                    + "\"json_object\"" + (type.equals("json_schema") ? " (json_schema is not supported yet)" : ""));
-        };
+        JsonNode schema = req.get("json_schema");
+        if (schema != null && !schema.isNull()) {
+            given.add(schema("json_schema", schema));
+        }
+        JsonNode grammar = req.get("grammar");
+        if (grammar != null && !grammar.isNull()) {
+            if (!grammar.isString()) {
+                throw ApiException.invalid("grammar", "grammar must be a string of GBNF rules");
+            }
+            try {
+                given.add(GrammarConstraint.gbnf(grammar.asString()));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid("grammar", e.getMessage());
+            }
+        }
+        if (given.size() > 1) {
+            throw ApiException.invalid("response_format", "give one of response_format, json_schema and grammar");
+        }
+        return given.isEmpty() ? null : given.getFirst();
+    }
+
+    private static OutputConstraint schema(String field, JsonNode schema) {
+        try {
+            return JsonSchemaGrammar.constraint(Server.JSON.writeValueAsString(schema));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(field, e.getMessage());
+        }
     }
 
     /** OpenAI's logit_bias: token id (as a string key) → bias from -100 (ban) to 100. */

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import com.openai.models.ResponseFormatJsonObject;
+import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionAssistantMessageParam;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -110,5 +114,54 @@ class LogprobsAndJsonTest {
                 .addUserMessage("JSON please").maxCompletionTokens(5)
                 .responseFormat(ResponseFormatJsonObject.builder().build()).build());
         assertTrue(c.choices().getFirst().message().content().isPresent());
+    }
+
+    private static final String PERSON = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":12},"
+            + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":120},\"tags\":{\"type\":\"array\",\"maxItems\":3,"
+            + "\"items\":{\"enum\":[\"admin\",\"user\"]}},\"born\":{\"type\":\"string\",\"format\":\"date\"}},"
+            + "\"required\":[\"name\",\"age\",\"tags\"],\"additionalProperties\":false}";
+
+    /** A random-weight model's answers held to a JSON schema validate against it (an independent validator). */
+    @Test
+    void jsonSchemaAnswersValidate() throws Exception {
+        Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(PERSON);
+        for (int seed = 0; seed < 4; seed++) {
+            String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"A person?\"},"
+                    + "{\"role\":\"assistant\",\"content\":\"<think>\\nok\\n</think>\\n\\n\",\"prefix\":true}],"
+                    + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"person\",\"strict\":true,"
+                    + "\"schema\":" + PERSON + "}},\"max_tokens\":200,\"temperature\":1,\"seed\":" + seed + "}";
+            JsonNode r = Server.JSON.readTree(ts.post("/v1/chat/completions", body).body());
+            String content = r.at("/choices/0/message/content").asString();
+            assertEquals("stop", r.at("/choices/0/finish_reason").asString(), r.toString());
+            assertEquals(List.of(), validator.validate(Server.JSON.readTree(content)).stream().map(Object::toString).toList(), content);
+        }
+        // llama.cpp's fields: a GBNF grammar, a bare json_schema.
+        String grammar = "{\"prompt\":\"Yes or no?\",\"grammar\":\"root ::= \\\"yes\\\" | \\\"no\\\"\",\"max_tokens\":8}";
+        String answer = Server.JSON.readTree(ts.post("/v1/completions", grammar).body()).at("/choices/0/text").asString();
+        assertTrue(answer.equals("yes") || answer.equals("no"), answer);
+        String bare = "{\"prompt\":\"Age?\",\"json_schema\":{\"type\":\"integer\",\"minimum\":18,\"maximum\":20},\"max_tokens\":8}";
+        String age = Server.JSON.readTree(ts.post("/v1/completions", bare).body()).at("/choices/0/text").asString();
+        assertTrue(List.of("18", "19", "20").contains(age), age);
+        // What cannot be enforced is refused, naming it.
+        var bad = ts.post("/v1/completions", "{\"prompt\":\"x\",\"json_schema\":{\"type\":\"string\",\"pattern\":\"a+\"}}");
+        assertEquals(400, bad.statusCode());
+        assertTrue(bad.body().contains("pattern"), bad.body());
+        var badGrammar = ts.post("/v1/completions", "{\"prompt\":\"x\",\"grammar\":\"root ::= (\"}");
+        assertEquals(400, badGrammar.statusCode());
+        assertTrue(badGrammar.body().contains("grammar line 1"), badGrammar.body());
+        // The typed SDK path: strict json_schema.
+        Map<String, JsonValue> schema = new com.fasterxml.jackson.databind.ObjectMapper().readValue(PERSON,
+                new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { }).entrySet().stream()
+                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> JsonValue.from(e.getValue())));
+        ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("m")
+                .addUserMessage("A person?")
+                .addMessage(ChatCompletionAssistantMessageParam.builder().content("<think>\nok\n</think>\n\n")
+                        .putAdditionalProperty("prefix", JsonValue.from(true)).build())
+                .maxCompletionTokens(200).temperature(1.0).seed(7)
+                .responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
+                        .name("person").strict(true).schema(ResponseFormatJsonSchema.JsonSchema.Schema.builder()
+                                .additionalProperties(schema).build()).build()).build()).build());
+        String sdk = c.choices().getFirst().message().content().orElseThrow();
+        assertEquals(List.of(), validator.validate(Server.JSON.readTree(sdk)).stream().map(Object::toString).toList(), sdk);
     }
 }

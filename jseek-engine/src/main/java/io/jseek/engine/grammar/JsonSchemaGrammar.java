@@ -1,0 +1,390 @@
+package io.jseek.engine.grammar;
+
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * JSON Schema to grammar text ({@link Gbnf}), so that sampling can only produce JSON that validates. Supported:
+ * {@code type} (one or a list), {@code properties} with {@code required} (properties in the schema's order, optional
+ * ones may be left out), {@code additionalProperties} (false, or a schema for extra members; with declared properties
+ * and no {@code additionalProperties} the object is closed: a subset of what the schema allows, so outputs still
+ * validate), {@code items} / {@code prefixItems} with {@code minItems} / {@code maxItems}, {@code enum}, {@code const},
+ * strings with {@code minLength} / {@code maxLength} and the formats {@code date}, {@code time}, {@code date-time},
+ * {@code uuid}; integers with {@code minimum} / {@code maximum} / {@code exclusiveMinimum} / {@code exclusiveMaximum}
+ * (exact digit grammars); numbers with {@code minimum: 0} (no sign); {@code anyOf} / {@code oneOf} (as alternatives);
+ * {@code allOf} of one schema; {@code $ref} into {@code $defs} / {@code definitions} (recursion allowed); {@code {}}
+ * and {@code true} (any JSON value). A keyword that would constrain the output in a way the grammar cannot
+ * ({@code pattern}, {@code not}, {@code multipleOf}, number bounds other than {@code minimum: 0}, …) is an
+ * IllegalArgumentException naming it, never silently ignored. Annotations ({@code title}, {@code description},
+ * {@code default}, {@code examples}, {@code $schema}, {@code strict}, …) are ignored. Whitespace between tokens is
+ * limited to a few characters, as llama.cpp's JSON grammars do.
+ */
+public final class JsonSchemaGrammar {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Set<String> IGNORED = Set.of("title", "description", "default", "examples", "$schema", "$id",
+            "$comment", "strict", "readOnly", "writeOnly", "deprecated", "$defs", "definitions", "format", "type",
+            "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems", "enum",
+            "const", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "minimum", "maximum",
+            "exclusiveMinimum", "exclusiveMaximum", "contentMediaType", "contentEncoding", "name");
+
+    private final JsonNode root;
+    private final Map<String, String> rules = new LinkedHashMap<>();
+    private final Map<String, String> refRules = new HashMap<>();
+    private int next;
+
+    private JsonSchemaGrammar(JsonNode root) {
+        this.root = root;
+    }
+
+    /** The grammar text for {@code schema} (JSON text). */
+    public static String gbnf(String schema) {
+        try {
+            return gbnf(JSON.readTree(schema));
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException("the JSON schema is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** The grammar text for {@code schema}. */
+    public static String gbnf(JsonNode schema) {
+        JsonSchemaGrammar g = new JsonSchemaGrammar(schema);
+        g.rules.put("root", "");
+        String body = g.value(schema, "root");
+        g.rules.put("root", body);
+        g.common();
+        StringBuilder b = new StringBuilder();
+        g.rules.forEach((n, r) -> b.append(n).append(" ::= ").append(r).append('\n'));
+        return b.toString();
+    }
+
+    /** The constraint for {@code schema} (JSON text). */
+    public static GrammarConstraint constraint(String schema) {
+        return GrammarConstraint.gbnf(gbnf(schema));
+    }
+
+    private void common() {
+        rules.put("ws", "[ \\t\\n]{0,6}");
+        rules.put("char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})");
+        rules.put("string", "\"\\\"\" char* \"\\\"\"");
+        rules.put("integer", "\"-\"? (\"0\" | [1-9] [0-9]{0,15})");
+        rules.put("number", "\"-\"? (\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?");
+        rules.put("boolean", "\"true\" | \"false\"");
+        rules.put("null", "\"null\"");
+        rules.put("value", "object | array | string | number | boolean | null");
+        rules.put("object", "\"{\" ws (string ws \":\" ws value ws (\",\" ws string ws \":\" ws value ws)*)? \"}\"");
+        rules.put("array", "\"[\" ws (value ws (\",\" ws value ws)*)? \"]\"");
+    }
+
+    /** A new rule named after {@code hint}; returns its name. */
+    private String rule(String hint, String body) {
+        String name = hint.replaceAll("[^A-Za-z0-9-]", "-") + "-" + next++;
+        rules.put(name, body);
+        return name;
+    }
+
+    /** The grammar expression for a value of {@code s}. */
+    private String value(JsonNode s, String hint) {
+        if (s == null || s.isBoolean() && s.asBoolean() || s.isObject() && s.isEmpty()) {
+            return "value";
+        }
+        if (s.isBoolean()) {
+            throw new IllegalArgumentException("the schema false allows no value");
+        }
+        if (!s.isObject()) {
+            throw new IllegalArgumentException("a schema must be an object or a boolean, got " + s);
+        }
+        for (String key : s.propertyNames()) {
+            if (!IGNORED.contains(key)) {
+                throw new IllegalArgumentException("JSON schema keyword \"" + key + "\" is not supported by the grammar"
+                        + " (the output could not be held to it)");
+            }
+        }
+        if (s.has("$ref")) {
+            return ref(s.get("$ref").asString());
+        }
+        if (s.has("const")) {
+            return literal(JSON.writeValueAsString(s.get("const")));
+        }
+        if (s.has("enum")) {
+            List<String> alts = new ArrayList<>();
+            for (JsonNode v : s.get("enum")) {
+                alts.add(literal(JSON.writeValueAsString(v)));
+            }
+            if (alts.isEmpty()) {
+                throw new IllegalArgumentException("enum is empty");
+            }
+            return "(" + String.join(" | ", alts) + ")";
+        }
+        for (String k : new String[] {"anyOf", "oneOf"}) {
+            if (s.has(k)) {
+                List<String> alts = new ArrayList<>();
+                for (JsonNode sub : s.get(k)) {
+                    alts.add(value(sub, hint));
+                }
+                return "(" + String.join(" | ", alts) + ")";
+            }
+        }
+        if (s.has("allOf")) {
+            if (s.get("allOf").size() != 1) {
+                throw new IllegalArgumentException("allOf with more than one schema is not supported by the grammar");
+            }
+            return value(s.get("allOf").get(0), hint);
+        }
+        JsonNode type = s.get("type");
+        if (type == null) {
+            if (s.has("properties") || s.has("additionalProperties")) {
+                return object(s, hint);
+            }
+            if (s.has("items") || s.has("prefixItems")) {
+                return array(s, hint);
+            }
+            return "value";
+        }
+        if (type.isArray()) {
+            List<String> alts = new ArrayList<>();
+            for (JsonNode t : type) {
+                alts.add(typed(t.asString(), s, hint));
+            }
+            return "(" + String.join(" | ", alts) + ")";
+        }
+        return typed(type.asString(), s, hint);
+    }
+
+    private String typed(String type, JsonNode s, String hint) {
+        return switch (type) {
+            case "object" -> object(s, hint);
+            case "array" -> array(s, hint);
+            case "string" -> string(s, hint);
+            case "integer" -> integer(s, hint);
+            case "number" -> number(s);
+            case "boolean" -> "boolean";
+            case "null" -> "null";
+            default -> throw new IllegalArgumentException("unknown JSON schema type \"" + type + "\"");
+        };
+    }
+
+    private String ref(String ref) {
+        String name = refRules.get(ref);
+        if (name != null) {
+            return name;
+        }
+        JsonNode target = null;
+        if (ref.equals("#")) {
+            target = root;
+        } else if (ref.startsWith("#/")) {
+            target = root.at(ref.substring(1));
+            if (target.isMissingNode()) {
+                target = null;
+            }
+        }
+        if (target == null) {
+            throw new IllegalArgumentException("$ref " + ref + " does not point into this schema");
+        }
+        name = rule("ref-" + ref.substring(ref.lastIndexOf('/') + 1), "");
+        refRules.put(ref, name);
+        rules.put(name, value(target, name));
+        return name;
+    }
+
+    private String object(JsonNode s, String hint) {
+        JsonNode props = s.get("properties");
+        JsonNode extra = s.get("additionalProperties");
+        List<String> names = new ArrayList<>();
+        if (props != null) {
+            names.addAll(props.propertyNames());
+        }
+        Set<String> required = new java.util.HashSet<>();
+        if (s.has("required")) {
+            for (JsonNode r : s.get("required")) {
+                if (!names.contains(r.asString())) {
+                    throw new IllegalArgumentException("required property \"" + r.asString() + "\" is not in properties");
+                }
+                required.add(r.asString());
+            }
+        }
+        String extraValue = null;
+        if (extra != null && !(extra.isBoolean() && !extra.asBoolean())) {
+            extraValue = value(extra, hint + "-extra");
+        } else if (extra == null && names.isEmpty()) {
+            extraValue = "value";
+        }
+        List<String> kv = new ArrayList<>();
+        for (String n : names) {
+            kv.add(literal(JSON.writeValueAsString(n)) + " ws \":\" ws " + value(props.get(n), hint + "-" + n));
+        }
+        // members(i, first): properties from i on, 'first' when nothing is written yet (no comma before the next).
+        String[][] memo = new String[names.size() + 1][2];
+        String list = members(0, true, names, required, kv, extraValue, memo, hint);
+        return rule(hint, "\"{\" ws " + list + " \"}\"");
+    }
+
+    private String members(int i, boolean first, List<String> names, Set<String> required, List<String> kv,
+                           String extraValue, String[][] memo, String hint) {
+        int f = first ? 1 : 0;
+        if (memo[i][f] != null) {
+            return memo[i][f];
+        }
+        String comma = first ? "" : "\",\" ws ";
+        String body;
+        if (i == names.size()) {
+            if (extraValue == null) {
+                body = "\"\"";
+            } else {
+                String member = "string ws \":\" ws " + extraValue + " ws";
+                body = first ? "(" + member + " (\",\" ws " + member + ")*)?" : "(\",\" ws " + member + ")*";
+            }
+        } else {
+            String take = comma + kv.get(i) + " ws " + members(i + 1, false, names, required, kv, extraValue, memo, hint);
+            body = required.contains(names.get(i)) ? take
+                    : take + " | " + members(i + 1, first, names, required, kv, extraValue, memo, hint);
+        }
+        String name = rule(hint + "-m" + i + (first ? "f" : ""), body);
+        memo[i][f] = name;
+        return name;
+    }
+
+    private String array(JsonNode s, String hint) {
+        int min = s.has("minItems") ? s.get("minItems").asInt() : 0;
+        int max = s.has("maxItems") ? s.get("maxItems").asInt() : -1;
+        if (max >= 0 && max < min) {
+            throw new IllegalArgumentException("maxItems is below minItems");
+        }
+        List<String> prefix = new ArrayList<>();
+        if (s.has("prefixItems")) {
+            for (JsonNode p : s.get("prefixItems")) {
+                prefix.add(value(p, hint + "-item"));
+            }
+        }
+        JsonNode items = s.get("items");
+        String item = items == null || items.isBoolean() && items.asBoolean() ? "value"
+                : items.isBoolean() ? null : value(items, hint + "-item");
+        if (item == null && min > prefix.size()) {
+            throw new IllegalArgumentException("minItems needs more items than prefixItems allows");
+        }
+        if (prefix.isEmpty() && item == null || max == 0) {
+            return rule(hint, "\"[\" ws \"]\"");
+        }
+        String list = items(0, min, max, prefix, item);
+        return rule(hint, "\"[\" ws " + (min == 0 ? "(" + list + ")?" : list) + " \"]\"");
+    }
+
+    /** Element i of an array and those after it: the prefix items, then {@code item} repeated, min to max in all. */
+    private static String items(int i, int min, int max, List<String> prefix, String item) {
+        String element = (i < prefix.size() ? prefix.get(i) : item) + " ws";
+        boolean more = (max < 0 || i + 1 < max) && (i + 1 < prefix.size() || item != null);
+        if (!more) {
+            return element;
+        }
+        if (i >= prefix.size() && i + 1 >= min && max < 0) {
+            return element + " (\",\" ws " + item + " ws)*";
+        }
+        String rest = "\",\" ws " + items(i + 1, min, max, prefix, item);
+        return i + 1 < min ? element + " " + rest : element + " (" + rest + ")?";
+    }
+
+    private String string(JsonNode s, String hint) {
+        if (s.has("format")) {
+            String f = s.get("format").asString();
+            String date = "[0-9]{4} \"-\" (\"0\" [1-9] | \"1\" [0-2]) \"-\" (\"0\" [1-9] | [12] [0-9] | \"3\" [01])";
+            String time = "([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9] \":\" [0-5] [0-9] (\".\" [0-9]{1,6})?"
+                    + " (\"Z\" | [+-] ([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9])";
+            String body = switch (f) {
+                case "date" -> date;
+                case "time" -> time;
+                case "date-time" -> date + " \"T\" " + time;
+                case "uuid" -> "[0-9a-f]{8} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{4} \"-\" [0-9a-f]{12}";
+                default -> null;
+            };
+            if (body != null) {
+                return rule(hint + "-" + f, "\"\\\"\" " + body + " \"\\\"\"");
+            }
+            // Other formats (email, uri, …) are annotations by default in JSON Schema 2020-12: any string.
+        }
+        if (s.has("minLength") || s.has("maxLength")) {
+            int min = s.has("minLength") ? s.get("minLength").asInt() : 0;
+            String max = s.has("maxLength") ? String.valueOf(s.get("maxLength").asInt()) : "";
+            return rule(hint, "\"\\\"\" char{" + min + "," + max + "} \"\\\"\"");
+        }
+        return "string";
+    }
+
+    private String number(JsonNode s) {
+        boolean nonNegative = false;
+        for (String k : new String[] {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+            if (!s.has(k)) {
+                continue;
+            }
+            if (k.equals("minimum") && s.get(k).asDouble() == 0) {
+                nonNegative = true;
+            } else {
+                throw new IllegalArgumentException("number bound " + k + " is not supported by the grammar (integer"
+                        + " bounds are, and minimum 0)");
+            }
+        }
+        return nonNegative ? "(\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?" : "number";
+    }
+
+    private String integer(JsonNode s, String hint) {
+        BigInteger lo = null;
+        BigInteger hi = null;
+        if (s.has("minimum")) {
+            lo = ceil(s.get("minimum"));
+        }
+        if (s.has("exclusiveMinimum")) {
+            BigInteger x = floor(s.get("exclusiveMinimum")).add(BigInteger.ONE);
+            lo = lo == null ? x : lo.max(x);
+        }
+        if (s.has("maximum")) {
+            hi = floor(s.get("maximum"));
+        }
+        if (s.has("exclusiveMaximum")) {
+            BigInteger x = ceil(s.get("exclusiveMaximum")).subtract(BigInteger.ONE);
+            hi = hi == null ? x : hi.min(x);
+        }
+        if (lo == null && hi == null) {
+            return "integer";
+        }
+        if (lo != null && hi != null && lo.compareTo(hi) > 0) {
+            throw new IllegalArgumentException("no integer lies between the bounds");
+        }
+        return rule(hint + "-int", IntegerRange.gbnf(lo, hi));
+    }
+
+    private static BigInteger ceil(JsonNode n) {
+        return n.decimalValue().setScale(0, java.math.RoundingMode.CEILING).toBigIntegerExact();
+    }
+
+    private static BigInteger floor(JsonNode n) {
+        return n.decimalValue().setScale(0, java.math.RoundingMode.FLOOR).toBigIntegerExact();
+    }
+
+    /** A grammar literal matching {@code text} exactly. */
+    static String literal(String text) {
+        StringBuilder b = new StringBuilder("\"");
+        text.codePoints().forEach(c -> {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\x%02X", c));
+                    } else {
+                        b.appendCodePoint(c);
+                    }
+                }
+            }
+        });
+        return b.append('"').toString();
+    }
+}
