@@ -2,6 +2,7 @@ package io.jseek.engine;
 
 import io.jseek.core.tokenizer.TokenDecoder;
 import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.engine.grammar.TokenMask;
 import java.util.Arrays;
 
 /**
@@ -34,6 +35,8 @@ final class Decoding {
     private final OutputConstraint.Matcher matcher;
     private final OutputConstraint.Matcher trial;
     private float[] masked;
+    private boolean[] allowed;
+    private TokenMask.Scratch maskScratch;
 
     /** {@code history}: every token the sequence holds so far (the prompt), for the penalties. */
     Decoding(Tokenizer tokenizer, int[] history, GenerationOptions opt, GenerationListener out) {
@@ -65,9 +68,15 @@ final class Decoding {
             // The sampled token breaks the grammar: sample again among the tokens that keep to it.
             if (masked == null) {
                 masked = new float[logits.length];
+                allowed = new boolean[tokenizer.pieces().length];
+                maskScratch = TokenMask.of(tokenizer).scratch(matcher);
+            }
+            if (TokenMask.of(tokenizer).allowed(matcher, maskScratch, allowed) == 0) {
+                // Nothing can continue the answer (a grammar the vocabulary cannot spell): end it here.
+                return stop(Generation.StopReason.END_OF_GENERATION);
             }
             for (int id = 0; id < logits.length; id++) {
-                masked[id] = id < tokenizer.vocabSize() && allowed(id) ? logits[id] : Float.NEGATIVE_INFINITY;
+                masked[id] = id < allowed.length && allowed[id] ? logits[id] : Float.NEGATIVE_INFINITY;
             }
             token = sampler.sample(masked, recent, recentCount);
         }

@@ -59,8 +59,13 @@ public final class JsonConstraint implements OutputConstraint {
 
         @Override
         public boolean feed(byte[] bytes) {
-            for (byte b : bytes) {
-                if (!step(b & 0xFF)) {
+            return feed(bytes, 0, bytes.length);
+        }
+
+        @Override
+        public boolean feed(byte[] bytes, int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (!step(bytes[i] & 0xFF)) {
                     mode = FAILED;
                     return false;
                 }

@@ -14,6 +14,11 @@ public interface OutputConstraint {
         /** Feeds bytes; returns false, leaving the matcher unusable, when they cannot continue a valid output. */
         boolean feed(byte[] bytes);
 
+        /** Feeds {@code bytes[from, to)}; as {@link #feed(byte[])}. Matchers override it to avoid the copy. */
+        default boolean feed(byte[] bytes, int from, int to) {
+            return feed(java.util.Arrays.copyOfRange(bytes, from, to));
+        }
+
         /** True when what was fed is a whole output (more may be allowed, e.g. whitespace). */
         boolean complete();
 

@@ -101,6 +101,8 @@ public final class GrammarConstraint implements OutputConstraint {
         }
     }
 
+    private static final Frame[] NONE = new Frame[0];
+
     private final class GrammarMatcher implements Matcher {
         private Frame[] stacks;
         /** A code point being decoded: its bits so far, and continuation bytes still to come. */
@@ -115,9 +117,14 @@ public final class GrammarConstraint implements OutputConstraint {
 
         @Override
         public boolean feed(byte[] bytes) {
-            for (byte b : bytes) {
-                if (!feed(b & 0xFF)) {
-                    stacks = new Frame[0];
+            return feed(bytes, 0, bytes.length);
+        }
+
+        @Override
+        public boolean feed(byte[] bytes, int from, int to) {
+            for (int i = from; i < to; i++) {
+                if (!feed(bytes[i] & 0xFF)) {
+                    stacks = NONE;
                     return false;
                 }
             }
