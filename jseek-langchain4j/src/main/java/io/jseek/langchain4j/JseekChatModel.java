@@ -20,8 +20,8 @@ import io.jseek.engine.GenerationListener;
  * honoured; a JSON response format holds the answer to a JSON object (its schema is not enforced yet). Tools
  * (tool specifications, AI Services' {@code @Tool} methods) are described to the model in the syntax it was
  * trained on (DeepSeek's tool-call tokens, DSML for V3.2) and its calls come back as tool execution requests
- * ({@code FinishReason.TOOL_EXECUTION}); their results go back as the model reads them. Whether a model calls
- * a tool is the model's: {@code ToolChoice.REQUIRED} is refused with {@code UnsupportedFeatureException}.
+ * ({@code FinishReason.TOOL_EXECUTION}); their results go back as the model reads them. {@code ToolChoice.REQUIRED}
+ * holds the answer to the grammar of a call (arguments to their schemas where the grammar can hold them).
  * Requests run one at a time. Close it to free the model (unless it was given with {@code model(...)}).
  */
 public final class JseekChatModel extends JseekModelBase implements ChatModel {

@@ -22,8 +22,10 @@ import io.jseek.engine.GenerationListener;
 import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.JsonConstraint;
 import io.jseek.engine.LoadedModel;
+import io.jseek.engine.OutputConstraint;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.engine.StatelessChat;
+import io.jseek.engine.grammar.GrammarConstraint;
 import io.jseek.engine.tools.ToolCall;
 import io.jseek.engine.tools.ToolCallParser;
 import io.jseek.engine.tools.ToolSpec;
@@ -80,11 +82,8 @@ final class JseekLanguageModel implements AutoCloseable {
         ChatRequestParameters p = defaults.overrideWith(request.parameters());
         List<ToolSpecification> specs = p.toolSpecifications() == null || p.toolChoice() == ToolChoice.NONE
                 ? List.of() : p.toolSpecifications();
-        if (!specs.isEmpty() && p.toolChoice() == ToolChoice.REQUIRED) {
-            throw new UnsupportedFeatureException("jseek-langchain4j cannot force a tool call (ToolChoice.REQUIRED);"
-                    + " use AUTO, and the model decides");
-        }
         ToolSyntax syntax = ToolSyntax.of(model.format());
+        boolean required = !specs.isEmpty() && p.toolChoice() == ToolChoice.REQUIRED;
         List<io.jseek.engine.ChatMessage> history = new ArrayList<>();
         List<ChatMessage> messages = request.messages();
         if (messages.isEmpty() || !(messages.getLast() instanceof UserMessage || messages.getLast() instanceof ToolExecutionResultMessage)) {
@@ -105,8 +104,12 @@ final class JseekLanguageModel implements AutoCloseable {
         }
         // A JSON response format: the answer is held to a JSON object (a schema, if given, is not enforced yet).
         boolean json = p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON;
+        // ToolChoice.REQUIRED: the answer is held to the grammar of a call block in the model's syntax.
+        OutputConstraint constraint = required
+                ? GrammarConstraint.gbnf(syntax.grammar(specs.stream().map(JseekLanguageModel::toolSpec).toList(), null, true))
+                : json ? JsonConstraint.OBJECT : null;
         GenerationOptions options = chat.options(p.maxOutputTokens(), chat.sampler(p.temperature(), p.topK(), p.topP(),
-                p.presencePenalty(), p.frequencyPenalty()), p.stopSequences(), json ? JsonConstraint.OBJECT : null);
+                p.presencePenalty(), p.frequencyPenalty()), p.stopSequences(), constraint);
         ToolCallParser parser = specs.isEmpty() ? null : syntax.parser();
         GenerationListener through = parser == null ? listener : new GenerationListener() {
             @Override

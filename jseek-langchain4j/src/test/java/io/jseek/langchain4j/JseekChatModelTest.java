@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
-import dev.langchain4j.exception.UnsupportedFeatureException;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.PartialThinking;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
@@ -125,14 +123,7 @@ class JseekChatModelTest {
     }
 
     @Test
-    void requiredToolChoiceIsRefusedClearly() {
-        try (JseekChatModel model = JseekChatModel.builder().model(loaded).build()) {
-            ChatRequest withTool = ChatRequest.builder().messages(UserMessage.from("2+2="))
-                    .toolSpecifications(ToolSpecification.builder().name("add").description("adds").build())
-                    .toolChoice(ToolChoice.REQUIRED).build();
-            UnsupportedFeatureException e = assertThrows(UnsupportedFeatureException.class, () -> model.chat(withTool));
-            assertTrue(e.getMessage().contains("REQUIRED"), e.getMessage());
-        }
+    void aModelPathOrAModelIsNeeded() {
         assertThrows(IllegalArgumentException.class, () -> JseekChatModel.builder().build());
     }
 

@@ -12,6 +12,7 @@ import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
@@ -194,6 +195,12 @@ class ToolCallingTest {
                     ToolExecutionResultMessage.from(request, "12:00")).toolSpecifications(getTime).build());
             assertEquals(FinishReason.STOP, second.finishReason());
             assertEquals(ANSWER, second.aiMessage().text().strip());
+            // ToolChoice.REQUIRED forces a call where the model would answer: after the result, it calls again.
+            ChatResponse forced = chat.chat(ChatRequest.builder().messages(ask, call,
+                    ToolExecutionResultMessage.from(request, "12:00")).toolSpecifications(getTime)
+                    .toolChoice(ToolChoice.REQUIRED).build());
+            assertEquals(FinishReason.TOOL_EXECUTION, forced.finishReason(), forced.toString());
+            assertEquals("get_time", forced.aiMessage().toolExecutionRequests().getFirst().name());
             // Without tools the same question gets the call's text as plain text (nothing is parsed).
             ChatResponse plain = chat.chat(ChatRequest.builder().messages(ask).build());
             assertEquals(CALL, plain.aiMessage().text().strip());

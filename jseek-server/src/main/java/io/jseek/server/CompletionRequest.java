@@ -20,6 +20,9 @@ import tools.jackson.databind.JsonNode;
  * @param model          the model asked for, or null
  * @param conversation   chat: the messages; null for text completions
  * @param tools          chat: the {@code tools} array when the model may call them (null: none, or tool_choice none)
+ * @param toolChoice     with tools: null (auto: the model decides), "" (required: a call of any function) or the
+ *                       function the answer must call
+ * @param parallelToolCalls with tools: whether an answer may call several functions
  * @param prompt         text: the prompt; null for chat
  * @param suffix         text: the fill-in-the-middle suffix, or null
  * @param limitField     which of max_completion_tokens / max_tokens set {@code maxTokens}
@@ -28,7 +31,8 @@ import tools.jackson.databind.JsonNode;
  * @param topLogprobs    -1: no log-probabilities; else alternatives per token (0–20)
  * @param responseFormat the output constraint, or null
  */
-record CompletionRequest(String model, Conversation conversation, JsonNode tools, String prompt, String suffix,
+record CompletionRequest(String model, Conversation conversation, JsonNode tools, String toolChoice,
+                         boolean parallelToolCalls, String prompt, String suffix,
                          String limitField, Integer maxTokens, float temperature, float topP, int topK, float minP,
                          float presencePenalty, float frequencyPenalty, float repetitionPenalty, Long seed,
                          Map<Integer, Float> logitBias, List<String> stops, int topLogprobs,
@@ -93,7 +97,12 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         if (seed != null && !seed.isNull() && !seed.isIntegralNumber()) {
             throw ApiException.invalid("seed", "seed must be an integer");
         }
-        return new CompletionRequest(m == null || m.isNull() ? null : m.asString(), conversation, tools, prompt, suffix,
+        JsonNode parallel = req.get("parallel_tool_calls");
+        if (parallel != null && !parallel.isNull() && !parallel.isBoolean()) {
+            throw ApiException.invalid("parallel_tool_calls", "parallel_tool_calls must be true or false");
+        }
+        return new CompletionRequest(m == null || m.isNull() ? null : m.asString(), conversation, tools,
+                tools == null ? null : toolChoice(req), parallel == null || parallel.isNull() || parallel.asBoolean(), prompt, suffix,
                 limitField, max, number(req, "temperature", d.temperature(), 0, 2), topP,
                 integer(req, "top_k", d.topK(), 0, Integer.MAX_VALUE), number(req, "min_p", d.minP(), 0, 1),
                 number(req, "presence_penalty", 0, -2, 2), number(req, "frequency_penalty", 0, -2, 2),
@@ -161,6 +170,18 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
             return true;
         }
         throw ApiException.invalid("tool_choice", "tool_choice must be none, auto, required or a function");
+    }
+
+    /** tool_choice as the record holds it: null auto, "" required, else the function's name. */
+    private static String toolChoice(JsonNode req) {
+        JsonNode choice = req.get("tool_choice");
+        if (choice == null || choice.isNull() || choice.isString() && choice.asString().equals("auto")) {
+            return null;
+        }
+        if (choice.isString()) {
+            return "";  // "required" (tools() refused anything else, and "none" leaves no tools)
+        }
+        return choice.path("function").path("name").asString();
     }
 
     /** -1 when no log-probabilities are asked for, else how many alternatives per token (0–20). */

@@ -7,8 +7,10 @@ import io.jseek.engine.Generation;
 import io.jseek.engine.GenerationListener;
 import io.jseek.engine.GenerationOptions;
 import io.jseek.engine.LoadedModel;
+import io.jseek.engine.OutputConstraint;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.engine.Scheduler;
+import io.jseek.engine.grammar.GrammarConstraint;
 import io.jseek.engine.tools.ToolCall;
 import io.jseek.engine.tools.ToolCallParser;
 import io.jseek.engine.tools.ToolSyntax;
@@ -138,17 +140,33 @@ final class Completions {
             throw ApiException.invalid("messages", "context_length_exceeded", "the prompt has " + promptTokens
                     + " tokens but the context holds " + context);
         }
-        int max = req.maxTokens() == null ? room : req.maxTokens();
-        if ((long) promptTokens + max > context) {
-            String field = req.limitField();
-            throw ApiException.invalid(field, "context_length_exceeded", "the prompt has " + promptTokens
-                    + " tokens and " + field + " asks for " + max + " more, but the context holds " + context
-                    + " (at most " + room + " can be generated)");
-        }
+        // More than the context leaves is clamped, as DeepSeek's API and llama-server do (the answer then ends
+        // with finish_reason "length").
+        int max = req.maxTokens() == null ? room : Math.min(req.maxTokens(), room);
         SamplerConfig sampler = new SamplerConfig(req.temperature(), req.topK(), req.topP(), req.minP(),
                 req.repetitionPenalty(), req.presencePenalty(), req.frequencyPenalty(), 64,
                 req.seed() == null ? System.nanoTime() : req.seed(), req.logitBias());
-        return new GenerationOptions(max, sampler, req.stops(), startsReasoning, req.topLogprobs(), req.responseFormat());
+        return new GenerationOptions(max, sampler, req.stops(), startsReasoning, req.topLogprobs(), constraint(req));
+    }
+
+    /**
+     * The answer's grammar: the response format's, or for {@code tool_choice} required or a named function, the
+     * grammar of a call block in the model's syntax (DeepSeek's tokens or DSML), arguments held to their schemas.
+     */
+    private OutputConstraint constraint(CompletionRequest req) {
+        if (req.tools() == null || req.toolChoice() == null) {
+            return req.responseFormat();
+        }
+        if (req.responseFormat() != null) {
+            throw ApiException.invalid("response_format", "a response_format cannot be combined with tool_choice "
+                    + (req.toolChoice().isEmpty() ? "required" : "naming a function") + ": the answer is the call");
+        }
+        try {
+            return GrammarConstraint.gbnf(ToolSyntax.of(model.format()).grammar(ToolCalls.functions(req.tools()),
+                    req.toolChoice().isEmpty() ? null : req.toolChoice(), req.parallelToolCalls()));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("tool_choice", e.getMessage());
+        }
     }
 
     /** What the scheduler's thread hands to the request's thread. */

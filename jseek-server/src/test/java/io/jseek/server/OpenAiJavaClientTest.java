@@ -9,7 +9,6 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
-import com.openai.errors.BadRequestException;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -110,11 +109,14 @@ class OpenAiJavaClientTest {
     }
 
     @Test
-    void tooManyTokensIsABadRequestAndAWrongKeyIsUnauthorized() {
-        var e = assertThrows(BadRequestException.class,
-                () -> client.chat().completions().create(params("hi").maxCompletionTokens(100_000).build()));
-        assertTrue(e.getMessage().contains("context holds 256"), e.getMessage());
-        assertEquals("context_length_exceeded", e.code().orElseThrow());
+    void tooManyTokensAreClampedToTheContextAndAWrongKeyIsUnauthorized() {
+        // As DeepSeek's API and llama-server: what the context leaves is generated, then finish_reason "length".
+        ChatCompletion c = client.chat().completions().create(params("hi").maxCompletionTokens(100_000).temperature(1.0)
+                .logitBias(ChatCompletionCreateParams.LogitBias.builder().putAdditionalProperty(
+                        String.valueOf(ts.model.tokenizer().eos()), JsonValue.from(-100)).build()).build());
+        var usage = c.usage().orElseThrow();
+        assertEquals(256, usage.promptTokens() + usage.completionTokens(), "the context filled");
+        assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, c.choices().getFirst().finishReason());
 
         OpenAIClient wrong = OpenAIOkHttpClient.builder().baseUrl(ts.base() + "v1").apiKey("nope").maxRetries(0).build();
         assertThrows(UnauthorizedException.class, () -> wrong.chat().completions().create(params("hi").build()));

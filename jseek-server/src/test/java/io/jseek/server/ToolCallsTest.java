@@ -15,6 +15,7 @@ import io.jseek.engine.tools.DeepSeekToolSyntax;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /** Function calls through the server: the tools, earlier calls and results in the prompt (the syntaxes: ToolSyntaxTest). */
 class ToolCallsTest {
@@ -59,6 +60,49 @@ class ToolCallsTest {
             assertTrue(prompt.contains("<｜DSML｜invoke name=\"get_weather\">\n<｜DSML｜"
                     + "parameter name=\"city\" string=\"true\">Paris</｜DSML｜parameter>"), prompt);
             assertTrue(prompt.contains("<function_results>\n<result>18 C</result>\n</function_results>\n\n"), prompt);
+        }
+    }
+
+    /**
+     * tool_choice required and a named function are enforced: a random-weight model, which never calls anything on
+     * its own, answers with a call whose arguments validate against the function's schema.
+     */
+    @Test
+    void requiredAndNamedToolChoiceAreEnforced() throws Exception {
+        String params = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":10},"
+                + "\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":7}},\"required\":[\"city\",\"days\"],"
+                + "\"additionalProperties\":false}";
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":" + params + "}},"
+                + "{\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{},\"additionalProperties\":false}}}]";
+        var validator = com.networknt.schema.SchemaRegistry.withDefaultDialect(
+                com.networknt.schema.SpecificationVersion.DRAFT_2020_12).getSchema(params);
+        try (TestServer ts = new TestServer(List.of(TestServer.KEY), 2, 1024, 2048, 8)) {
+            for (String choice : new String[] {"\"required\"", "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}"}) {
+                for (int seed = 0; seed < 3; seed++) {
+                    String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"},{\"role\":\"assistant\","
+                            + "\"content\":\"<think>\\nok\\n</think>\\n\\n\",\"prefix\":true}],\"tools\":" + tools
+                            + ",\"tool_choice\":" + choice + ",\"parallel_tool_calls\":false,\"temperature\":1,\"seed\":" + seed
+                            + ",\"max_tokens\":200}";
+                    JsonNode r = Server.JSON.readTree(ts.post("/v1/chat/completions", body).body());
+                    assertEquals("tool_calls", r.at("/choices/0/finish_reason").asString(), r.toString());
+                    JsonNode calls = r.at("/choices/0/message/tool_calls");
+                    assertEquals(1, calls.size(), r.toString());
+                    String name = calls.get(0).at("/function/name").asString();
+                    JsonNode args = Server.JSON.readTree(calls.get(0).at("/function/arguments").asString());
+                    if (choice.startsWith("{") || name.equals("get_weather")) {
+                        assertEquals("get_weather", name, r.toString());
+                        assertEquals(List.of(), validator.validate(args).stream().map(Object::toString).toList(), args.toString());
+                    } else {
+                        assertEquals("get_time", name);
+                        assertTrue(args.isObject() && args.isEmpty(), args.toString());
+                    }
+                }
+            }
+            var unknown = ts.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":"
+                    + tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}}");
+            assertEquals(400, unknown.statusCode());
+            assertTrue(unknown.body().contains("nope"), unknown.body());
         }
     }
 }

@@ -138,7 +138,7 @@ public final class GrammarConstraint implements OutputConstraint {
                 }
                 partial = partial << 6 | b & 0x3F;
                 if (--pending > 0) {
-                    return true;
+                    return someStackMayTake();
                 }
                 if (partial < minimum || partial > 0x10FFFF || partial >= 0xD800 && partial <= 0xDFFF) {
                     return false;
@@ -148,8 +148,6 @@ public final class GrammarConstraint implements OutputConstraint {
             if (b < 0x80) {
                 return advance(b);
             }
-            int lo;
-            int hi;
             if ((b & 0xE0) == 0xC0) {
                 pending = 1;
                 partial = b & 0x1F;
@@ -165,9 +163,16 @@ public final class GrammarConstraint implements OutputConstraint {
             } else {
                 return false;
             }
-            // Some stack must take a code point with this lead byte.
-            lo = Math.max(minimum, partial << 6 * pending);
-            hi = (partial + 1 << 6 * pending) - 1;
+            return someStackMayTake();
+        }
+
+        /** While a code point is incomplete: true when some stack takes a code point that starts with its bytes so far. */
+        private boolean someStackMayTake() {
+            int lo = Math.max(minimum, partial << 6 * pending);
+            int hi = Math.min(0x10FFFF, (partial + 1 << 6 * pending) - 1);
+            if (lo > hi) {
+                return false;
+            }
             for (Frame f : stacks) {
                 if (f != Frame.ACCEPT && mayMatch((Grammar.Chars) f.seq[f.pos], lo, hi)) {
                     return true;

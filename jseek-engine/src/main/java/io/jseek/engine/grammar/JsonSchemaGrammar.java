@@ -35,13 +35,45 @@ public final class JsonSchemaGrammar {
             "const", "minLength", "maxLength", "anyOf", "oneOf", "allOf", "$ref", "minimum", "maximum",
             "exclusiveMinimum", "exclusiveMaximum", "contentMediaType", "contentEncoding", "name");
 
-    private final JsonNode root;
+    /** The schema being compiled (what its $refs point into). */
+    private JsonNode root;
     private final Map<String, String> rules = new LinkedHashMap<>();
-    private final Map<String, String> refRules = new HashMap<>();
+    private final Map<JsonNode, Map<String, String>> refRules = new java.util.IdentityHashMap<>();
     private int next;
 
-    private JsonSchemaGrammar(JsonNode root) {
-        this.root = root;
+    private JsonSchemaGrammar() {
+    }
+
+    /**
+     * An empty grammar to compile several schemas into ({@link #add}), sharing the common rules (a tool call's
+     * grammar has one schema per function).
+     */
+    public static JsonSchemaGrammar create() {
+        return new JsonSchemaGrammar();
+    }
+
+    /** Compiles {@code schema} (JSON text); returns the name of the rule matching its values. */
+    public String add(String schema, String hint) {
+        try {
+            return add(JSON.readTree(schema), hint);
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException("the JSON schema is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** Compiles {@code schema}; returns the name of the rule matching its values. */
+    public String add(JsonNode schema, String hint) {
+        root = schema;
+        return rule(hint, value(schema, hint));
+    }
+
+    /** The grammar text: {@code root ::= rootBody}, then every rule compiled so far. */
+    public String gbnf(String rootBody, Map<String, String> more) {
+        common();
+        StringBuilder b = new StringBuilder("root ::= ").append(rootBody).append('\n');
+        more.forEach((n, r) -> b.append(n).append(" ::= ").append(r).append('\n'));
+        rules.forEach((n, r) -> b.append(n).append(" ::= ").append(r).append('\n'));
+        return b.toString();
     }
 
     /** The grammar text for {@code schema} (JSON text). */
@@ -55,14 +87,8 @@ public final class JsonSchemaGrammar {
 
     /** The grammar text for {@code schema}. */
     public static String gbnf(JsonNode schema) {
-        JsonSchemaGrammar g = new JsonSchemaGrammar(schema);
-        g.rules.put("root", "");
-        String body = g.value(schema, "root");
-        g.rules.put("root", body);
-        g.common();
-        StringBuilder b = new StringBuilder();
-        g.rules.forEach((n, r) -> b.append(n).append(" ::= ").append(r).append('\n'));
-        return b.toString();
+        JsonSchemaGrammar g = new JsonSchemaGrammar();
+        return g.gbnf(g.add(schema, "value"), Map.of());
     }
 
     /** The constraint for {@code schema} (JSON text). */
@@ -71,6 +97,9 @@ public final class JsonSchemaGrammar {
     }
 
     private void common() {
+        if (rules.containsKey("ws")) {
+            return;
+        }
         rules.put("ws", "[ \\t\\n]{0,6}");
         rules.put("char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})");
         rules.put("string", "\"\\\"\" char* \"\\\"\"");
@@ -172,7 +201,8 @@ public final class JsonSchemaGrammar {
     }
 
     private String ref(String ref) {
-        String name = refRules.get(ref);
+        Map<String, String> known = refRules.computeIfAbsent(root, k -> new HashMap<>());
+        String name = known.get(ref);
         if (name != null) {
             return name;
         }
@@ -189,7 +219,7 @@ public final class JsonSchemaGrammar {
             throw new IllegalArgumentException("$ref " + ref + " does not point into this schema");
         }
         name = rule("ref-" + ref.substring(ref.lastIndexOf('/') + 1), "");
-        refRules.put(ref, name);
+        known.put(ref, name);
         rules.put(name, value(target, name));
         return name;
     }
@@ -367,7 +397,7 @@ public final class JsonSchemaGrammar {
     }
 
     /** A grammar literal matching {@code text} exactly. */
-    static String literal(String text) {
+    public static String literal(String text) {
         StringBuilder b = new StringBuilder("\"");
         text.codePoints().forEach(c -> {
             switch (c) {

@@ -1,6 +1,7 @@
 package io.jseek.engine.tools;
 
 import io.jseek.engine.ChatMessage;
+import io.jseek.engine.grammar.JsonSchemaGrammar;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,6 +68,20 @@ public final class DeepSeekToolSyntax implements ToolSyntax {
     @Override
     public ToolCallParser parser() {
         return new ToolCallParser(CALLS_BEGIN, DeepSeekToolSyntax::parse);
+    }
+
+    @Override
+    public String grammar(List<ToolSpec> tools, String only, boolean parallel) {
+        JsonSchemaGrammar g = JsonSchemaGrammar.create();
+        List<String> alts = new ArrayList<>();
+        for (ToolSpec t : ToolSyntax.callable(tools, only)) {
+            alts.add(JsonSchemaGrammar.literal(t.name() + "\n```json\n") + " " + ToolSyntax.arguments(g, t)
+                    + " " + JsonSchemaGrammar.literal("\n```"));
+        }
+        String call = JsonSchemaGrammar.literal(CALL_BEGIN + "function" + SEP) + " (" + String.join(" | ", alts) + ") "
+                + JsonSchemaGrammar.literal(CALL_END);
+        return g.gbnf(JsonSchemaGrammar.literal(CALLS_BEGIN) + " call" + (parallel ? "+" : "") + " "
+                + JsonSchemaGrammar.literal(CALLS_END), java.util.Map.of("call", call));
     }
 
     /** The calls in a block starting with {@link #CALLS_BEGIN}, or null if it is malformed or unfinished. */

@@ -1,6 +1,7 @@
 package io.jseek.engine.tools;
 
 import io.jseek.engine.ChatMessage;
+import io.jseek.engine.grammar.JsonSchemaGrammar;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -93,6 +94,26 @@ public final class DsmlToolSyntax implements ToolSyntax {
     @Override
     public ToolCallParser parser() {
         return new ToolCallParser(BLOCK_BEGIN, DsmlToolSyntax::parse);
+    }
+
+    /**
+     * The block's structure and the function names are enforced; parameters are any names with text
+     * ({@code string="true"}) or JSON ({@code string="false"}) values (DSML writes arguments one by one, so a schema
+     * would need a grammar per parameter type; not done).
+     */
+    @Override
+    public String grammar(List<ToolSpec> tools, String only, boolean parallel) {
+        List<String> names = new ArrayList<>();
+        for (ToolSpec t : ToolSyntax.callable(tools, only)) {
+            names.add(JsonSchemaGrammar.literal(t.name()));
+        }
+        Map<String, String> rules = new java.util.LinkedHashMap<>();
+        rules.put("invoke", JsonSchemaGrammar.literal(INVOKE) + " (" + String.join(" | ", names) + ") \"\\\">\\n\" param* "
+                + JsonSchemaGrammar.literal(INVOKE_END + "\n"));
+        rules.put("param", JsonSchemaGrammar.literal(PARAMETER) + " [^\"<]+ \"\\\" string=\\\"\" (\"true\\\">\" [^<]* | \"false\\\">\" value) "
+                + JsonSchemaGrammar.literal(PARAMETER_END + "\n"));
+        return JsonSchemaGrammar.create().gbnf(JsonSchemaGrammar.literal(BLOCK_BEGIN + "\n") + " invoke" + (parallel ? "+" : "")
+                + " " + JsonSchemaGrammar.literal(BLOCK_END), rules);
     }
 
     private static JsonNode tree(String json, String what) {

@@ -28,6 +28,39 @@ public interface ToolSyntax {
     /** A parser for one answer. */
     ToolCallParser parser();
 
+    /**
+     * Grammar text ({@link io.jseek.engine.grammar.Gbnf}) for an answer that is nothing but a call block: of the
+     * function named {@code only} (null: any of {@code tools}), one call or (with {@code parallel}) several, each
+     * call's arguments held to its function's parameter schema where the grammar can hold them (else any JSON
+     * object). For {@code tool_choice: required} or a named function.
+     */
+    String grammar(List<ToolSpec> tools, String only, boolean parallel);
+
+    /** The functions a forced call may name: {@code only}'s spec, or all; IllegalArgumentException for an unknown name. */
+    static List<ToolSpec> callable(List<ToolSpec> tools, String only) {
+        if (only == null) {
+            return tools;
+        }
+        for (ToolSpec t : tools) {
+            if (t.name().equals(only)) {
+                return List.of(t);
+            }
+        }
+        throw new IllegalArgumentException("tool_choice names the function \"" + only + "\", which is not among the tools");
+    }
+
+    /** The rule for a function's arguments: its parameter schema compiled into {@code g}, or any JSON object. */
+    static String arguments(io.jseek.engine.grammar.JsonSchemaGrammar g, ToolSpec t) {
+        if (t.parameters() == null) {
+            return "object";
+        }
+        try {
+            return g.add(t.parameters(), "args-" + t.name());
+        } catch (IllegalArgumentException e) {
+            return "object";  // a schema the grammar cannot hold: the call's syntax is still enforced
+        }
+    }
+
     /** The syntax the model's chat format was trained with: DSML for V3.2, DeepSeek-V3's otherwise. */
     static ToolSyntax of(ChatFormat format) {
         return format == ChatTemplate.DEEPSEEK32 ? DsmlToolSyntax.INSTANCE : DeepSeekToolSyntax.INSTANCE;

@@ -92,6 +92,12 @@ class GrammarConstraintTest {
         assertFalse(m.complete());
         assertFalse(GrammarConstraint.gbnf(g).start().feed(new byte[] {(byte) 0xF0}));
         assertFalse(GrammarConstraint.gbnf("root ::= .").start().feed(new byte[] {(byte) 0xC0, (byte) 0x80}), "overlong");
+        // A continuation byte is checked too: after EF only BD leads on to '｜' (U+FF5C).
+        OutputConstraint.Matcher bar = GrammarConstraint.gbnf("root ::= \"｜\"").start();
+        assertTrue(bar.feed(new byte[] {(byte) 0xEF}));
+        assertFalse(bar.copy().feed(new byte[] {(byte) 0x80}));
+        assertTrue(bar.feed(new byte[] {(byte) 0xBD, (byte) 0x9C}));
+        assertTrue(bar.complete());
     }
 
     @Test

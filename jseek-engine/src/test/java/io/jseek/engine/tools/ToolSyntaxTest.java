@@ -1,6 +1,7 @@
 package io.jseek.engine.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -139,5 +140,41 @@ class ToolSyntaxTest {
         ToolCallParser.Parsed some = ToolCallParser.parse(DeepSeekToolSyntax.INSTANCE, "Let me check. " + V3);
         assertEquals("Let me check. ", some.text());
         assertEquals(2, some.calls().size());
+    }
+
+    private static boolean accepts(String grammar, String text) {
+        io.jseek.engine.OutputConstraint.Matcher m = io.jseek.engine.grammar.GrammarConstraint.gbnf(grammar).start();
+        return m.feed(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)) && m.complete();
+    }
+
+    /** Forced calls: the grammar takes what render writes, for the named function only, with valid arguments. */
+    @Test
+    void callGrammarsAcceptRenderedCallsOnly() {
+        List<ToolSpec> tools = List.of(
+                new ToolSpec("get_weather", "w", "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":7}},\"required\":[\"city\"],"
+                        + "\"additionalProperties\":false}"),
+                new ToolSpec("now", null, null));
+        ToolCall weather = new ToolCall("c1", "get_weather", "{\"city\":\"Paris\",\"days\":3}");
+        ToolCall now = new ToolCall("c2", "now", "{}");
+        ToolSyntax v3 = DeepSeekToolSyntax.INSTANCE;
+        String any = v3.grammar(tools, null, true);
+        assertTrue(accepts(any, v3.render(List.of(weather))), any);
+        assertTrue(accepts(any, v3.render(List.of(weather, now))));
+        assertFalse(accepts(v3.grammar(tools, null, false), v3.render(List.of(weather, now))), "one call unless parallel");
+        assertFalse(accepts(v3.grammar(tools, "now", true), v3.render(List.of(weather))), "only the named function");
+        assertTrue(accepts(v3.grammar(tools, "now", true), v3.render(List.of(now))));
+        assertFalse(accepts(any, v3.render(List.of(new ToolCall("c", "get_weather", "{\"days\":3}")))), "required city");
+        assertFalse(accepts(any, v3.render(List.of(new ToolCall("c", "get_weather", "{\"city\":\"P\",\"days\":9}")))), "days ≤ 7");
+        assertFalse(accepts(any, "Sure! " + v3.render(List.of(weather))), "nothing before the call");
+        assertThrows(IllegalArgumentException.class, () -> v3.grammar(tools, "nope", true));
+        ToolSyntax dsml = DsmlToolSyntax.INSTANCE;
+        String block = dsml.render(List.of(weather, now)).strip();
+        assertTrue(accepts(dsml.grammar(tools, null, true), block), block);
+        assertFalse(accepts(dsml.grammar(tools, null, false), block), "one call unless parallel");
+        assertFalse(accepts(dsml.grammar(tools, "now", true), dsml.render(List.of(weather)).strip()), "only the named function");
+        // What the grammars accept, the parsers read back.
+        assertEquals(2, DeepSeekToolSyntax.parse(v3.render(List.of(weather, now))).size());
+        assertEquals(2, DsmlToolSyntax.parse(block).size());
     }
 }
