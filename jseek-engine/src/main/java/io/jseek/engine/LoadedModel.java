@@ -170,9 +170,24 @@ public final class LoadedModel implements AutoCloseable {
      * {@code assistantPrefix}, text the reply must continue (prefix completion; "" for none).
      */
     public ChatPrompt chatPrompt(List<ChatMessage> messages, String assistantPrefix) {
+        return chatPrompt(messages, assistantPrefix, null);
+    }
+
+    /**
+     * As {@link #chatPrompt(List, String)}, with reasoning switched ({@code thinking}; null: as the model does). Off on
+     * a reasoning model: V3.2's chat mode ({@code </think>} opener), or for R1-style templates an empty reasoning
+     * block, {@code <think>\n\n</think>\n\n}, as the distills are run without thinking. On for a model that does
+     * not reason: nothing to switch.
+     */
+    public ChatPrompt chatPrompt(List<ChatMessage> messages, String assistantPrefix, Boolean thinking) {
+        boolean think = thinking == null ? reasoning : thinking && reasoning;
         String prompt = format.render(messages, true);
         if (format instanceof ChatTemplate builtin) {
-            prompt += builtin.replyOpener(reasoning);
+            // V3.2 has a chat mode of its own; R1-style formats open the reasoning, closed empty below.
+            prompt += builtin.replyOpener(builtin == ChatTemplate.DEEPSEEK32 ? think : reasoning);
+        }
+        if (reasoning && !think && prompt.stripTrailing().endsWith("<think>")) {
+            prompt = prompt.stripTrailing() + "\n\n</think>\n\n";
         }
         boolean startsReasoning = prompt.stripTrailing().endsWith("<think>");
         int close = assistantPrefix.lastIndexOf("</think>");

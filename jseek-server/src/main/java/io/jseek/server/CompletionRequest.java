@@ -38,8 +38,12 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                          Map<Integer, Float> logitBias, List<String> stops, int topLogprobs,
                          OutputConstraint responseFormat, boolean stream, boolean includeUsage) {
 
-    /** The messages of a chat request, and the text of a final {@code prefix: true} assistant message. */
-    record Conversation(List<Message> messages, String assistantPrefix) {
+    /**
+     * The messages of a chat request, the text of a final {@code prefix: true} assistant message and its
+     * {@code reasoning_content} ("" when none), and DeepSeek's {@code thinking} switch (null: the model's way;
+     * {@code thinking: {type: enabled|disabled}}, or the model name {@code deepseek-reasoner} / {@code deepseek-chat}).
+     */
+    record Conversation(List<Message> messages, String assistantPrefix, String prefixReasoning, Boolean thinking) {
     }
 
     /**
@@ -118,6 +122,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         }
         List<Message> out = new ArrayList<>();
         String prefix = "";
+        String prefixReasoning = "";
         for (int i = 0; i < list.size(); i++) {
             JsonNode m = list.get(i);
             String param = "messages[" + i + "]";
@@ -136,6 +141,8 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                             throw ApiException.invalid(param + ".prefix", "only the last message can be an assistant prefix");
                         }
                         prefix = content;
+                        JsonNode r = m.get("reasoning_content");
+                        prefixReasoning = r == null || r.isNull() ? "" : Server.text(r, param + ".reasoning_content");
                     } else {
                         JsonNode calls = m.get("tool_calls");
                         out.add(new Message("assistant", content, calls != null && calls.isArray() && !calls.isEmpty()
@@ -146,7 +153,25 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                         + "\" (system, developer, user, assistant or tool)");
             }
         }
-        return new Conversation(out, prefix);
+        return new Conversation(out, prefix, prefixReasoning, thinking(req));
+    }
+
+    /** DeepSeek's switch: {@code thinking: {type}}, else the model alias; null when neither says. */
+    private static Boolean thinking(JsonNode req) {
+        JsonNode t = req.get("thinking");
+        if (t != null && !t.isNull()) {
+            return switch (t.path("type").asString("")) {
+                case "enabled" -> true;
+                case "disabled" -> false;
+                default -> throw ApiException.invalid("thinking", "thinking must be {\"type\": \"enabled\"} or {\"type\": \"disabled\"}");
+            };
+        }
+        String model = req.path("model").asString("");
+        return switch (model) {
+            case "deepseek-reasoner" -> true;
+            case "deepseek-chat" -> false;
+            default -> null;
+        };
     }
 
     /** True when the request offers tools the model may call (tool_choice none turns them off). */

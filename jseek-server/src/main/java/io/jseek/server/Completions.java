@@ -89,7 +89,23 @@ final class Completions {
                 messages.addFirst(ChatMessage.system(block));
             }
         }
-        return model.chatPrompt(messages, req.conversation().assistantPrefix());
+        return model.chatPrompt(messages, assistantPrefix(req.conversation()), req.conversation().thinking());
+    }
+
+    /**
+     * The text the reply continues. On a reasoning model a prefix continues the answer, after a closed reasoning
+     * block holding the prefix message's {@code reasoning_content} (empty when it has none); with only
+     * {@code reasoning_content}, the reasoning continues. A prefix that writes {@code <think>} tags itself is kept as
+     * it is.
+     */
+    private String assistantPrefix(CompletionRequest.Conversation c) {
+        String content = c.assistantPrefix();
+        String reasoning = c.prefixReasoning();
+        boolean thinks = model.isReasoningModel() && !Boolean.FALSE.equals(c.thinking());
+        if (!thinks || content.contains("<think>") || content.contains("</think>") || content.isEmpty() && reasoning.isEmpty()) {
+            return content;
+        }
+        return content.isEmpty() ? reasoning : reasoning + "\n</think>\n\n" + content;
     }
 
     /** Earlier calls in the model's syntax; a 400 naming the call when its arguments do not suit the syntax. */
@@ -126,7 +142,8 @@ final class Completions {
     }
 
     private void checkModel(CompletionRequest req) {
-        if (server.options().strictModel() && !server.modelId().equals(req.model())) {
+        if (server.options().strictModel() && !server.modelId().equals(req.model())
+                && !"deepseek-chat".equals(req.model()) && !"deepseek-reasoner".equals(req.model())) {
             throw ApiException.invalid("model", "model_not_found", "the model \"" + (req.model() == null ? "" : req.model())
                     + "\" is not served here; this server has \"" + server.modelId() + "\"");
         }
