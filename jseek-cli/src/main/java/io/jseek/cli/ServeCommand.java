@@ -72,6 +72,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--alias", paramLabel = "NAME", description = "The model id clients see (default: the file name).")
     String alias;
 
+    @Option(names = "--log-format", defaultValue = "text", paramLabel = "FORMAT",
+            description = "Request log lines on standard error, one per request: text (key=value) or json (default ${DEFAULT-VALUE}).")
+    String logFormat;
+
     @Option(names = "--strict-model", description = "Reject requests that name another model (default: serve them with this one).")
     boolean strictModel;
 
@@ -90,7 +94,12 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         Path path = modelOption.resolve();
-        Server server = Server.start(new Server.Options(host, port, keys, corsOrigins, alias, strictModel, 8 << 20, 5000));
+        // The request log (System.Logger "jseek.server", java.util.logging here): one line each, no source line.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %5$s%6$s%n");
+        }
+        Server server = Server.start(new Server.Options(host, port, keys, corsOrigins, alias, strictModel, 8 << 20, 5000,
+                logFormat));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             err.println("jseek: stopping");

@@ -16,4 +16,19 @@ public sealed interface ChatFormat permits ChatTemplate, JinjaChatFormat {
      * {@code bos_token} and, for R1, {@code <think>\n}); false for built-ins, which leave both to the caller.
      */
     boolean isComplete();
+
+    /**
+     * True when a conversation's earlier turns reach the prompt: a two-turn probe is rendered and every turn's text
+     * must appear. A template that renders only the last message (a single-turn model's) says false, so a chat front
+     * end can start each message afresh instead of showing answers to a prompt the model never saw.
+     */
+    default boolean holdsConversation() {
+        try {
+            String r = render(List.of(ChatMessage.user("probe-one"), ChatMessage.assistant("probe-two"),
+                    ChatMessage.user("probe-three")), true);
+            return r.contains("probe-one") && r.contains("probe-two") && r.contains("probe-three");
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
 }

@@ -242,6 +242,7 @@ final class Completions {
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
         Responses chunks = new Responses(id, created, server.modelId(), chat);
+        ex.setAttribute(RequestLog.ID, id);
         Done done;
         try {
             ToolCallParser parser = req.tools() != null ? ToolSyntax.of(model.format()).parser() : null;
@@ -257,7 +258,11 @@ final class Completions {
             Generation g = done.generation();
             server.metrics.promptTokens.addAndGet(prompt.length);
             server.metrics.generationTokens.addAndGet(g.tokens().length);
+            ex.setAttribute(RequestLog.PROMPT_TOKENS, prompt.length);
+            ex.setAttribute(RequestLog.COMPLETION_TOKENS, g.tokens().length);
+            ex.setAttribute(RequestLog.FINISH, g.stopReason().name().toLowerCase(java.util.Locale.ROOT));
             if (firstText.get() > 0) {
+                ex.setAttribute(RequestLog.TTFT_MS, (firstText.get() - t0) / 1e6);
                 server.metrics.ttft.observe((firstText.get() - t0) / 1e9);
                 if (g.tokens().length > 1) {
                     server.metrics.interToken.observe((System.nanoTime() - firstText.get()) / 1e9 / (g.tokens().length - 1));

@@ -36,18 +36,27 @@ public final class Server implements AutoCloseable {
      * @param strictModel   reject requests naming another model (else any name is served by the one loaded)
      * @param maxBodyBytes  larger request bodies get 413
      * @param keepAliveMs   a stream with nothing to send writes an SSE comment this often (noticing a client gone)
+     * @param logFormat     the request log's lines: "text" (key=value) or "json"
      */
     public record Options(String host, int port, List<String> apiKeys, List<String> corsOrigins, String alias,
-                          boolean strictModel, long maxBodyBytes, long keepAliveMs) {
+                          boolean strictModel, long maxBodyBytes, long keepAliveMs, String logFormat) {
         public Options {
             apiKeys = List.copyOf(apiKeys);
             corsOrigins = List.copyOf(corsOrigins);
+            RequestLog.format(logFormat);
+        }
+
+        public Options(String host, int port, List<String> apiKeys, List<String> corsOrigins, String alias,
+                       boolean strictModel, long maxBodyBytes, long keepAliveMs) {
+            this(host, port, apiKeys, corsOrigins, alias, strictModel, maxBodyBytes, keepAliveMs, "text");
         }
 
         public static Options defaults() {
-            return new Options("127.0.0.1", 8080, List.of(), List.of(), null, false, 8 << 20, 5000);
+            return new Options("127.0.0.1", 8080, List.of(), List.of(), null, false, 8 << 20, 5000, "text");
         }
     }
+
+    private static final System.Logger LOG = System.getLogger("jseek.server");
 
     static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -158,6 +167,11 @@ public final class Server implements AutoCloseable {
                     "internal error: " + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), 0));
         } finally {
             ex.close();
+            double ms = (System.nanoTime() - start) / 1e6;
+            if (LOG.isLoggable(System.Logger.Level.INFO) && !endpoint.equals("/health") && !endpoint.equals("/metrics")) {
+                LOG.log(System.Logger.Level.INFO, RequestLog.line(RequestLog.format(options.logFormat()), ex,
+                        ex.getRequestURI().getPath(), status, ms));
+            }
             metrics.request(known(endpoint), status);
             if (endpoint.endsWith("completions")) {
                 metrics.e2e.observe((System.nanoTime() - start) / 1e9);
@@ -169,7 +183,7 @@ public final class Server implements AutoCloseable {
     private static String known(String endpoint) {
         return switch (endpoint) {
             case "/", "/health", "/models", "/metrics", "/chat/completions", "/completions", "/tokenize",
-                 "/detokenize", "/apply-template" -> endpoint;
+                 "/detokenize", "/apply-template", "/props" -> endpoint;
             default -> "other";
         };
     }
@@ -201,6 +215,10 @@ public final class Server implements AutoCloseable {
                 list.putArray("data").add(m);
                 yield sendJson(ex, 200, list);
             }
+            case "/props" -> {
+                requireMethod(method, "GET");
+                yield sendJson(ex, 200, props());
+            }
             case "/metrics" -> {
                 requireMethod(method, "GET");
                 yield send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
@@ -229,6 +247,29 @@ public final class Server implements AutoCloseable {
             }
             default -> throw new ApiException(404, "invalid_request_error", "not_found", null, "no such endpoint: " + path, 0);
         };
+    }
+
+    /**
+     * llama-server's {@code /props}, the part that applies: the context and slots, the sampling defaults (the model's
+     * recommendation), the chat format, whether the model reasons, and whether its template holds a conversation
+     * (a single-turn model's page starts a fresh prompt per message). The chat page reads its defaults here.
+     */
+    private ObjectNode props() {
+        ObjectNode p = JSON.createObjectNode();
+        int ctx = scheduler.config().contextLength();
+        var d = model.samplerDefaults(0);
+        ObjectNode settings = p.putObject("default_generation_settings").put("n_ctx", ctx);
+        settings.putObject("params").put("temperature", d.temperature()).put("top_p", d.topP()).put("top_k", d.topK())
+                .put("min_p", d.minP()).put("repeat_penalty", d.repeatPenalty()).put("n_predict", -1);
+        p.put("total_slots", scheduler.config().parallel());
+        p.put("model_alias", modelId);
+        p.put("model_path", model.path().toString());
+        p.put("chat_format", String.valueOf(model.format()));
+        p.put("reasoning", model.isReasoningModel());
+        p.put("multi_turn", model.format().holdsConversation());
+        p.putObject("modalities").put("vision", false).put("audio", false);
+        p.put("build_info", "jseek");
+        return p;
     }
 
     private int tokenize(HttpExchange ex, JsonNode req) throws IOException {

@@ -71,4 +71,62 @@ class DeepSeekParityTest {
                 + "\"logit_bias\":" + ts.noEos() + "}").body());
         assertFalse(t.at("/choices/0/message/reasoning_content").asString("").isEmpty(), t.toString());
     }
+
+    @Test
+    void propsTellTheContextDefaultsAndWhetherTheTemplateHoldsAConversation() throws Exception {
+        JsonNode p = Server.JSON.readTree(ts.get("/props").body());
+        assertEquals(1024, p.at("/default_generation_settings/n_ctx").asInt(), p.toString());
+        assertEquals(1, p.get("total_slots").asInt());
+        assertTrue(p.get("reasoning").asBoolean());
+        assertTrue(p.get("multi_turn").asBoolean(), "R1's template holds history");
+        assertTrue(p.at("/default_generation_settings/params/temperature").isNumber());
+        // A template that renders only the last message does not.
+        var single = new io.jseek.engine.JinjaChatFormat("single.jinja",
+                "{{ messages[-1]['content'] }}", "", "");
+        assertFalse(single.holdsConversation());
+    }
+
+    /** One INFO line per request, with the completion's id, status, tokens and timing; text or JSON. */
+    @Test
+    void everyRequestIsLogged() throws Exception {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("jseek.server");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(h);
+        try {
+            JsonNode r = Server.JSON.readTree(ts.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                    + "\"max_tokens\":3}").body());
+            ts.post("/v1/chat/completions", "{\"messages\":5}");
+            String id = r.get("id").asString();
+            String ok = lines.stream().filter(l -> l.contains(id)).findFirst().orElseThrow(() -> new AssertionError(lines.toString()));
+            assertTrue(ok.contains("status=200") && ok.contains("path=/v1/chat/completions") && ok.contains("prompt_tokens=")
+                    && ok.contains("completion_tokens=3") && ok.contains("ms="), ok);
+            assertTrue(lines.stream().anyMatch(l -> l.contains("status=400")), "a client's 4xx is logged too: " + lines);
+        } finally {
+            log.removeHandler(h);
+        }
+        try (TestServer json = new TestServer(List.of(), 1, 256, 512, 4, "json")) {
+            log.addHandler(h);
+            lines.clear();
+            json.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2}");
+            JsonNode line = Server.JSON.readTree(lines.getFirst());
+            assertEquals(200, line.get("status").asInt());
+            assertEquals(2, line.get("completion_tokens").asInt());
+        } finally {
+            log.removeHandler(h);
+        }
+    }
 }

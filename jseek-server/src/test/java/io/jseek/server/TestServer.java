@@ -22,9 +22,13 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newHttpClient();
 
     TestServer(List<String> keys, int parallel, int context, int kvTokens, int queue) {
+        this(keys, parallel, context, kvTokens, queue, "text");
+    }
+
+    TestServer(List<String> keys, int parallel, int context, int kvTokens, int queue, String logFormat) {
         model = LoadedModel.open(DATA.resolve(MODEL), 2);
         server = Server.start(new Server.Options("127.0.0.1", 0, keys, List.of("http://allowed.example"), "test-model",
-                false, 64 * 1024, 300));
+                false, 64 * 1024, 300, logFormat));
         server.ready(model, new Scheduler.Config(parallel, context, kvTokens, CacheType.F32, 32, queue));
     }
 
