@@ -52,11 +52,20 @@ final class Completions {
     }
 
     int chat(HttpExchange ex, JsonNode json) throws IOException {
+        Prepared p = prepareChat(json);
+        return run(ex, p.req(), p.prompt(), p.options(), true);
+    }
+
+    /** A request parsed and checked: what it asks, its prompt's tokens, its generation options. */
+    record Prepared(CompletionRequest req, int[] prompt, GenerationOptions options) {
+    }
+
+    /** A chat request (OpenAI's JSON) ready to submit. */
+    Prepared prepareChat(JsonNode json) {
         CompletionRequest req = CompletionRequest.chat(json, model.tokenizer().vocabSize(), model.samplerDefaults(0));
         checkModel(req);
         LoadedModel.ChatPrompt prompt = chatPrompt(req);
-        GenerationOptions opt = options(req, prompt.tokens().length, prompt.startsReasoning());
-        return run(ex, req, prompt.tokens(), opt, true);
+        return new Prepared(req, prompt.tokens(), options(req, prompt.tokens().length, prompt.startsReasoning()));
     }
 
     /** The prompt of a chat request (as JSON), for {@code /apply-template}. */
@@ -118,6 +127,12 @@ final class Completions {
     }
 
     int text(HttpExchange ex, JsonNode json) throws IOException {
+        Prepared p = prepareText(json);
+        return run(ex, p.req(), p.prompt(), p.options(), false);
+    }
+
+    /** A text completion request (OpenAI's JSON) ready to submit. */
+    Prepared prepareText(JsonNode json) {
         CompletionRequest req = CompletionRequest.text(json, model.tokenizer().vocabSize(), model.samplerDefaults(0));
         checkModel(req);
         String prompt = req.suffix() == null ? req.prompt() : fillInTheMiddle(req.prompt(), req.suffix());
@@ -125,7 +140,7 @@ final class Completions {
         if (tokens.length == 0) {
             throw ApiException.invalid("prompt", "the prompt is empty");
         }
-        return run(ex, req, tokens, options(req, tokens.length, false), false);
+        return new Prepared(req, tokens, options(req, tokens.length, false));
     }
 
     /** The model's fill-in-the-middle prompt (DeepSeek's or Qwen's FIM tokens); 400 when it has none. */
@@ -187,22 +202,28 @@ final class Completions {
     }
 
     /** What the scheduler's thread hands to the request's thread. */
-    private sealed interface Event {
+    sealed interface Event {
     }
 
-    private record Delta(boolean reasoning, String text) implements Event {
+    record Delta(boolean reasoning, String text) implements Event {
     }
 
-    private record Done(Generation generation, Throwable error) implements Event {
+    record Done(Generation generation, Throwable error) implements Event {
     }
 
-    private record Token(io.jseek.engine.TokenLogprob logprob) implements Event {
+    record Token(io.jseek.engine.TokenLogprob logprob) implements Event {
     }
 
-    private int run(HttpExchange ex, CompletionRequest req, int[] prompt, GenerationOptions opt, boolean chat)
-            throws IOException {
-        boolean stream = req.stream();
-        boolean usageChunk = req.includeUsage();
+    /**
+     * A submitted request: its handle, the queue its events arrive on, the flag that cancels it when the client has
+     * gone, and when it was submitted and its first text came.
+     */
+    record Submission(Scheduler.Handle handle, BlockingQueue<Event> events, java.util.concurrent.atomic.AtomicBoolean gone,
+                      java.util.concurrent.atomic.AtomicLong firstText, long t0) {
+    }
+
+    /** Submits a prepared request to the scheduler; 503 when the queue is full. */
+    Submission submit(Prepared p) {
         long t0 = System.nanoTime();
         BlockingQueue<Event> events = new LinkedBlockingQueue<>();
         var gone = new java.util.concurrent.atomic.AtomicBoolean();
@@ -232,13 +253,41 @@ final class Completions {
         };
         Scheduler.Handle handle;
         try {
-            handle = scheduler.submit(prompt, opt, listener);
+            handle = scheduler.submit(p.prompt(), p.options(), listener);
         } catch (Scheduler.QueueFullException e) {
             throw new ApiException(503, "server_error", "server_busy", null, e.getMessage(), 1);
         } catch (JseekException e) {
             throw ApiException.invalid("messages", "context_length_exceeded", e.getMessage());
         }
         handle.result().whenComplete((g, err) -> events.add(new Done(g, err)));
+        return new Submission(handle, events, gone, firstText, t0);
+    }
+
+    /** Records a finished generation in the metrics and the request log. */
+    void finished(HttpExchange ex, Submission s, int promptTokens, Generation g) {
+        server.metrics.promptTokens.addAndGet(promptTokens);
+        server.metrics.generationTokens.addAndGet(g.tokens().length);
+        ex.setAttribute(RequestLog.PROMPT_TOKENS, promptTokens);
+        ex.setAttribute(RequestLog.COMPLETION_TOKENS, g.tokens().length);
+        ex.setAttribute(RequestLog.FINISH, g.stopReason().name().toLowerCase(java.util.Locale.ROOT));
+        long first = s.firstText().get();
+        if (first > 0) {
+            ex.setAttribute(RequestLog.TTFT_MS, (first - s.t0()) / 1e6);
+            server.metrics.ttft.observe((first - s.t0()) / 1e9);
+            if (g.tokens().length > 1) {
+                server.metrics.interToken.observe((System.nanoTime() - first) / 1e9 / (g.tokens().length - 1));
+            }
+        }
+    }
+
+    private int run(HttpExchange ex, CompletionRequest req, int[] prompt, GenerationOptions opt, boolean chat)
+            throws IOException {
+        boolean stream = req.stream();
+        boolean usageChunk = req.includeUsage();
+        Submission sub = submit(new Prepared(req, prompt, opt));
+        Scheduler.Handle handle = sub.handle();
+        BlockingQueue<Event> events = sub.events();
+        var gone = sub.gone();
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
         Responses chunks = new Responses(id, created, server.modelId(), chat);
@@ -255,19 +304,7 @@ final class Completions {
             return 499;
         }
         if (done.generation() != null) {
-            Generation g = done.generation();
-            server.metrics.promptTokens.addAndGet(prompt.length);
-            server.metrics.generationTokens.addAndGet(g.tokens().length);
-            ex.setAttribute(RequestLog.PROMPT_TOKENS, prompt.length);
-            ex.setAttribute(RequestLog.COMPLETION_TOKENS, g.tokens().length);
-            ex.setAttribute(RequestLog.FINISH, g.stopReason().name().toLowerCase(java.util.Locale.ROOT));
-            if (firstText.get() > 0) {
-                ex.setAttribute(RequestLog.TTFT_MS, (firstText.get() - t0) / 1e6);
-                server.metrics.ttft.observe((firstText.get() - t0) / 1e9);
-                if (g.tokens().length > 1) {
-                    server.metrics.interToken.observe((System.nanoTime() - firstText.get()) / 1e9 / (g.tokens().length - 1));
-                }
-            }
+            finished(ex, sub, prompt.length, done.generation());
         }
         return 200;
     }
@@ -406,7 +443,7 @@ final class Completions {
         }
     }
 
-    private static ApiException failure(Done d) {
+    static ApiException failure(Done d) {
         Throwable t = d.error();
         if (t instanceof java.util.concurrent.CompletionException || t instanceof ExecutionException) {
             t = t.getCause();

@@ -183,7 +183,8 @@ public final class Server implements AutoCloseable {
     private static String known(String endpoint) {
         return switch (endpoint) {
             case "/", "/health", "/models", "/metrics", "/chat/completions", "/completions", "/tokenize",
-                 "/detokenize", "/apply-template", "/props" -> endpoint;
+                 "/detokenize", "/apply-template", "/props", "/api/chat", "/api/generate", "/api/tags", "/api/show",
+                 "/api/version", "/api/ps" -> endpoint;
             default -> "other";
         };
     }
@@ -214,6 +215,31 @@ public final class Server implements AutoCloseable {
                 ObjectNode list = JSON.createObjectNode().put("object", "list");
                 list.putArray("data").add(m);
                 yield sendJson(ex, 200, list);
+            }
+            case "/api/version" -> {
+                requireMethod(method, "GET");
+                yield sendJson(ex, 200, JSON.createObjectNode().put("version", Ollama.VERSION));
+            }
+            case "/api/tags" -> {
+                requireMethod(method, "GET");
+                yield sendJson(ex, 200, ollama().tags());
+            }
+            case "/api/ps" -> {
+                requireMethod(method, "GET");
+                yield sendJson(ex, 200, ollama().ps());
+            }
+            case "/api/show" -> {
+                requireMethod(method, "POST");
+                body(ex);
+                yield sendJson(ex, 200, ollama().show());
+            }
+            case "/api/chat" -> {
+                requireMethod(method, "POST");
+                yield ollama().chat(ex, body(ex));
+            }
+            case "/api/generate" -> {
+                requireMethod(method, "POST");
+                yield ollama().generate(ex, body(ex));
             }
             case "/props" -> {
                 requireMethod(method, "GET");
@@ -247,6 +273,10 @@ public final class Server implements AutoCloseable {
             }
             default -> throw new ApiException(404, "invalid_request_error", "not_found", null, "no such endpoint: " + path, 0);
         };
+    }
+
+    private Ollama ollama() {
+        return new Ollama(this, model, new Completions(this, model, scheduler));
     }
 
     /**
@@ -427,7 +457,8 @@ public final class Server implements AutoCloseable {
             if (e.status >= 500 && e.status != 503) {
                 ex.getResponseHeaders().set("x-should-retry", "false");
             }
-            sendJson(ex, e.status, errorBody(e));
+            // Ollama's paths answer errors as Ollama does.
+            sendJson(ex, e.status, ex.getRequestURI().getPath().startsWith("/api/") ? Ollama.error(e.getMessage()) : errorBody(e));
         } catch (IOException ignored) {
             // the client is gone
         }
