@@ -239,7 +239,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
             String type = f.path("type").asString("");
             switch (type) {
                 case "text" -> { }
-                case "json_object" -> given.add(JsonConstraint.OBJECT);
+                case "json_object" -> given.add(jsonObject(req));
                 case "json_schema" -> {
                     JsonNode schema = f.path("json_schema").path("schema");
                     if (!schema.isObject() && !schema.isBoolean()) {
@@ -271,6 +271,31 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
             throw ApiException.invalid("response_format", "give one of response_format, json_schema and grammar");
         }
         return given.isEmpty() ? null : given.getFirst();
+    }
+
+    /**
+     * What the Vercel AI SDK writes, for providers without structured outputs (its DeepSeek provider among them), as a
+     * system message beside {@code json_object}: the schema the answer must follow.
+     */
+    static final String AI_SDK_SCHEMA_LINE = "Return JSON that conforms to the following schema: ";
+
+    /**
+     * {@code json_object}: any JSON object, or, when a system message is the AI SDK's schema line, that schema (the
+     * intent is the schema; DeepSeek's API takes only json_object, so the SDK puts it there). A schema the grammar
+     * cannot hold falls back to any object, as the request itself asked only for that.
+     */
+    private static OutputConstraint jsonObject(JsonNode req) {
+        for (JsonNode m : req.path("messages")) {
+            String content = m.path("content").isString() ? m.get("content").asString() : "";
+            if ("system".equals(m.path("role").asString("")) && content.startsWith(AI_SDK_SCHEMA_LINE)) {
+                try {
+                    return JsonSchemaGrammar.constraint(content.substring(AI_SDK_SCHEMA_LINE.length()).strip());
+                } catch (IllegalArgumentException e) {
+                    return JsonConstraint.OBJECT;
+                }
+            }
+        }
+        return JsonConstraint.OBJECT;
     }
 
     private static OutputConstraint schema(String field, JsonNode schema) {

@@ -339,9 +339,12 @@ public final class JsonSchemaGrammar {
             // Other formats (email, uri, …) are annotations by default in JSON Schema 2020-12: any string.
         }
         if (s.has("minLength") || s.has("maxLength")) {
+            // JSON Schema counts code points, JavaScript validators (zod) UTF-16 units: characters of the Basic
+            // Multilingual Plane count the same in both, so a length-limited string keeps to them.
+            rules.putIfAbsent("char-bmp", "[^\"\\\\\\x00-\\x1F\\U00010000-\\U0010FFFF] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})");
             int min = s.has("minLength") ? s.get("minLength").asInt() : 0;
             String max = s.has("maxLength") ? String.valueOf(s.get("maxLength").asInt()) : "";
-            return rule(hint, "\"\\\"\" char{" + min + "," + max + "} \"\\\"\"");
+            return rule(hint, "\"\\\"\" char-bmp{" + min + "," + max + "} \"\\\"\"");
         }
         return "string";
     }
