@@ -111,6 +111,11 @@ class DeepSeekParityTest {
                     + "\"max_tokens\":3}").body());
             ts.post("/v1/chat/completions", "{\"messages\":5}");
             String id = r.get("id").asString();
+            // A line is written once the exchange is closed, which can be just after the client has its answer.
+            for (int i = 0; i < 200 && !(lines.stream().anyMatch(l -> l.contains(id))
+                    && lines.stream().anyMatch(l -> l.contains("status=400"))); i++) {
+                Thread.sleep(10);
+            }
             String ok = lines.stream().filter(l -> l.contains(id)).findFirst().orElseThrow(() -> new AssertionError(lines.toString()));
             assertTrue(ok.contains("status=200") && ok.contains("path=/v1/chat/completions") && ok.contains("prompt_tokens=")
                     && ok.contains("completion_tokens=3") && ok.contains("ms="), ok);
@@ -122,6 +127,9 @@ class DeepSeekParityTest {
             log.addHandler(h);
             lines.clear();
             json.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2}");
+            for (int i = 0; i < 200 && lines.isEmpty(); i++) {
+                Thread.sleep(10);
+            }
             JsonNode line = Server.JSON.readTree(lines.getFirst());
             assertEquals(200, line.get("status").asInt());
             assertEquals(2, line.get("completion_tokens").asInt());
