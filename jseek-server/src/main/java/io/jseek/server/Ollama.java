@@ -301,7 +301,7 @@ final class Ollama {
     /** {@code /api/show}: details, the chat format and what the model can do. */
     ObjectNode show() {
         ObjectNode o = Server.JSON.createObjectNode().put("modelfile", "").put("parameters", "")
-                .put("template", String.valueOf(model.format()));
+                .put("template", model.format().name());
         o.set("details", details());
         o.putObject("model_info").put("general.architecture", model.config().architecture().ggufName);
         ArrayNode caps = o.putArray("capabilities").add("completion").add("tools");

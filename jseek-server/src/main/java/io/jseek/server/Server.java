@@ -294,7 +294,7 @@ public final class Server implements AutoCloseable {
         p.put("total_slots", scheduler.config().parallel());
         p.put("model_alias", modelId);
         p.put("model_path", model.path().toString());
-        p.put("chat_format", String.valueOf(model.format()));
+        p.put("chat_format", model.format().name());
         p.put("reasoning", model.isReasoningModel());
         p.put("multi_turn", model.format().holdsConversation());
         p.putObject("modalities").put("vision", false).put("audio", false);

@@ -12,8 +12,10 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * The chat page in headless Chromium: loads, sends a message, shows the streamed reasoning and the token
- * stats, with no console errors and no request leaving the server. Needs node, Debian's chromium and
+ * The chat page in headless Chromium (chat-page.mjs says what it checks): the embedded model's first message with
+ * the page's defaults, reasoning visible while it streams, markdown without markup from text, a reload keeping the
+ * conversation, regenerate, edit, new chat, a styled error, the single-turn note, a 390 px screen; no console
+ * errors and no request leaving the server. Screenshots in target/chat-page. Needs node, Debian's chromium and
  * {@code npm install} in src/test/js (.ci/run does all three, and sets JSEEK_REQUIRE_BROWSER=1 so that a
  * missing piece fails instead of skipping).
  */
@@ -32,10 +34,13 @@ class ChatPageTest {
             }
             Assumptions.abort(why);
         }
-        try (TestServer ts = new TestServer(List.of(), 2, 512, 1024, 8)) {
-            Process p = new ProcessBuilder("node", "chat-page.mjs", ts.base()).directory(JS.toFile())
-                    .redirectErrorStream(true).start();
-            boolean finished = p.waitFor(90, TimeUnit.SECONDS);
+        Path shots = Path.of("target/chat-page").toAbsolutePath();
+        Files.createDirectories(shots);
+        try (TestServer ts = new TestServer(List.of(), 2, 512, 1024, 8);
+             TestServer embedded = TestServer.embedded()) {
+            Process p = new ProcessBuilder("node", "chat-page.mjs", ts.base(), embedded.base(), shots.toString())
+                    .directory(JS.toFile()).redirectErrorStream(true).start();
+            boolean finished = p.waitFor(240, TimeUnit.SECONDS);
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!finished) {
                 p.destroyForcibly();

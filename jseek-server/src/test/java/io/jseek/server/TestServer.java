@@ -26,7 +26,17 @@ final class TestServer implements AutoCloseable {
     }
 
     TestServer(List<String> keys, int parallel, int context, int kvTokens, int queue, String logFormat) {
-        model = LoadedModel.open(DATA.resolve(MODEL), 2);
+        this(DATA.resolve(MODEL), keys, parallel, context, kvTokens, queue, logFormat);
+    }
+
+    /** jseek's embedded model (models/jseek-r1-addition.gguf) as the README runs it: its 128-token context. */
+    static TestServer embedded() {
+        return new TestServer(Path.of(System.getProperty("jseek.models", "../models"), "jseek-r1-addition.gguf"), List.of(),
+                2, 128, 1024, 8, "text");
+    }
+
+    private TestServer(Path file, List<String> keys, int parallel, int context, int kvTokens, int queue, String logFormat) {
+        model = LoadedModel.open(file, 2);
         server = Server.start(new Server.Options("127.0.0.1", 0, keys, List.of("http://allowed.example"), "test-model",
                 false, 64 * 1024, 300, logFormat));
         server.ready(model, new Scheduler.Config(parallel, context, kvTokens, CacheType.F32, 32, queue));
