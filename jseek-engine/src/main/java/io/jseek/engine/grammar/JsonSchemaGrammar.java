@@ -19,10 +19,11 @@ import tools.jackson.databind.json.JsonMapper;
  * validate), {@code items} / {@code prefixItems} with {@code minItems} / {@code maxItems}, {@code enum}, {@code const},
  * strings with {@code minLength} / {@code maxLength} and the formats {@code date}, {@code time}, {@code date-time},
  * {@code uuid}; integers with {@code minimum} / {@code maximum} / {@code exclusiveMinimum} / {@code exclusiveMaximum}
- * (exact digit grammars); numbers with {@code minimum: 0} (no sign); {@code anyOf} / {@code oneOf} (as alternatives);
+ * (exact digit grammars) and numbers with the same bounds (an integer part in range, a fraction where it cannot
+ * leave it); {@code anyOf} / {@code oneOf} (as alternatives);
  * {@code allOf} of one schema; {@code $ref} into {@code $defs} / {@code definitions} (recursion allowed); {@code {}}
  * and {@code true} (any JSON value). A keyword that would constrain the output in a way the grammar cannot
- * ({@code pattern}, {@code not}, {@code multipleOf}, number bounds other than {@code minimum: 0}, …) is an
+ * ({@code pattern}, {@code not}, {@code multipleOf}, number bounds with no integer between them, …) is an
  * IllegalArgumentException naming it, never silently ignored. Annotations ({@code title}, {@code description},
  * {@code default}, {@code examples}, {@code $schema}, {@code strict}, …) are ignored. Whitespace between tokens is
  * limited to a few characters, as llama.cpp's JSON grammars do.
@@ -349,20 +350,51 @@ public final class JsonSchemaGrammar {
         return "string";
     }
 
+    /**
+     * A number, with bounds as an integer part in range and a fraction where it cannot leave the range: whole
+     * numbers from the smallest to the largest integer allowed; a fraction after a non-negative integer part below the
+     * largest, and after a negative one above the smallest (−k.f lies between −k−1 and −k). No exponent when bounded.
+     * Bounds with no integer between them are refused.
+     */
     private String number(JsonNode s) {
-        boolean nonNegative = false;
-        for (String k : new String[] {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
-            if (!s.has(k)) {
-                continue;
-            }
-            if (k.equals("minimum") && s.get(k).asDouble() == 0) {
-                nonNegative = true;
-            } else {
-                throw new IllegalArgumentException("number bound " + k + " is not supported by the grammar (integer"
-                        + " bounds are, and minimum 0)");
-            }
+        if (!s.has("minimum") && !s.has("maximum") && !s.has("exclusiveMinimum") && !s.has("exclusiveMaximum")) {
+            return "number";
         }
-        return nonNegative ? "(\"0\" | [1-9] [0-9]{0,15}) (\".\" [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?" : "number";
+        BigInteger lo = null;
+        BigInteger hi = null;
+        if (s.has("minimum")) {
+            lo = ceil(s.get("minimum"));
+        }
+        if (s.has("exclusiveMinimum")) {
+            BigInteger x = floor(s.get("exclusiveMinimum")).add(BigInteger.ONE);
+            lo = lo == null ? x : lo.max(x);
+        }
+        if (s.has("maximum")) {
+            hi = floor(s.get("maximum"));
+        }
+        if (s.has("exclusiveMaximum")) {
+            BigInteger x = ceil(s.get("exclusiveMaximum")).subtract(BigInteger.ONE);
+            hi = hi == null ? x : hi.min(x);
+        }
+        if (lo != null && hi != null && lo.compareTo(hi) > 0) {
+            throw new IllegalArgumentException("number bounds with no integer between them are not supported by the grammar");
+        }
+        String fraction = " \".\" [0-9]{1,15}";
+        List<String> alts = new ArrayList<>();
+        alts.add("(" + IntegerRange.gbnf(lo, hi) + ")");
+        // Non-negative integer part I with a fraction: max(lo, 0) ≤ I ≤ hi − 1.
+        BigInteger posLo = lo == null ? BigInteger.ZERO : lo.max(BigInteger.ZERO);
+        BigInteger posHi = hi == null ? null : hi.subtract(BigInteger.ONE);
+        if (posHi == null || posLo.compareTo(posHi) <= 0) {
+            alts.add("(" + IntegerRange.gbnf(posLo, posHi) + ")" + fraction);
+        }
+        // Negative part −k.f with k from max(0, −hi) to −lo − 1 (k = 0 only when 0 ≤ hi).
+        BigInteger kLo = hi == null ? BigInteger.ZERO : hi.negate().max(BigInteger.ZERO);
+        BigInteger kHi = lo == null ? null : lo.negate().subtract(BigInteger.ONE);
+        if (kHi == null || kLo.compareTo(kHi) <= 0) {
+            alts.add("\"-\" (" + IntegerRange.gbnf(kLo, kHi) + ")" + fraction);
+        }
+        return "(" + String.join(" | ", alts) + ")";
     }
 
     private String integer(JsonNode s, String hint) {

@@ -114,10 +114,44 @@ class JsonSchemaGrammarTest {
         assertTrue(e.getMessage().contains("\"pattern\""), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> JsonSchemaGrammar.gbnf("{\"$ref\":\"#/$defs/missing\"}"));
         assertTrue(e.getMessage().contains("#/$defs/missing"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> JsonSchemaGrammar.gbnf("{\"type\":\"number\",\"maximum\":3}"));
-        assertTrue(e.getMessage().contains("maximum"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> JsonSchemaGrammar.gbnf("{\"type\":\"number\",\"minimum\":0.2,\"maximum\":0.7}"));
+        assertTrue(e.getMessage().contains("no integer between"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> JsonSchemaGrammar.gbnf("{not json"));
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+    }
+
+    /** Number bounds: whatever the grammar takes is in range (checked on a grid), and every integer in range is taken. */
+    @Test
+    void numberBoundsHold() {
+        String[][] bounds = {{"minimum", "-2.5", "maximum", "3"}, {"minimum", "0", "exclusiveMaximum", "2"},
+                {"exclusiveMinimum", "-3", "maximum", "-1.5"}, {"minimum", "1.5", null, null}, {"maximum", "-0.5", null, null}};
+        for (String[] b : bounds) {
+            StringBuilder schema = new StringBuilder("{\"type\":\"number\",\"").append(b[0]).append("\":").append(b[1]);
+            if (b[2] != null) {
+                schema.append(",\"").append(b[2]).append("\":").append(b[3]);
+            }
+            schema.append('}');
+            GrammarConstraint c = JsonSchemaGrammar.constraint(schema.toString());
+            java.math.BigDecimal lo = b[0].contains("inimum") ? new java.math.BigDecimal(b[1]) : null;
+            boolean loX = b[0].startsWith("exclusive");
+            java.math.BigDecimal hi = b[0].contains("aximum") ? new java.math.BigDecimal(b[1])
+                    : b[2] != null ? new java.math.BigDecimal(b[3]) : null;
+            boolean hiX = b[0].equals("exclusiveMaximum") || "exclusiveMaximum".equals(b[2]);
+            for (int i = -60; i <= 60; i++) {
+                for (String text : new String[] {Integer.toString(i / 4), String.format("%.2f", i / 4.0), String.format("%.1f", i / 8.0)}) {
+                    java.math.BigDecimal v = new java.math.BigDecimal(text);
+                    boolean in = (lo == null || (loX ? v.compareTo(lo) > 0 : v.compareTo(lo) >= 0))
+                            && (hi == null || (hiX ? v.compareTo(hi) < 0 : v.compareTo(hi) <= 0));
+                    OutputConstraint.Matcher m = c.start();
+                    boolean taken = m.feed(text.getBytes(StandardCharsets.UTF_8)) && m.complete();
+                    assertTrue(!taken || in, schema + " takes " + text);
+                    if (in && !text.contains(".")) {
+                        assertTrue(taken, schema + " refuses the integer " + text);
+                    }
+                }
+            }
+        }
     }
 
     @Test
@@ -166,7 +200,7 @@ class JsonSchemaGrammarTest {
                 case 3 -> JSON.createObjectNode().put("type", "null");
                 case 4 -> enumeration();
                 case 5 -> constant();
-                case 6 -> JSON.createObjectNode().put("type", "number").put("minimum", 0);
+                case 6 -> number();
                 case 7 -> anyOf();
                 case 8, 9 -> object(depth - 1);
                 case 10 -> array(depth - 1);
@@ -196,6 +230,18 @@ class JsonSchemaGrammarTest {
                 case 1 -> s.put("minimum", lo);
                 case 2 -> s.put("maximum", lo);
                 default -> s.put("exclusiveMinimum", lo).put("exclusiveMaximum", lo + 2 + r.nextInt(50));
+            }
+            return s;
+        }
+
+        private ObjectNode number() {
+            ObjectNode s = JSON.createObjectNode().put("type", "number");
+            double lo = Math.round((r.nextDouble() * 200 - 100) * 4) / 4.0;
+            switch (r.nextInt(4)) {
+                case 0 -> s.put("minimum", lo).put("maximum", lo + 1 + r.nextInt(50));
+                case 1 -> s.put("exclusiveMinimum", lo);
+                case 2 -> s.put("maximum", lo);
+                default -> s.put("minimum", 0);
             }
             return s;
         }
