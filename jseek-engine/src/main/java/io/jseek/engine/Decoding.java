@@ -102,7 +102,7 @@ final class Decoding {
         } else if (route(decoder.push(token))) {
             return stop(Generation.StopReason.STOP_STRING);
         }
-        if (constrained && matcher.complete()) {
+        if (constrained && matcher.ended()) {
             return stop(Generation.StopReason.END_OF_GENERATION);
         }
         if (out.cancelled()) {

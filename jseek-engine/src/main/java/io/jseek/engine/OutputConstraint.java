@@ -19,8 +19,17 @@ public interface OutputConstraint {
             return feed(java.util.Arrays.copyOfRange(bytes, from, to));
         }
 
-        /** True when what was fed is a whole output (more may be allowed, e.g. whitespace). */
+        /** True when what was fed is a whole output (more may be allowed, e.g. whitespace): the answer may end here. */
         boolean complete();
+
+        /**
+         * True when the answer ends here by itself (generation stops without waiting for the end token). Usually the
+         * same as {@link #complete}; a constraint whose free text may go on ({@link io.jseek.engine.grammar.TriggeredConstraint})
+         * says false while it is in the free part.
+         */
+        default boolean ended() {
+            return complete();
+        }
 
         /** Makes this matcher the same as {@code other} (of the same kind), without allocating. */
         void copyFrom(Matcher other);

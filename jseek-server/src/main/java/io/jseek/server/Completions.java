@@ -11,6 +11,7 @@ import io.jseek.engine.OutputConstraint;
 import io.jseek.engine.SamplerConfig;
 import io.jseek.engine.Scheduler;
 import io.jseek.engine.grammar.GrammarConstraint;
+import io.jseek.engine.grammar.TriggeredConstraint;
 import io.jseek.engine.tools.ToolCall;
 import io.jseek.engine.tools.ToolCallParser;
 import io.jseek.engine.tools.ToolSyntax;
@@ -181,11 +182,31 @@ final class Completions {
         return new GenerationOptions(max, sampler, req.stops(), startsReasoning, req.topLogprobs(), constraint(req));
     }
 
+    /** True when some function of {@code tools} (OpenAI's array) is {@code strict}. */
+    private static boolean strict(JsonNode tools) {
+        for (JsonNode t : tools) {
+            if (t.path("function").path("strict").asBoolean(false)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The answer's grammar: the response format's, or for {@code tool_choice} required or a named function, the
      * grammar of a call block in the model's syntax (DeepSeek's tokens or DSML), arguments held to their schemas.
      */
     private OutputConstraint constraint(CompletionRequest req) {
+        if (req.tools() != null && req.toolChoice() == null && req.responseFormat() == null && strict(req.tools())) {
+            // tool_choice auto with strict functions: free text, but a call block, once begun, keeps to the schemas.
+            ToolSyntax syntax = ToolSyntax.of(model.format());
+            try {
+                return new TriggeredConstraint(syntax.trigger(), GrammarConstraint.gbnf(
+                        syntax.grammar(ToolCalls.functions(req.tools()), null, req.parallelToolCalls())));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid("tools", e.getMessage());
+            }
+        }
         if (req.tools() == null || req.toolChoice() == null) {
             return req.responseFormat();
         }

@@ -99,6 +99,20 @@ class ToolCallsTest {
                     }
                 }
             }
+            // tool_choice auto with a strict function: the answer may be text; a call, if any, keeps to the schema.
+            String strictTools = tools.replaceFirst("\"name\":\"get_weather\",", "\"name\":\"get_weather\",\"strict\":true,");
+            for (int seed = 0; seed < 3; seed++) {
+                JsonNode r = Server.JSON.readTree(ts.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\","
+                        + "\"content\":\"Weather?\"}],\"tools\":" + strictTools + ",\"max_tokens\":40,\"seed\":" + seed + "}").body());
+                assertTrue(r.has("choices"), r.toString());
+                JsonNode calls = r.at("/choices/0/message/tool_calls");
+                for (JsonNode call : calls) {
+                    if (call.at("/function/name").asString().equals("get_weather")) {
+                        JsonNode args = Server.JSON.readTree(call.at("/function/arguments").asString());
+                        assertEquals(List.of(), validator.validate(args).stream().map(Object::toString).toList(), args.toString());
+                    }
+                }
+            }
             var unknown = ts.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":"
                     + tools + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}}");
             assertEquals(400, unknown.statusCode());

@@ -66,6 +66,11 @@ public final class DeepSeekToolSyntax implements ToolSyntax {
     }
 
     @Override
+    public String trigger() {
+        return CALLS_BEGIN;
+    }
+
+    @Override
     public ToolCallParser parser() {
         return new ToolCallParser(CALLS_BEGIN, DeepSeekToolSyntax::parse);
     }

@@ -92,6 +92,11 @@ public final class DsmlToolSyntax implements ToolSyntax {
     }
 
     @Override
+    public String trigger() {
+        return BLOCK_BEGIN;
+    }
+
+    @Override
     public ToolCallParser parser() {
         return new ToolCallParser(BLOCK_BEGIN, DsmlToolSyntax::parse);
     }

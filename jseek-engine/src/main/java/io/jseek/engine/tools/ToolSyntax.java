@@ -28,6 +28,9 @@ public interface ToolSyntax {
     /** A parser for one answer. */
     ToolCallParser parser();
 
+    /** The text a call block starts with (what {@link #parser} looks for). */
+    String trigger();
+
     /**
      * Grammar text ({@link io.jseek.engine.grammar.Gbnf}) for an answer that is nothing but a call block: of the
      * function named {@code only} (null: any of {@code tools}), one call or (with {@code parallel}) several, each

@@ -43,6 +43,8 @@ class TokenMaskTest {
                         + "\"required\":[\"a\"]}"),
                 GrammarConstraint.gbnf("root ::= (\"yes\" | \"no\" | [α-ω]+) \" \"? [0-9]*"),
                 JsonConstraint.OBJECT,
+                new TriggeredConstraint("{\"", JsonSchemaGrammar.constraint("{\"type\":\"object\",\"properties\":"
+                        + "{\"a\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":99}},\"required\":[\"a\"]}")),
             };
             Random r = new Random(3);
             for (OutputConstraint c : constraints) {

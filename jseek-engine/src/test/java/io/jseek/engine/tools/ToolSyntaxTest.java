@@ -177,4 +177,36 @@ class ToolSyntaxTest {
         assertEquals(2, DeepSeekToolSyntax.parse(v3.render(List.of(weather, now))).size());
         assertEquals(2, DsmlToolSyntax.parse(block).size());
     }
+
+    /** tool_choice auto with strict functions: free text, or a call block that keeps to the schemas once it starts. */
+    @Test
+    void triggeredCallGrammarLeavesTextFreeAndHoldsBlocks() {
+        List<ToolSpec> tools = List.of(new ToolSpec("get_weather", null, "{\"type\":\"object\",\"properties\":"
+                + "{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"],\"additionalProperties\":false}"));
+        ToolSyntax v3 = DeepSeekToolSyntax.INSTANCE;
+        var c = new io.jseek.engine.grammar.TriggeredConstraint(v3.trigger(),
+                io.jseek.engine.grammar.GrammarConstraint.gbnf(v3.grammar(tools, null, true)));
+        java.util.function.Function<String, io.jseek.engine.OutputConstraint.Matcher> fed = text -> {
+            var m = c.start();
+            assertTrue(m.feed(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)), text);
+            return m;
+        };
+        var free = fed.apply("Just text, <｜tool but not a block.");
+        assertTrue(free.complete(), "free text may end");
+        assertFalse(free.ended(), "free text does not end by itself");
+        String good = "Let me look. " + v3.render(List.of(new ToolCall("c", "get_weather", "{\"city\":\"Paris\"}")));
+        var call = fed.apply(good);
+        assertTrue(call.complete() && call.ended(), "a whole block ends the answer");
+        // Split anywhere, the same; a block that breaks the schema is refused.
+        for (int cut = 0; cut < good.length(); cut += 7) {
+            var m = c.start();
+            assertTrue(m.feed(good.substring(0, cut).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    && m.feed(good.substring(cut).getBytes(java.nio.charset.StandardCharsets.UTF_8)) && m.ended(), "cut " + cut);
+        }
+        var bad = c.start();
+        assertFalse(bad.feed(v3.render(List.of(new ToolCall("c", "get_weather", "{\"town\":\"Paris\"}")))
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8)), "arguments outside the schema");
+        var started = fed.apply("ok " + v3.trigger());
+        assertFalse(started.complete(), "an unfinished block cannot end the answer");
+    }
 }
