@@ -58,11 +58,6 @@ public final class JsonConstraint implements OutputConstraint {
         private int spaces;
 
         @Override
-        public boolean feed(byte[] bytes) {
-            return feed(bytes, 0, bytes.length);
-        }
-
-        @Override
         public boolean feed(byte[] bytes, int from, int to) {
             for (int i = from; i < to; i++) {
                 if (!step(bytes[i] & 0xFF)) {

@@ -12,12 +12,12 @@ public interface OutputConstraint {
     /** Where a partial output stands in the grammar. Not thread-safe. */
     interface Matcher {
         /** Feeds bytes; returns false, leaving the matcher unusable, when they cannot continue a valid output. */
-        boolean feed(byte[] bytes);
-
-        /** Feeds {@code bytes[from, to)}; as {@link #feed(byte[])}. Matchers override it to avoid the copy. */
-        default boolean feed(byte[] bytes, int from, int to) {
-            return feed(java.util.Arrays.copyOfRange(bytes, from, to));
+        default boolean feed(byte[] bytes) {
+            return feed(bytes, 0, bytes.length);
         }
+
+        /** Feeds {@code bytes[from, to)}; as {@link #feed(byte[])}. */
+        boolean feed(byte[] bytes, int from, int to);
 
         /** True when what was fed is a whole output (more may be allowed, e.g. whitespace): the answer may end here. */
         boolean complete();

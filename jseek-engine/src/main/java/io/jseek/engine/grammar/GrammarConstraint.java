@@ -116,11 +116,6 @@ public final class GrammarConstraint implements OutputConstraint {
         }
 
         @Override
-        public boolean feed(byte[] bytes) {
-            return feed(bytes, 0, bytes.length);
-        }
-
-        @Override
         public boolean feed(byte[] bytes, int from, int to) {
             for (int i = from; i < to; i++) {
                 if (!feed(bytes[i] & 0xFF)) {

@@ -360,22 +360,9 @@ public final class JsonSchemaGrammar {
         if (!s.has("minimum") && !s.has("maximum") && !s.has("exclusiveMinimum") && !s.has("exclusiveMaximum")) {
             return "number";
         }
-        BigInteger lo = null;
-        BigInteger hi = null;
-        if (s.has("minimum")) {
-            lo = ceil(s.get("minimum"));
-        }
-        if (s.has("exclusiveMinimum")) {
-            BigInteger x = floor(s.get("exclusiveMinimum")).add(BigInteger.ONE);
-            lo = lo == null ? x : lo.max(x);
-        }
-        if (s.has("maximum")) {
-            hi = floor(s.get("maximum"));
-        }
-        if (s.has("exclusiveMaximum")) {
-            BigInteger x = ceil(s.get("exclusiveMaximum")).subtract(BigInteger.ONE);
-            hi = hi == null ? x : hi.min(x);
-        }
+        BigInteger[] b = integerBounds(s);
+        BigInteger lo = b[0];
+        BigInteger hi = b[1];
         if (lo != null && hi != null && lo.compareTo(hi) > 0) {
             throw new IllegalArgumentException("number bounds with no integer between them are not supported by the grammar");
         }
@@ -398,6 +385,20 @@ public final class JsonSchemaGrammar {
     }
 
     private String integer(JsonNode s, String hint) {
+        BigInteger[] b = integerBounds(s);
+        BigInteger lo = b[0];
+        BigInteger hi = b[1];
+        if (lo == null && hi == null) {
+            return "integer";
+        }
+        if (lo != null && hi != null && lo.compareTo(hi) > 0) {
+            throw new IllegalArgumentException("no integer lies between the bounds");
+        }
+        return rule(hint + "-int", IntegerRange.gbnf(lo, hi));
+    }
+
+    /** The smallest and largest integers the schema's bounds allow (null: unbounded on that side). */
+    private static BigInteger[] integerBounds(JsonNode s) {
         BigInteger lo = null;
         BigInteger hi = null;
         if (s.has("minimum")) {
@@ -414,13 +415,7 @@ public final class JsonSchemaGrammar {
             BigInteger x = ceil(s.get("exclusiveMaximum")).subtract(BigInteger.ONE);
             hi = hi == null ? x : hi.min(x);
         }
-        if (lo == null && hi == null) {
-            return "integer";
-        }
-        if (lo != null && hi != null && lo.compareTo(hi) > 0) {
-            throw new IllegalArgumentException("no integer lies between the bounds");
-        }
-        return rule(hint + "-int", IntegerRange.gbnf(lo, hi));
+        return new BigInteger[] {lo, hi};
     }
 
     private static BigInteger ceil(JsonNode n) {

@@ -32,11 +32,6 @@ public final class TriggeredConstraint implements OutputConstraint {
         private Matcher block;
 
         @Override
-        public boolean feed(byte[] bytes) {
-            return feed(bytes, 0, bytes.length);
-        }
-
-        @Override
         public boolean feed(byte[] bytes, int from, int to) {
             for (int i = from; i < to; i++) {
                 if (block != null) {
