@@ -50,7 +50,8 @@ final class ServeCommand implements Callable<Integer> {
     ContextOptions context;
 
     @Option(names = "--kv-tokens", paramLabel = "N", description = "KV-cache positions shared by all requests and the "
-            + "prefix cache (default: what fits in a third of the free heap, at least --ctx).")
+            + "prefix cache (default: --ctx times --parallel, so every request can fill its context, within a third of "
+            + "the free heap, at least --ctx).")
     Integer kvTokens;
 
     @Option(names = "--prefill-chunk", defaultValue = "256", paramLabel = "N",
@@ -110,7 +111,9 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         LoadedModel m = LoadedModel.open(path, threadsOption.threads());
         ContextPlan plan = context.plan(m, err);
-        int kv = kvTokens != null ? kvTokens : defaultKvTokens(m, plan);
+        Runtime rt = Runtime.getRuntime();
+        int kv = kvTokens != null ? kvTokens : defaultKvTokens(plan.contextLength(), parallel,
+                rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), m.kvBytesPerToken(plan.cacheType()));
         server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue));
         err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",
                 path.getFileName(), server.url(), plan.contextLength(), Math.max(kv, plan.contextLength()), plan.cacheType(), parallel);
@@ -120,11 +123,14 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A third of the free heap, at least one full context. */
-    private static int defaultKvTokens(LoadedModel m, ContextPlan plan) {
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long fit = free / 3 / Math.max(1, m.kvBytesPerToken(plan.cacheType()));
-        return (int) Math.max(plan.contextLength(), Math.min(Integer.MAX_VALUE / 2, fit));
+    /**
+     * The KV pool: a full context for every parallel request (the prefix cache lives in what they leave free), capped
+     * at a third of the free heap, at least one context. (Sizing it from the heap alone gave a 128-token model millions
+     * of positions.)
+     */
+    static int defaultKvTokens(int context, int parallel, long freeBytes, long bytesPerToken) {
+        long wanted = (long) context * Math.max(1, parallel);
+        long fit = freeBytes / 3 / Math.max(1, bytesPerToken);
+        return (int) Math.max(context, Math.min(Integer.MAX_VALUE / 2, Math.min(wanted, fit)));
     }
 }
