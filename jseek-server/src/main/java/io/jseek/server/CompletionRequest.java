@@ -98,8 +98,11 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
             throw ApiException.invalid("top_p", "top_p must be greater than 0");
         }
         JsonNode seed = req.get("seed");
-        if (seed != null && !seed.isNull() && !seed.isIntegralNumber()) {
-            throw ApiException.invalid("seed", "seed must be an integer");
+        // Any 64-bit seed, signed or unsigned (as the APIs allow): unsigned ones past 2^63 wrap to negative longs.
+        if (seed != null && !seed.isNull() && (!seed.isIntegralNumber()
+                || seed.bigIntegerValue().compareTo(java.math.BigInteger.ONE.shiftLeft(63).negate()) < 0
+                || seed.bigIntegerValue().compareTo(java.math.BigInteger.ONE.shiftLeft(64)) >= 0)) {
+            throw ApiException.invalid("seed", "seed must be an integer from -2^63 to 2^64 - 1");
         }
         JsonNode parallel = req.get("parallel_tool_calls");
         if (parallel != null && !parallel.isNull() && !parallel.isBoolean()) {
@@ -110,9 +113,9 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                 limitField, max, number(req, "temperature", d.temperature(), 0, 2), topP,
                 integer(req, "top_k", d.topK(), 0, Integer.MAX_VALUE), number(req, "min_p", d.minP(), 0, 1),
                 number(req, "presence_penalty", 0, -2, 2), number(req, "frequency_penalty", 0, -2, 2),
-                number(req, "repetition_penalty", d.repeatPenalty(), 0.01f, 10), seed == null || seed.isNull() ? null : seed.asLong(),
+                number(req, "repetition_penalty", d.repeatPenalty(), 0.01f, 10), seed == null || seed.isNull() ? null : seed.bigIntegerValue().longValue(),
                 logitBias(req, vocabSize), stops(req), topLogprobs(req), responseFormat(req),
-                req.path("stream").asBoolean(false), req.path("stream_options").path("include_usage").asBoolean(false));
+                bool(req, "stream", "stream"), bool(req.path("stream_options"), "include_usage", "stream_options.include_usage"));
     }
 
     static Conversation messages(JsonNode req) {
@@ -136,7 +139,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
                 case "user", "tool" -> out.add(new Message(role, content, null));
                 case "assistant" -> {
                     // Incoming reasoning_content is accepted and left out, as R1's template does with history.
-                    if (m.path("prefix").asBoolean(false)) {
+                    if (bool(m, "prefix", param + ".prefix")) {
                         if (i != list.size() - 1) {
                             throw ApiException.invalid(param + ".prefix", "only the last message can be an assistant prefix");
                         }
@@ -221,7 +224,7 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         if (lp.isBoolean()) {
             return integer(req, "top_logprobs", 0, 0, 20);
         }
-        if (lp.isIntegralNumber() && lp.asInt() >= 0 && lp.asInt() <= 20) {
+        if (lp.isIntegralNumber() && lp.canConvertToInt() && lp.asInt() >= 0 && lp.asInt() <= 20) {
             return lp.asInt(); // the legacy completions form: logprobs = N alternatives
         }
         throw ApiException.invalid("logprobs", "logprobs must be true/false (chat) or an integer from 0 to 20 (completions)");
@@ -317,16 +320,17 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         }
         Map<Integer, Float> out = new HashMap<>();
         for (var e : b.properties()) {
-            int id;
-            try {
-                id = Integer.parseInt(e.getKey());
-            } catch (NumberFormatException x) {
-                throw ApiException.invalid("logit_bias", "logit_bias keys must be token ids, got \"" + e.getKey() + "\"");
+            // ASCII digits only: Integer.parseInt would also take other scripts' digits.
+            if (!e.getKey().matches("[0-9]{1,9}")) {
+                throw ApiException.invalid("logit_bias", "logit_bias keys must be token ids, got \""
+                        + Server.excerpt(e.getKey()) + "\"");
             }
-            if (id < 0 || id >= vocabSize || !e.getValue().isNumber() || Math.abs(e.getValue().asDouble()) > 100) {
+            int id = Integer.parseInt(e.getKey());
+            JsonNode bias = e.getValue();
+            if (id >= vocabSize || !bias.isNumber() || bias.decimalValue().abs().compareTo(java.math.BigDecimal.valueOf(100)) > 0) {
                 throw ApiException.invalid("logit_bias", "logit_bias[" + e.getKey() + "] must be a bias from -100 to 100 for a token id of this model");
             }
-            double v = e.getValue().asDouble();
+            double v = bias.decimalValue().doubleValue();
             out.put(id, v <= -100 ? Float.NEGATIVE_INFINITY : (float) v);
         }
         return out;
@@ -353,6 +357,18 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         return out;
     }
 
+    /** A boolean field: absent or null is false; anything but true/false is a 400 naming {@code param}. */
+    static boolean bool(JsonNode obj, String field, String param) {
+        JsonNode v = obj.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw ApiException.invalid(param, param + " must be true or false");
+        }
+        return v.asBoolean();
+    }
+
     private static int integer(JsonNode req, String field, int dflt, int min, int max) {
         JsonNode v = req.get(field);
         if (v == null || v.isNull()) {
@@ -370,9 +386,11 @@ record CompletionRequest(String model, Conversation conversation, JsonNode tools
         if (v == null || v.isNull()) {
             return dflt;
         }
-        if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+        // Compared exactly (a 400-digit number does not fit a double, and must be a 400, not a 500).
+        if (!v.isNumber() || v.decimalValue().compareTo(new java.math.BigDecimal(Float.toString(min))) < 0
+                || v.decimalValue().compareTo(new java.math.BigDecimal(Float.toString(max))) > 0) {
             throw ApiException.invalid(field, field + " must be a number from " + min + " to " + max);
         }
-        return (float) v.asDouble();
+        return v.decimalValue().floatValue();
     }
 }

@@ -307,8 +307,8 @@ public final class Server implements AutoCloseable {
         if (content == null || !content.isString()) {
             throw ApiException.invalid("content", "content must be a string");
         }
-        boolean special = req.path("add_special").asBoolean(false);
-        boolean pieces = req.path("with_pieces").asBoolean(false);
+        boolean special = CompletionRequest.bool(req, "add_special", "add_special");
+        boolean pieces = CompletionRequest.bool(req, "with_pieces", "with_pieces");
         int[] ids = model.tokenizer().encode(content.asString(), special, true);
         ArrayNode tokens = JSON.createArrayNode();
         for (int id : ids) {
@@ -331,7 +331,7 @@ public final class Server implements AutoCloseable {
         int[] ids = new int[tokens.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = tokens.get(i);
-            if (!t.isIntegralNumber() || t.asInt() < 0 || t.asInt() >= model.tokenizer().vocabSize()) {
+            if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= model.tokenizer().vocabSize()) {
                 throw ApiException.invalid("tokens", "tokens[" + i + "] is not a token id of this model");
             }
             ids[i] = t.asInt();
@@ -474,6 +474,19 @@ public final class Server implements AutoCloseable {
     }
 
     /** Text parts of a message's content joined (OpenAI allows a string or an array of parts). */
+    /** At most 60 characters of client text for an error message, control characters escaped. */
+    static String excerpt(String s) {
+        StringBuilder b = new StringBuilder();
+        s.codePoints().limit(60).forEach(c -> {
+            if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
+                b.append(String.format("\\u%04x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return s.codePointCount(0, s.length()) > 60 ? b + "…" : b.toString();
+    }
+
     static String text(JsonNode content, String param) {
         if (content == null || content.isNull()) {
             return "";
