@@ -63,6 +63,24 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** Thrown by {@link #submit} once the scheduler has stopped: closed, or failed ({@link #fault}). */
+    public static final class StoppedException extends JseekException {
+        StoppedException(String message) {
+            super(message);
+        }
+    }
+
+    /** What stopped the scheduler's loop, or null while it runs (or after a clean {@link #close}). */
+    private volatile Throwable fault;
+
+    /**
+     * The fault that stopped the loop (an {@code Error} — e.g. a mapped weight file truncated under the server — or a
+     * failure outside any one sequence), or null while healthy. A server reports itself unhealthy with it.
+     */
+    public Throwable fault() {
+        return fault;
+    }
+
     /** A point-in-time view for health checks and metrics. */
     public record Stats(int running, int waiting, int kvBlocksUsed, int kvBlocksTotal, int prefixCacheBlocks,
                         long prefixQueryTokens, long prefixHitTokens, long promptTokens, long generatedTokens,
@@ -152,7 +170,9 @@ public final class Scheduler implements AutoCloseable {
         Sequence s = new Sequence(prompt, options, listener);
         synchronized (this) {
             if (closed) {
-                throw new JseekException("the scheduler is shut down");
+                Throwable f = fault;
+                throw new StoppedException(f == null ? "the scheduler is shut down"
+                        : "the engine failed and stopped: " + f);
             }
             if (waiting.size() >= config.maxQueue() + Math.max(0, config.parallel() - runningCount)) {
                 throw new QueueFullException("the server is busy: " + runningCount + " running, " + waiting.size()
@@ -209,6 +229,9 @@ public final class Scheduler implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
+            fault = t;
+            System.getLogger("jseek.engine").log(System.Logger.Level.ERROR,
+                    "the scheduler stopped: every request fails until the model is reopened", t);
             failAll(t);
             return;
         }
@@ -310,18 +333,23 @@ public final class Scheduler implements AutoCloseable {
         steps.incrementAndGet();
         for (int i = 0; i < parts.size(); i++) {
             Sequence s = parts.get(i);
-            if (s.decoding == null) {
-                s.fed += chunks.get(i).length;
-                promptTokens.addAndGet(chunks.get(i).length);
-                if (s.fed < s.prompt.length) {
-                    continue;
+            try {
+                if (s.decoding == null) {
+                    s.fed += chunks.get(i).length;
+                    promptTokens.addAndGet(chunks.get(i).length);
+                    if (s.fed < s.prompt.length) {
+                        continue;
+                    }
+                    s.promptDone = System.nanoTime();
+                    s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
                 }
-                s.promptDone = System.nanoTime();
-                s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
-            }
-            generatedTokens.incrementAndGet();
-            if (!s.decoding.step(logits[i], s.session.position() < s.session.contextLength())) {
-                finish(s);
+                generatedTokens.incrementAndGet();
+                if (!s.decoding.step(logits[i], s.session.position() < s.session.contextLength())) {
+                    finish(s);
+                }
+            } catch (RuntimeException e) {
+                // Sampling, a constraint or a listener failed for this sequence: it fails, the others go on.
+                fail(s, e);
             }
         }
     }

@@ -124,4 +124,55 @@ class SchedulerTest {
             assertThrows(io.jseek.core.JseekException.class, () -> s.submit(new int[] {1_000_000}, greedy(1), QUIET));
         }
     }
+
+    /**
+     * A failure in one sequence's decoding (here its listener) fails that sequence only; an Error stops the loop,
+     * which then says why ({@link Scheduler#fault}) and refuses new requests instead of looking healthy.
+     */
+    @Test
+    void aSequenceFailsAloneAndAnErrorStopsTheSchedulerVisibly() throws Exception {
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("r1qwen-f32.gguf"), 2);
+             Scheduler s = new Scheduler(m, new Scheduler.Config(4, 256, 1024, CacheType.F32, 32, 16))) {
+            int[] prompt = m.tokenizer().encode("Hello there", true, false);
+            GenerationListener throwing = new GenerationListener() {
+                @Override
+                public void onToken(TokenLogprob t) {
+                    throw new IllegalStateException("listener broke");
+                }
+
+                @Override
+                public void onContent(String d) {
+                    throw new IllegalStateException("listener broke");
+                }
+
+                @Override
+                public void onReasoning(String d) {
+                    throw new IllegalStateException("listener broke");
+                }
+            };
+            var bad = s.submit(prompt, greedy(8), throwing);
+            var good = s.submit(prompt, greedy(8), QUIET);
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> bad.result().get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("listener broke"), e.toString());
+            assertEquals(8, good.result().get(30, java.util.concurrent.TimeUnit.SECONDS).generatedTokens());
+            assertEquals(null, s.fault(), "one sequence's failure is not the scheduler's");
+
+            GenerationListener fatal = new GenerationListener() {
+                @Override
+                public void onContent(String d) {
+                    throw new AssertionError("an Error in the loop");
+                }
+
+                @Override
+                public void onReasoning(String d) {
+                    throw new AssertionError("an Error in the loop");
+                }
+            };
+            var dies = s.submit(prompt, greedy(8), fatal);
+            assertThrows(java.util.concurrent.ExecutionException.class, () -> dies.result().get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(s.fault() instanceof AssertionError, String.valueOf(s.fault()));
+            var refused = assertThrows(Scheduler.StoppedException.class, () -> s.submit(prompt, greedy(2), QUIET));
+            assertTrue(refused.getMessage().contains("an Error in the loop"), refused.getMessage());
+        }
+    }
 }

@@ -277,6 +277,8 @@ final class Completions {
             handle = scheduler.submit(p.prompt(), p.options(), listener);
         } catch (Scheduler.QueueFullException e) {
             throw new ApiException(503, "server_error", "server_busy", null, e.getMessage(), 1);
+        } catch (Scheduler.StoppedException e) {
+            throw new ApiException(503, "server_error", "server_unavailable", null, e.getMessage(), 0);
         } catch (JseekException e) {
             throw ApiException.invalid("messages", "context_length_exceeded", e.getMessage());
         }

@@ -199,9 +199,13 @@ public final class Server implements AutoCloseable {
             return 204;
         }
         if (path.equals("/health")) {
-            boolean up = scheduler != null;
-            ObjectNode body = JSON.createObjectNode().put("status", up ? "ok" : "loading");
-            return sendJson(ex, up ? 200 : 503, body);
+            Scheduler s = scheduler;
+            Throwable fault = s == null ? null : s.fault();
+            ObjectNode body = JSON.createObjectNode().put("status", s == null ? "loading" : fault != null ? "error" : "ok");
+            if (fault != null) {
+                body.put("reason", "the engine failed: " + fault);
+            }
+            return sendJson(ex, s != null && fault == null ? 200 : 503, body);
         }
         authorize(ex);
         if (scheduler == null) {
