@@ -65,7 +65,23 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
      * and shape checked; packed as {@code pack} says.
      */
     static Model load(ModelConfig config, io.jseek.core.tensor.TensorSource source, WorkerPool pool, boolean pack) {
+        checkBlockCount(config, source);
         return config.architecture().create(config, new Weights(source, pool, pack), pool);
+    }
+
+    /**
+     * The declared block count against the tensor table, before anything is sized by it: its last block must exist
+     * (a flipped bit in block_count would otherwise size per-layer arrays of billions, or fail only after allocating).
+     */
+    static void checkBlockCount(ModelConfig config, io.jseek.core.tensor.TensorSource source) {
+        int n = config.blockCount();
+        if (!source.hasTensor("blk." + (n - 1) + ".attn_norm.weight")) {
+            int present = 0;
+            while (present < 100_000 && source.hasTensor("blk." + present + ".attn_norm.weight")) {
+                present++;
+            }
+            throw new JseekException("the model declares " + n + " blocks (block_count) but has tensors for " + present);
+        }
     }
 
     /** Checks token ids before they reach an embedding lookup. */

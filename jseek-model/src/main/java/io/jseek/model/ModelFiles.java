@@ -39,7 +39,9 @@ public final class ModelFiles implements AutoCloseable {
         }
         GgufFile file = GgufFile.open(path);
         try {
-            return new ModelFiles(path, file, null, ModelConfig.fromGguf(file.metadata()), file.metadata());
+            ModelConfig config = ModelConfig.fromGguf(file.metadata());
+            Model.checkBlockCount(config, file);  // before anything (the KV plan, the layers) is sized by it
+            return new ModelFiles(path, file, null, config, file.metadata());
         } catch (RuntimeException e) {
             file.close();
             throw e;
