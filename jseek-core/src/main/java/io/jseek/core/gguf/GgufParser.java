@@ -98,7 +98,7 @@ final class GgufParser {
         }
 
         long dataStart = Math.ceilDiv(pos, alignment) * (long) alignment;
-        checkData(tensors, dataStart);
+        checkData(tensors, dataStart, alignment);
         return new Header(version, metadata, List.copyOf(tensors), alignment, dataStart);
     }
 
@@ -141,33 +141,30 @@ final class GgufParser {
         return new GgufTensorInfo(name, shape, type, offset);
     }
 
-    private void checkData(List<GgufTensorInfo> tensors, long dataStart) {
+    private void checkData(List<GgufTensorInfo> tensors, long dataStart, int alignment) {
         if (!tensors.isEmpty() && dataStart > size) {
             throw fail("truncated: the data section would start at byte " + dataStart + " but the file has " + size + " bytes");
         }
         long available = size - dataStart;
-        List<GgufTensorInfo> byOffset = new ArrayList<>(tensors);
-        byOffset.sort((a, b) -> Long.compare(a.offset(), b.offset()));
-        long prevEnd = 0;
-        String prevName = null;
-        for (GgufTensorInfo t : byOffset) {
+        // As llama.cpp: tensor data lies in header order, each at the previous one's end rounded up to the
+        // alignment. Any other offset (a gap left by a tensor whose type was changed, an overlap) is refused.
+        long expected = 0;
+        for (GgufTensorInfo t : tensors) {
             long bytes;
             try {
                 bytes = t.byteSize();
             } catch (ArithmeticException e) {
                 throw fail("tensor " + t.name() + " is too large");
             }
+            if (t.offset() != expected) {
+                throw fail("tensor " + t.name() + " has data offset " + t.offset() + ", expected " + expected
+                        + " (tensors lie one after another in header order; a tensor's type or shape may have changed)");
+            }
             if (t.offset() > available || bytes > available - t.offset()) {
                 throw fail("truncated or corrupt: tensor " + t.name() + " needs data bytes [" + t.offset() + ", "
                         + (t.offset() + bytes) + ") of the data section, which has only " + Math.max(0, available) + " bytes");
             }
-            if (t.offset() < prevEnd) {
-                throw fail("tensor " + t.name() + " overlaps tensor " + prevName + " in the data section");
-            }
-            if (bytes > 0) {
-                prevEnd = t.offset() + bytes;
-                prevName = t.name();
-            }
+            expected = Math.ceilDiv(t.offset() + bytes, alignment) * alignment;
         }
     }
 
@@ -320,6 +317,22 @@ final class GgufParser {
     }
 
     private GgufException fail(String message) {
-        return new GgufException(file + ": " + message);
+        return new GgufException(file + ": " + shown(message));
+    }
+
+    /**
+     * A message as it may be shown: names and strings from the file can hold control characters (terminal escapes)
+     * and kilobytes of junk, so those are escaped and the message cut at 300 characters.
+     */
+    static String shown(String message) {
+        StringBuilder b = new StringBuilder();
+        message.codePoints().limit(300).forEach(c -> {
+            if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
+                b.append(String.format("\\x%02x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return message.codePointCount(0, message.length()) > 300 ? b + "…" : b.toString();
     }
 }

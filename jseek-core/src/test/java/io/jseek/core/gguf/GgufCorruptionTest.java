@@ -188,13 +188,26 @@ class GgufCorruptionTest {
         ByteBuffer.wrap(unsupported).order(ByteOrder.LITTLE_ENDIAN).putInt(a + 4 + 16, 15);
         assertTrue(rejected(unsupported).getMessage().contains("Q8_K"));
 
+        // Offsets as llama.cpp requires: each tensor right after the one before (padded to the alignment).
         byte[] overlap = good.clone();
         ByteBuffer.wrap(overlap).order(ByteOrder.LITTLE_ENDIAN).putLong(b + 4 + 8 + 4, 64);
-        assertTrue(rejected(overlap).getMessage().contains("overlaps"));
+        assertTrue(rejected(overlap).getMessage().contains("b.weight has data offset 64, expected 96"));
 
         byte[] beyond = good.clone();
         ByteBuffer.wrap(beyond).order(ByteOrder.LITTLE_ENDIAN).putLong(b + 4 + 8 + 4, 1L << 20);
-        assertTrue(rejected(beyond).getMessage().contains("b.weight needs data bytes"));
+        assertTrue(rejected(beyond).getMessage().contains("expected 96"));
+
+        // A type changed to a smaller one leaves a gap: refused, not loaded with the next tensor misplaced.
+        byte[] gap = good.clone();
+        ByteBuffer.wrap(gap).order(ByteOrder.LITTLE_ENDIAN).putInt(a + 4 + 16, 2);  // Q4_0: 36 bytes instead of 68
+        assertTrue(rejected(gap).getMessage().contains("b.weight has data offset 96, expected 64"), rejected(gap).getMessage());
+
+        // Names reach messages escaped (no terminal escapes from a file).
+        byte[] escape = good.clone();
+        escape[a - 8] = 0x1B;
+        ByteBuffer.wrap(escape).order(ByteOrder.LITTLE_ENDIAN).putInt(a + 4 + 16, 99);
+        String m = rejected(escape).getMessage();
+        assertTrue(!m.contains("\u001b") && m.contains("\\x1b"), m);
 
         byte[] duplicate = good.clone();
         System.arraycopy("a".getBytes(), 0, duplicate, b - 8, 1);
