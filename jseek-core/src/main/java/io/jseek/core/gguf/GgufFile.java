@@ -163,6 +163,11 @@ public final class GgufFile implements AutoCloseable, io.jseek.core.tensor.Tenso
         return shards.getFirst().header().version();
     }
 
+    /** Where the first shard's tensor data starts: the size of its header (metadata and tensor table, padded). */
+    public long dataOffset() {
+        return shards.getFirst().header().dataStart();
+    }
+
     public int alignment() {
         return shards.getFirst().header().alignment();
     }
