@@ -398,6 +398,10 @@ public final class Server implements AutoCloseable {
         byte[] bytes;
         try (InputStream in = ex.getRequestBody()) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        } catch (IOException e) {
+            // A client that left mid-body, or a malformed chunked body: the client's doing, not a 500.
+            throw new ApiException(400, "invalid_request_error", "unreadable_body", null,
+                    "the request body could not be read: " + e.getMessage(), 0);
         }
         if (bytes.length > max) {
             throw tooLarge(max);
@@ -407,7 +411,7 @@ public final class Server implements AutoCloseable {
             node = JSON.readTree(bytes);
         } catch (JacksonException e) {
             throw new ApiException(400, "invalid_request_error", "invalid_json", null,
-                    "the request body is not valid JSON: " + e.getOriginalMessage(), 0);
+                    "the request body is not valid JSON: " + excerpt(e.getOriginalMessage()), 0);
         }
         if (node == null || !node.isObject()) {
             throw ApiException.invalid(null, "invalid_json", "the request body must be a JSON object");
@@ -478,17 +482,17 @@ public final class Server implements AutoCloseable {
     }
 
     /** Text parts of a message's content joined (OpenAI allows a string or an array of parts). */
-    /** At most 60 characters of client text for an error message, control characters escaped. */
+    /** At most 200 characters of client text for an error message, control characters escaped. */
     static String excerpt(String s) {
         StringBuilder b = new StringBuilder();
-        s.codePoints().limit(60).forEach(c -> {
+        s.codePoints().limit(200).forEach(c -> {
             if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
                 b.append(String.format("\\u%04x", c));
             } else {
                 b.appendCodePoint(c);
             }
         });
-        return s.codePointCount(0, s.length()) > 60 ? b + "…" : b.toString();
+        return s.codePointCount(0, s.length()) > 200 ? b + "…" : b.toString();
     }
 
     static String text(JsonNode content, String param) {
