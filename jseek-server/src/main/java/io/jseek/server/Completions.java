@@ -290,12 +290,13 @@ final class Completions {
     void finished(HttpExchange ex, Submission s, int promptTokens, Generation g) {
         server.metrics.promptTokens.addAndGet(promptTokens);
         server.metrics.generationTokens.addAndGet(g.tokens().length);
-        ex.setAttribute(RequestLog.PROMPT_TOKENS, promptTokens);
-        ex.setAttribute(RequestLog.COMPLETION_TOKENS, g.tokens().length);
-        ex.setAttribute(RequestLog.FINISH, g.stopReason().name().toLowerCase(java.util.Locale.ROOT));
+        RequestLog.Info info = server.info(ex);
+        info.promptTokens = promptTokens;
+        info.completionTokens = g.tokens().length;
+        info.finish = g.stopReason().name().toLowerCase(java.util.Locale.ROOT);
         long first = s.firstText().get();
         if (first > 0) {
-            ex.setAttribute(RequestLog.TTFT_MS, (first - s.t0()) / 1e6);
+            info.ttftMs = (first - s.t0()) / 1e6;
             server.metrics.ttft.observe((first - s.t0()) / 1e9);
             if (g.tokens().length > 1) {
                 server.metrics.interToken.observe((System.nanoTime() - first) / 1e9 / (g.tokens().length - 1));
@@ -314,7 +315,7 @@ final class Completions {
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
         Responses chunks = new Responses(id, created, server.modelId(), chat);
-        ex.setAttribute(RequestLog.ID, id);
+        server.info(ex).id = id;
         Done done;
         try {
             ToolCallParser parser = req.tools() != null ? ToolSyntax.of(model.format()).parser() : null;

@@ -8,14 +8,18 @@ import tools.jackson.databind.node.ObjectNode;
  * One line per request at INFO (System.Logger {@code jseek.server}, or standard error from {@code jseek serve}): the
  * completion's id, the client's address, method, path, status, tokens in and out, how it ended, time to first token
  * and duration. As text ({@code key=value}) or JSON ({@code --log-format json}). A request's handler leaves what
- * it knows as exchange attributes.
+ * it knows in the request's {@link Info} ({@code Server.info(exchange)}; not exchange attributes, which the JDK's
+ * server keeps per context, shared by every request).
  */
 final class RequestLog {
-    static final String ID = "jseek.id";
-    static final String PROMPT_TOKENS = "jseek.prompt_tokens";
-    static final String COMPLETION_TOKENS = "jseek.completion_tokens";
-    static final String FINISH = "jseek.finish";
-    static final String TTFT_MS = "jseek.ttft_ms";
+    /** What a handler learned about its request. */
+    static final class Info {
+        volatile String id;
+        volatile Integer promptTokens;
+        volatile Integer completionTokens;
+        volatile String finish;
+        volatile Double ttftMs;
+    }
 
     /** How lines are written. */
     enum Format { TEXT, JSON }
@@ -24,24 +28,23 @@ final class RequestLog {
     }
 
     /** The line for a finished request. */
-    static String line(Format format, HttpExchange ex, String path, int status, double ms) {
+    static String line(Format format, HttpExchange ex, Info info, String path, int status, double ms) {
         ObjectNode o = Server.JSON.createObjectNode();
-        Object id = ex.getAttribute(ID);
-        if (id != null) {
-            o.put("id", (String) id);
+        if (info != null && info.id != null) {
+            o.put("id", info.id);
         }
         var remote = ex.getRemoteAddress();
         o.put("client", remote == null ? "" : remote.getAddress().getHostAddress());
         o.put("method", ex.getRequestMethod());
         o.put("path", path);
         o.put("status", status);
-        if (ex.getAttribute(PROMPT_TOKENS) != null) {
-            o.put("prompt_tokens", (Integer) ex.getAttribute(PROMPT_TOKENS));
-            o.put("completion_tokens", (Integer) ex.getAttribute(COMPLETION_TOKENS));
-            o.put("finish", (String) ex.getAttribute(FINISH));
+        if (info != null && info.promptTokens != null) {
+            o.put("prompt_tokens", info.promptTokens);
+            o.put("completion_tokens", info.completionTokens);
+            o.put("finish", info.finish);
         }
-        if (ex.getAttribute(TTFT_MS) != null) {
-            o.put("ttft_ms", Math.round((Double) ex.getAttribute(TTFT_MS) * 10) / 10.0);
+        if (info != null && info.ttftMs != null) {
+            o.put("ttft_ms", Math.round(info.ttftMs * 10) / 10.0);
         }
         o.put("ms", Math.round(ms * 10) / 10.0);
         if (format == Format.JSON) {

@@ -58,6 +58,15 @@ public final class Server implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("jseek.server");
 
+    /** Each running request's log facts, by exchange (removed when it ends). */
+    private final java.util.concurrent.ConcurrentHashMap<HttpExchange, RequestLog.Info> requests =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The log facts of request {@code ex}, for its handler to fill in. */
+    RequestLog.Info info(HttpExchange ex) {
+        return requests.computeIfAbsent(ex, k -> new RequestLog.Info());
+    }
+
     static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final Options options;
@@ -168,8 +177,9 @@ public final class Server implements AutoCloseable {
         } finally {
             ex.close();
             double ms = (System.nanoTime() - start) / 1e6;
+            RequestLog.Info info = requests.remove(ex);
             if (LOG.isLoggable(System.Logger.Level.INFO) && !endpoint.equals("/health") && !endpoint.equals("/metrics")) {
-                LOG.log(System.Logger.Level.INFO, RequestLog.line(RequestLog.format(options.logFormat()), ex,
+                LOG.log(System.Logger.Level.INFO, RequestLog.line(RequestLog.format(options.logFormat()), ex, info,
                         ex.getRequestURI().getPath(), status, ms));
             }
             metrics.request(known(endpoint), status);
