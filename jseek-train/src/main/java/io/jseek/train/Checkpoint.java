@@ -22,7 +22,8 @@ import java.util.Map;
 public final class Checkpoint {
     private static final int MAGIC = 0x4a534b54; // "JSKT"
     /** 2: the engine's ModelConfig (1: the trainer's own shape record, still read). */
-    private static final int VERSION = 2;
+    /** 3: a CRC-32 of everything before it ends the file (1 and 2, without one, are still read). */
+    private static final int VERSION = 3;
 
     private Checkpoint() {
     }
@@ -33,7 +34,9 @@ public final class Checkpoint {
 
     public static void save(Path file, TrainableDeepSeek model, AdamW optimizer, Info info) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        try (BufferedOutputStream raw = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
+             DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(raw, crc))) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
             writeConfig(out, model.config());
@@ -56,6 +59,8 @@ public final class Checkpoint {
             if (optimizer != null) {
                 optimizer.save(out);
             }
+            out.flush();
+            new DataOutputStream(raw).writeLong(crc.getValue());
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -65,12 +70,13 @@ public final class Checkpoint {
     }
 
     public static Loaded load(Path file) throws IOException {
+        verifyChecksum(file);
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
             if (in.readInt() != MAGIC) {
                 throw new JseekException(file + " is not a jseek training checkpoint");
             }
             int version = in.readInt();
-            if (version != 1 && version != VERSION) {
+            if (version < 1 || version > VERSION) {
                 throw new JseekException(file + ": checkpoint version " + version + " is not supported (" + VERSION + ")");
             }
             ModelConfig c;
@@ -111,6 +117,40 @@ public final class Checkpoint {
             return new Loaded(m, opt, new Info(phase, step, counters));
         } catch (EOFException e) {
             throw new JseekException(file + " is truncated", e);
+        }
+    }
+
+    /**
+     * For version 3 files: the CRC-32 of everything before the last 8 bytes must equal them, so a corrupted or cut
+     * checkpoint is refused before anything is read from it (or trained on).
+     */
+    private static void verifyChecksum(Path file) throws IOException {
+        long size = Files.size(file);
+        try (DataInputStream head = new DataInputStream(Files.newInputStream(file))) {
+            if (size < 8 || head.readInt() != MAGIC || head.readInt() < 3) {
+                return;  // not a checkpoint (load says so), or a version without a checksum
+            }
+        }
+        if (size < 16) {
+            throw new JseekException(file + " is truncated");
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        long stored;
+        try (java.io.InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            byte[] buf = new byte[1 << 16];
+            long left = size - 8;
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw new JseekException(file + " is truncated");
+                }
+                crc.update(buf, 0, n);
+                left -= n;
+            }
+            stored = new DataInputStream(in).readLong();
+        }
+        if (stored != crc.getValue()) {
+            throw new JseekException(file + ": the checksum does not match: the checkpoint is truncated or corrupted");
         }
     }
 
