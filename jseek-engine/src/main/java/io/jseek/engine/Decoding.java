@@ -36,6 +36,7 @@ final class Decoding {
     private final OutputConstraint.Matcher trial;
     private float[] masked;
     private boolean[] allowed;
+    private TokenMask mask;
     private TokenMask.Scratch maskScratch;
 
     /** {@code history}: every token the sequence holds so far (the prompt), for the penalties. */
@@ -69,9 +70,10 @@ final class Decoding {
             if (masked == null) {
                 masked = new float[logits.length];
                 allowed = new boolean[tokenizer.pieces().length];
-                maskScratch = TokenMask.of(tokenizer).scratch(matcher);
+                mask = TokenMask.of(tokenizer);
+                maskScratch = mask.scratch(matcher);
             }
-            if (TokenMask.of(tokenizer).allowed(matcher, maskScratch, allowed) == 0) {
+            if (mask.allowed(matcher, maskScratch, allowed) == 0) {
                 // Nothing can continue the answer (a grammar the vocabulary cannot spell): end it here.
                 return stop(Generation.StopReason.END_OF_GENERATION);
             }

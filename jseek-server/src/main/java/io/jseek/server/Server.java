@@ -494,15 +494,7 @@ public final class Server implements AutoCloseable {
     /** Text parts of a message's content joined (OpenAI allows a string or an array of parts). */
     /** At most 200 characters of client text for an error message, control characters escaped. */
     static String excerpt(String s) {
-        StringBuilder b = new StringBuilder();
-        s.codePoints().limit(200).forEach(c -> {
-            if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
-                b.append(String.format("\\u%04x", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
-        return s.codePointCount(0, s.length()) > 200 ? b + "…" : b.toString();
+        return io.jseek.core.Excerpt.of(s, 200);
     }
 
     static String text(JsonNode content, String param) {

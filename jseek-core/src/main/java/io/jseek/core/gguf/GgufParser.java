@@ -317,22 +317,7 @@ final class GgufParser {
     }
 
     private GgufException fail(String message) {
-        return new GgufException(file + ": " + shown(message));
-    }
-
-    /**
-     * A message as it may be shown: names and strings from the file can hold control characters (terminal escapes)
-     * and kilobytes of junk, so those are escaped and the message cut at 300 characters.
-     */
-    static String shown(String message) {
-        StringBuilder b = new StringBuilder();
-        message.codePoints().limit(300).forEach(c -> {
-            if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
-                b.append(String.format("\\x%02x", c));
-            } else {
-                b.appendCodePoint(c);
-            }
-        });
-        return message.codePointCount(0, message.length()) > 300 ? b + "…" : b.toString();
+        // Names and strings from the file can hold terminal escapes and kilobytes of junk.
+        return new GgufException(file + ": " + io.jseek.core.Excerpt.of(message, 300));
     }
 }
