@@ -88,6 +88,8 @@ jseek_build_if_stale() {
     fi
     mkdir -p "$JSEEK_ROOT/target"
     echo "jseek: building (first run or sources changed; about a minute)..." >&2
+    # The launcher's class path is lib/*: a jar left from an older dependency version would shadow the new one.
+    rm -rf "$JSEEK_ROOT/jseek-cli/target/lib"
     if ! jseek_maven -q package -Dmaven.test.skip=true >"$JSEEK_ROOT/target/build.log" 2>&1; then
         cat "$JSEEK_ROOT/target/build.log" >&2
         echo "jseek: the build failed (log above, also in target/build.log)" >&2

@@ -26,6 +26,9 @@ import picocli.CommandLine.Spec;
                 + "/v1/completions, /v1/models), /health, /metrics, /tokenize, /detokenize, /apply-template and a "
                 + "chat page at /. Concurrent requests are batched together. Ctrl-C stops it."})
 final class ServeCommand implements Callable<Integer> {
+    /** Held so the level set on it stays (java.util.logging keeps loggers weakly). */
+    private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
+
     @Spec
     CommandSpec spec;
 
@@ -60,6 +63,19 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--queue", defaultValue = "64", paramLabel = "N", description = "Requests that may wait; more get 503 (default ${DEFAULT-VALUE}).")
     int queue;
+
+    @Option(names = "--max-connections", paramLabel = "N", description = "Open connections at most; beyond it the oldest "
+            + "connection that has not sent a request yet is closed to make room (default: 4096, or three quarters of "
+            + "the file-descriptor limit if lower).")
+    Integer maxConnections;
+
+    @Option(names = "--header-timeout", defaultValue = "10", paramLabel = "SECONDS",
+            description = "A new connection's request head must arrive within this (default ${DEFAULT-VALUE}).")
+    double headerTimeout;
+
+    @Option(names = "--idle-timeout", defaultValue = "60", paramLabel = "SECONDS", description = "A connection whose "
+            + "read or write makes no progress for this long, or an idle keep-alive connection, is closed (default ${DEFAULT-VALUE}).")
+    double idleTimeout;
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY (repeatable).")
     List<String> apiKeys = new ArrayList<>();
@@ -99,8 +115,16 @@ final class ServeCommand implements Callable<Integer> {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %5$s%6$s%n");
         }
+        JETTY_LOG.setLevel(java.util.logging.Level.WARNING); // its start-up banner is not news
+        Server.Limits limits;
+        try {
+            limits = new Server.Limits(maxConnections != null ? maxConnections : Server.Limits.defaultMaxConnections(),
+                    seconds("--header-timeout", headerTimeout), seconds("--idle-timeout", idleTimeout), 16 << 10);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         Server server = Server.start(new Server.Options(host, port, keys, corsOrigins, alias, strictModel, 8 << 20, 5000,
-                logFormat));
+                logFormat, limits));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             err.println("jseek: stopping");
@@ -121,6 +145,13 @@ final class ServeCommand implements Callable<Integer> {
         stopped.await();
         m.close();
         return 0;
+    }
+
+    private java.time.Duration seconds(String flag, double value) {
+        if (!(value > 0) || value > 86_400) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), flag + " must be between 0 and 86400 seconds, got " + value);
+        }
+        return java.time.Duration.ofMillis(Math.max(1, Math.round(value * 1000)));
     }
 
     /**

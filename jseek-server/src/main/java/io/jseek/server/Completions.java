@@ -1,6 +1,5 @@
 package io.jseek.server;
 
-import com.sun.net.httpserver.HttpExchange;
 import io.jseek.core.JseekException;
 import io.jseek.engine.ChatMessage;
 import io.jseek.engine.Generation;
@@ -52,7 +51,7 @@ final class Completions {
         this.scheduler = scheduler;
     }
 
-    int chat(HttpExchange ex, JsonNode json) throws IOException {
+    int chat(Exchange ex, JsonNode json) throws IOException {
         Prepared p = prepareChat(json);
         return run(ex, p.req(), p.prompt(), p.options(), true);
     }
@@ -127,7 +126,7 @@ final class Completions {
         }
     }
 
-    int text(HttpExchange ex, JsonNode json) throws IOException {
+    int text(Exchange ex, JsonNode json) throws IOException {
         Prepared p = prepareText(json);
         return run(ex, p.req(), p.prompt(), p.options(), false);
     }
@@ -276,6 +275,7 @@ final class Completions {
         try {
             handle = scheduler.submit(p.prompt(), p.options(), listener);
         } catch (Scheduler.QueueFullException e) {
+            server.metrics.rejected.inc();
             throw new ApiException(503, "server_error", "server_busy", null, e.getMessage(), 1);
         } catch (Scheduler.StoppedException e) {
             throw new ApiException(503, "server_error", "server_unavailable", null, e.getMessage(), 0);
@@ -287,10 +287,10 @@ final class Completions {
     }
 
     /** Records a finished generation in the metrics and the request log. */
-    void finished(HttpExchange ex, Submission s, int promptTokens, Generation g) {
-        server.metrics.promptTokens.addAndGet(promptTokens);
-        server.metrics.generationTokens.addAndGet(g.tokens().length);
-        RequestLog.Info info = server.info(ex);
+    void finished(Exchange ex, Submission s, int promptTokens, Generation g) {
+        server.metrics.promptTokens.inc(promptTokens);
+        server.metrics.generationTokens.inc(g.tokens().length);
+        RequestLog.Info info = ex.info;
         info.promptTokens = promptTokens;
         info.completionTokens = g.tokens().length;
         info.finish = g.stopReason().name().toLowerCase(java.util.Locale.ROOT);
@@ -304,7 +304,7 @@ final class Completions {
         }
     }
 
-    private int run(HttpExchange ex, CompletionRequest req, int[] prompt, GenerationOptions opt, boolean chat)
+    private int run(Exchange ex, CompletionRequest req, int[] prompt, GenerationOptions opt, boolean chat)
             throws IOException {
         boolean stream = req.stream();
         boolean usageChunk = req.includeUsage();
@@ -315,7 +315,7 @@ final class Completions {
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
         Responses chunks = new Responses(id, created, server.modelId(), chat);
-        server.info(ex).id = id;
+        ex.info.id = id;
         Done done;
         try {
             ToolCallParser parser = req.tools() != null ? ToolSyntax.of(model.format()).parser() : null;
@@ -324,7 +324,7 @@ final class Completions {
         } catch (IOException e) {
             gone.set(true);
             handle.cancel();
-            server.metrics.cancelled.incrementAndGet();
+            server.metrics.cancelled.inc();
             return 499;
         }
         if (done.generation() != null) {
@@ -334,14 +334,12 @@ final class Completions {
     }
 
     /** Streams chunks until the request ends; returns how it ended. IOException: the client is gone. */
-    private Done stream(HttpExchange ex, BlockingQueue<Event> events, Responses chunks, boolean usageChunk, int promptTokens,
+    private Done stream(Exchange ex, BlockingQueue<Event> events, Responses chunks, boolean usageChunk, int promptTokens,
                         Scheduler.Handle handle, ToolCallParser parser) throws IOException {
-        var h = ex.getResponseHeaders();
-        h.set("Content-Type", "text/event-stream; charset=utf-8");
-        h.set("Cache-Control", "no-cache");
-        h.set("X-Accel-Buffering", "no");
-        ex.sendResponseHeaders(200, 0);
-        OutputStream out = ex.getResponseBody();
+        ex.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+        ex.setHeader("Cache-Control", "no-cache");
+        ex.setHeader("X-Accel-Buffering", "no");
+        OutputStream out = ex.start(200, -1);
         if (chunks.chat()) {
             sse(out, chunks.first());
         }
@@ -406,7 +404,7 @@ final class Completions {
     }
 
     /** Waits for the whole answer, committing the status line and writing whitespace while it takes long. */
-    private Done await(HttpExchange ex, BlockingQueue<Event> events, Responses chunks, int promptTokens,
+    private Done await(Exchange ex, BlockingQueue<Event> events, Responses chunks, int promptTokens,
                        Scheduler.Handle handle, ToolCallParser parser) throws IOException {
         long nextBeat = System.nanoTime() + HEARTBEAT_AFTER_MS * 1_000_000;
         OutputStream out = null;
@@ -456,9 +454,8 @@ final class Completions {
             }
             if (System.nanoTime() >= nextBeat) {
                 if (out == null) {
-                    ex.getResponseHeaders().set("Content-Type", "application/json");
-                    ex.sendResponseHeaders(200, 0);
-                    out = ex.getResponseBody();
+                    ex.setHeader("Content-Type", "application/json");
+                    out = ex.start(200, -1);
                 }
                 out.write(' ');
                 out.flush();
@@ -480,10 +477,9 @@ final class Completions {
         return new ApiException(500, "server_error", "internal_error", null, "generation failed: " + t.getMessage(), 0);
     }
 
+    /** One event, written and flushed as one piece. */
     private static void sse(OutputStream out, JsonNode chunk) throws IOException {
-        out.write("data: ".getBytes(StandardCharsets.UTF_8));
-        out.write(Server.JSON.writeValueAsBytes(chunk));
-        out.write("\n\n".getBytes(StandardCharsets.UTF_8));
+        out.write(("data: " + Server.JSON.writeValueAsString(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 

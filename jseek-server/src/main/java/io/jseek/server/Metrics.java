@@ -1,102 +1,113 @@
 package io.jseek.server;
 
 import io.jseek.engine.Scheduler;
-import java.util.Locale;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.atomic.DoubleAdder;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
-/** Counters and latency histograms, written in the Prometheus text format (names after vLLM's, prefixed jseek_). */
+/**
+ * The server's metrics on the Prometheus Java client (names after vLLM's, prefixed jseek_): request counts, tokens,
+ * latency histograms, the scheduler's state and the transport's connections, scraped from {@code /metrics}.
+ */
 final class Metrics {
-    private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
-    final AtomicLong promptTokens = new AtomicLong();
-    final AtomicLong generationTokens = new AtomicLong();
-    final AtomicLong cancelled = new AtomicLong();
-    final Histogram ttft = new Histogram("jseek_time_to_first_token_seconds", "Time from request to first generated text.",
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+    private final Counter requests = Counter.builder().name("jseek_requests_total")
+            .help("HTTP requests by endpoint and status.").labelNames("endpoint", "status").register(registry);
+    final Counter promptTokens = counter("jseek_prompt_tokens_total", "Prompt tokens of finished requests.");
+    final Counter generationTokens = counter("jseek_generation_tokens_total", "Generated tokens of finished requests.");
+    final Counter cancelled = counter("jseek_requests_cancelled_total", "Requests stopped because the client went away.");
+    final Counter rejected = counter("jseek_requests_rejected_total",
+            "Requests refused with 503 because the queue was full.");
+    final Histogram ttft = histogram("jseek_time_to_first_token_seconds", "Time from request to first generated text.",
             0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30);
-    final Histogram interToken = new Histogram("jseek_inter_token_latency_seconds",
+    final Histogram interToken = histogram("jseek_inter_token_latency_seconds",
             "Mean time between generated tokens, one observation per request.",
             0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1);
-    final Histogram e2e = new Histogram("jseek_e2e_request_latency_seconds", "Time from request to its last byte.",
+    final Histogram e2e = histogram("jseek_e2e_request_latency_seconds", "Time from request to its last byte.",
             0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120);
+    private final Supplier<Scheduler> scheduler;
+    /** The scheduler's numbers, taken once per scrape. */
+    private volatile Scheduler.Stats stats;
+
+    /**
+     * @param scheduler the scheduler being served, or null while the model loads
+     * @param transport the connections' numbers: open, refused, timed out
+     */
+    Metrics(Supplier<Scheduler> scheduler, Supplier<HttpTransport.Stats> transport) {
+        schedulerGauge("jseek_num_requests_running", "Sequences in the running batch.", Scheduler.Stats::running);
+        schedulerGauge("jseek_num_requests_waiting", "Requests queued for a slot.", Scheduler.Stats::waiting);
+        schedulerGauge("jseek_kv_blocks_used", "KV cache blocks in use (sequences and prefix cache).", Scheduler.Stats::kvBlocksUsed);
+        schedulerGauge("jseek_kv_blocks_free", "KV cache blocks free.", s -> s.kvBlocksTotal() - s.kvBlocksUsed());
+        schedulerGauge("jseek_prefix_cache_blocks", "KV blocks kept by the prefix cache.", Scheduler.Stats::prefixCacheBlocks);
+        schedulerCounter("jseek_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", Scheduler.Stats::prefixQueryTokens);
+        schedulerCounter("jseek_prefix_cache_hits_total", "Prompt tokens found in the prefix cache.", Scheduler.Stats::prefixHitTokens);
+        schedulerCounter("jseek_engine_steps_total", "Batched forward passes.", Scheduler.Stats::steps);
+        GaugeWithCallback.builder().name("jseek_http_connections").help("Open HTTP connections.")
+                .callback(cb -> cb.call(transport.get().open())).register(registry);
+        CounterWithCallback.builder().name("jseek_http_connections_refused_total")
+                .help("Connections closed at once because the connection limit was reached (or evicted to make room).")
+                .callback(cb -> cb.call(transport.get().refused())).register(registry);
+        CounterWithCallback.builder().name("jseek_http_connections_timed_out_total")
+                .help("Connections closed because no complete request head arrived within the header timeout.")
+                .callback(cb -> cb.call(transport.get().timedOut())).register(registry);
+        this.scheduler = scheduler;
+    }
 
     void request(String endpoint, int status) {
-        requests.computeIfAbsent(endpoint + "\u0000" + status, k -> new AtomicLong()).incrementAndGet();
+        requests.labelValues(endpoint, Integer.toString(status)).inc();
     }
 
-    String render(Scheduler.Stats s) {
-        StringBuilder b = new StringBuilder();
-        b.append("# HELP jseek_requests_total HTTP requests by endpoint and status.\n# TYPE jseek_requests_total counter\n");
-        new TreeMap<>(requests).forEach((k, v) -> {
-            String[] p = k.split("\u0000");
-            b.append("jseek_requests_total{endpoint=\"").append(p[0]).append("\",status=\"").append(p[1]).append("\"} ")
-                    .append(v.get()).append('\n');
-        });
-        counter(b, "jseek_prompt_tokens_total", "Prompt tokens of finished requests.", promptTokens.get());
-        counter(b, "jseek_generation_tokens_total", "Generated tokens of finished requests.", generationTokens.get());
-        counter(b, "jseek_requests_cancelled_total", "Requests stopped because the client went away.", cancelled.get());
-        if (s != null) {
-            gauge(b, "jseek_num_requests_running", "Sequences in the running batch.", s.running());
-            gauge(b, "jseek_num_requests_waiting", "Requests queued for a slot.", s.waiting());
-            gauge(b, "jseek_kv_blocks_used", "KV cache blocks in use (sequences and prefix cache).", s.kvBlocksUsed());
-            gauge(b, "jseek_kv_blocks_free", "KV cache blocks free.", s.kvBlocksTotal() - s.kvBlocksUsed());
-            gauge(b, "jseek_prefix_cache_blocks", "KV blocks kept by the prefix cache.", s.prefixCacheBlocks());
-            counter(b, "jseek_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", s.prefixQueryTokens());
-            counter(b, "jseek_prefix_cache_hits_total", "Prompt tokens found in the prefix cache.", s.prefixHitTokens());
-            counter(b, "jseek_engine_steps_total", "Batched forward passes.", s.steps());
+    /** The Prometheus text format's content type. */
+    String contentType() {
+        return writer.getContentType();
+    }
+
+    /** Every metric in the Prometheus text format. */
+    byte[] render() {
+        Scheduler s = scheduler.get();
+        stats = s == null ? null : s.stats();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            writer.write(out, registry.scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        ttft.render(b);
-        interToken.render(b);
-        e2e.render(b);
-        return b.toString();
+        return out.toByteArray();
     }
 
-    private static void counter(StringBuilder b, String name, String help, long v) {
-        b.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
-                .append(name).append(' ').append(v).append('\n');
+    private Counter counter(String name, String help) {
+        return Counter.builder().name(name).help(help).register(registry);
     }
 
-    private static void gauge(StringBuilder b, String name, String help, long v) {
-        b.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n")
-                .append(name).append(' ').append(v).append('\n');
+    private Histogram histogram(String name, String help, double... bounds) {
+        return Histogram.builder().name(name).help(help).classicOnly().classicUpperBounds(bounds).register(registry);
     }
 
-    static final class Histogram {
-        private final String name;
-        private final String help;
-        private final double[] bounds;
-        private final AtomicLongArray counts;
-        private final DoubleAdder sum = new DoubleAdder();
-        private final AtomicLong count = new AtomicLong();
-
-        Histogram(String name, String help, double... bounds) {
-            this.name = name;
-            this.help = help;
-            this.bounds = bounds;
-            this.counts = new AtomicLongArray(bounds.length);
-        }
-
-        void observe(double seconds) {
-            for (int i = 0; i < bounds.length; i++) {
-                if (seconds <= bounds[i]) {
-                    counts.incrementAndGet(i);
-                }
+    private void schedulerGauge(String name, String help, ToLongFunction<Scheduler.Stats> value) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> {
+            Scheduler.Stats s = stats;
+            if (s != null) {
+                cb.call(value.applyAsLong(s));
             }
-            sum.add(seconds);
-            count.incrementAndGet();
-        }
+        }).register(registry);
+    }
 
-        void render(StringBuilder b) {
-            b.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" histogram\n");
-            for (int i = 0; i < bounds.length; i++) {
-                b.append(name).append("_bucket{le=\"").append(bounds[i]).append("\"} ").append(counts.get(i)).append('\n');
+    private void schedulerCounter(String name, String help, ToLongFunction<Scheduler.Stats> value) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> {
+            Scheduler.Stats s = stats;
+            if (s != null) {
+                cb.call(value.applyAsLong(s));
             }
-            b.append(name).append("_bucket{le=\"+Inf\"} ").append(count.get()).append('\n');
-            b.append(name).append("_sum ").append(String.format(Locale.ROOT, "%.6f", sum.sum())).append('\n');
-            b.append(name).append("_count ").append(count.get()).append('\n');
-        }
+        }).register(registry);
     }
 }

@@ -1,6 +1,5 @@
 package io.jseek.server;
 
-import com.sun.net.httpserver.HttpExchange;
 import io.jseek.engine.Generation;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.tools.ToolCall;
@@ -40,7 +39,7 @@ final class Ollama {
         this.completions = completions;
     }
 
-    int chat(HttpExchange ex, JsonNode req) throws IOException {
+    int chat(Exchange ex, JsonNode req) throws IOException {
         ObjectNode o = common(req);
         JsonNode messages = req.get("messages");
         if (messages == null || !messages.isArray()) {
@@ -69,7 +68,7 @@ final class Ollama {
         return answer(ex, completions.prepareChat(o), true, req.path("stream").asBoolean(true));
     }
 
-    int generate(HttpExchange ex, JsonNode req) throws IOException {
+    int generate(Exchange ex, JsonNode req) throws IOException {
         ObjectNode o = common(req);
         String prompt = req.path("prompt").asString("");
         if (req.path("raw").asBoolean(false)) {
@@ -139,15 +138,14 @@ final class Ollama {
     }
 
     /** Runs the request and writes Ollama's answer: NDJSON lines while streaming, else one object. */
-    private int answer(HttpExchange ex, Completions.Prepared p, boolean chat, boolean stream) throws IOException {
+    private int answer(Exchange ex, Completions.Prepared p, boolean chat, boolean stream) throws IOException {
         Completions.Submission s = completions.submit(p);
         ToolCallParser parser = p.req().tools() != null ? ToolSyntax.of(model.format()).parser() : null;
         String name = p.req().model() != null ? p.req().model() : server.modelId();
         OutputStream out = null;
         if (stream) {
-            ex.getResponseHeaders().set("Content-Type", "application/x-ndjson");
-            ex.sendResponseHeaders(200, 0);
-            out = ex.getResponseBody();
+            ex.setHeader("Content-Type", "application/x-ndjson");
+            out = ex.start(200, -1);
         }
         try {
             while (true) {
@@ -230,7 +228,7 @@ final class Ollama {
         } catch (IOException gone) {
             s.gone().set(true);
             s.handle().cancel();
-            server.metrics.cancelled.incrementAndGet();
+            server.metrics.cancelled.inc();
             return 499;
         } finally {
             if (out != null) {
@@ -258,8 +256,7 @@ final class Ollama {
     }
 
     private static void line(OutputStream out, JsonNode o) throws IOException {
-        out.write(Server.JSON.writeValueAsBytes(o));
-        out.write('\n');
+        out.write((Server.JSON.writeValueAsString(o) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         out.flush();
     }
 

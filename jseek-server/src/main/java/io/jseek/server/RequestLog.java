@@ -1,6 +1,5 @@
 package io.jseek.server;
 
-import com.sun.net.httpserver.HttpExchange;
 import java.util.Locale;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -8,8 +7,7 @@ import tools.jackson.databind.node.ObjectNode;
  * One line per request at INFO (System.Logger {@code jseek.server}, or standard error from {@code jseek serve}): the
  * completion's id, the client's address, method, path, status, tokens in and out, how it ended, time to first token
  * and duration. As text ({@code key=value}) or JSON ({@code --log-format json}). A request's handler leaves what
- * it knows in the request's {@link Info} ({@code Server.info(exchange)}; not exchange attributes, which the JDK's
- * server keeps per context, shared by every request).
+ * it knows in the request's {@link Info} ({@code exchange.info}).
  */
 final class RequestLog {
     /** What a handler learned about its request. */
@@ -28,15 +26,15 @@ final class RequestLog {
     }
 
     /** The line for a finished request. */
-    static String line(Format format, HttpExchange ex, Info info, String path, int status, double ms) {
+    static String line(Format format, Exchange ex, int status, double ms) {
+        Info info = ex.info;
         ObjectNode o = Server.JSON.createObjectNode();
         if (info != null && info.id != null) {
             o.put("id", info.id);
         }
-        var remote = ex.getRemoteAddress();
-        o.put("client", remote == null ? "" : remote.getAddress().getHostAddress());
-        o.put("method", ex.getRequestMethod());
-        o.put("path", path);
+        o.put("client", ex.clientAddress());
+        o.put("method", ex.method());
+        o.put("path", ex.path());
         o.put("status", status);
         if (info != null && info.promptTokens != null) {
             o.put("prompt_tokens", info.promptTokens);

@@ -1,21 +1,17 @@
 package io.jseek.server;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.jseek.core.JseekException;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.Scheduler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.time.Duration;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -24,8 +20,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * jseek's HTTP server: the DeepSeek / OpenAI API (every path with and without {@code /v1}), health,
- * metrics, tokenizer endpoints and a chat page, on the JDK's built-in HTTP server with a virtual thread
- * per request. Generation runs in a {@link Scheduler} (continuous batching); request threads only parse,
+ * metrics, tokenizer endpoints and a chat page, on an {@link HttpTransport} (Jetty) with a virtual thread per
+ * request and the limits of {@link Limits}. Generation runs in a {@link Scheduler} (continuous batching); request threads only parse,
  * wait and write. Until {@link #ready} is called (the model is loading) every API path answers 503.
  */
 public final class Server implements AutoCloseable {
@@ -37,9 +33,10 @@ public final class Server implements AutoCloseable {
      * @param maxBodyBytes  larger request bodies get 413
      * @param keepAliveMs   a stream with nothing to send writes an SSE comment this often (noticing a client gone)
      * @param logFormat     the request log's lines: "text" (key=value) or "json"
+     * @param limits        connections, queue and timeouts
      */
     public record Options(String host, int port, List<String> apiKeys, List<String> corsOrigins, String alias,
-                          boolean strictModel, long maxBodyBytes, long keepAliveMs, String logFormat) {
+                          boolean strictModel, long maxBodyBytes, long keepAliveMs, String logFormat, Limits limits) {
         public Options {
             apiKeys = List.copyOf(apiKeys);
             corsOrigins = List.copyOf(corsOrigins);
@@ -48,51 +45,90 @@ public final class Server implements AutoCloseable {
 
         public Options(String host, int port, List<String> apiKeys, List<String> corsOrigins, String alias,
                        boolean strictModel, long maxBodyBytes, long keepAliveMs) {
-            this(host, port, apiKeys, corsOrigins, alias, strictModel, maxBodyBytes, keepAliveMs, "text");
+            this(host, port, apiKeys, corsOrigins, alias, strictModel, maxBodyBytes, keepAliveMs, "text", Limits.defaults());
         }
 
         public static Options defaults() {
-            return new Options("127.0.0.1", 8080, List.of(), List.of(), null, false, 8 << 20, 5000, "text");
+            return new Options("127.0.0.1", 8080, List.of(), List.of(), null, false, 8 << 20, 5000, "text",
+                    Limits.defaults());
+        }
+
+        public Options withPort(int port) {
+            return new Options(host, port, apiKeys, corsOrigins, alias, strictModel, maxBodyBytes, keepAliveMs, logFormat,
+                    limits);
+        }
+
+        public Options withLimits(Limits limits) {
+            return new Options(host, port, apiKeys, corsOrigins, alias, strictModel, maxBodyBytes, keepAliveMs, logFormat,
+                    limits);
+        }
+    }
+
+    /**
+     * What one client may hold of the server.
+     *
+     * @param maxConnections open connections at most; beyond it the oldest connection still waiting for its first
+     *                       request is closed to make room (or the new one, when all are busy)
+     * @param headerTimeout  a connection's first request head must arrive within this
+     * @param idleTimeout    a connection with a read or write waiting this long without progress is closed (also the
+     *                       keep-alive timeout)
+     * @param maxHeaderBytes the request line and headers together at most (else 431)
+     */
+    public record Limits(int maxConnections, Duration headerTimeout, Duration idleTimeout, int maxHeaderBytes) {
+        public Limits {
+            if (maxConnections < 1 || maxHeaderBytes < 1024) {
+                throw new IllegalArgumentException("limits out of range: " + maxConnections + " connections, "
+                        + maxHeaderBytes + " header bytes");
+            }
+            if (!headerTimeout.isPositive() || !idleTimeout.isPositive()) {
+                throw new IllegalArgumentException("timeouts must be positive");
+            }
+        }
+
+        /**
+         * 10 s for a request head, 60 s idle, 16 KiB of headers, and connections up to 4,096 or three quarters of the
+         * process's file-descriptor limit, whichever is lower. (Requests waiting for a generation slot are bounded by
+         * the scheduler's queue.)
+         */
+        public static Limits defaults() {
+            return new Limits(defaultMaxConnections(), Duration.ofSeconds(10), Duration.ofSeconds(60), 16 << 10);
+        }
+
+        public static int defaultMaxConnections() {
+            long fds = 4096;
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+                fds = unix.getMaxFileDescriptorCount();
+            }
+            return (int) Math.max(16, Math.min(4096, fds * 3 / 4));
         }
     }
 
     private static final System.Logger LOG = System.getLogger("jseek.server");
 
-    /** Each running request's log facts, by exchange (removed when it ends). */
-    private final java.util.concurrent.ConcurrentHashMap<HttpExchange, RequestLog.Info> requests =
-            new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** The log facts of request {@code ex}, for its handler to fill in. */
-    RequestLog.Info info(HttpExchange ex) {
-        return requests.computeIfAbsent(ex, k -> new RequestLog.Info());
-    }
-
     static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final Options options;
-    private final HttpServer http;
-    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-    final Metrics metrics = new Metrics();
+    private final HttpTransport http;
+    final Metrics metrics;
     private volatile LoadedModel model;
     private volatile Scheduler scheduler;
     private volatile String modelId;
     private final long created = System.currentTimeMillis() / 1000;
 
-    private Server(Options options) throws IOException {
+    private Server(Options options) {
         this.options = options;
-        this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
-        http.setExecutor(executor);
-        http.createContext("/", this::handle);
-        http.start();
+        this.metrics = new Metrics(() -> scheduler, this::transportStats);
+        this.http = new HttpTransport(options.host(), options.port(), options.limits(), this::handle);
+    }
+
+    private HttpTransport.Stats transportStats() {
+        return http.stats();
     }
 
     /** Starts listening; the API answers 503 until {@link #ready}. */
     public static Server start(Options options) {
-        try {
-            return new Server(options);
-        } catch (IOException e) {
-            throw new JseekException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
-        }
+        return new Server(options);
     }
 
     /** Serves {@code loaded} through a scheduler with {@code config}. */
@@ -105,7 +141,7 @@ public final class Server implements AutoCloseable {
 
     /** The port listened on (useful with port 0). */
     public int port() {
-        return http.getAddress().getPort();
+        return http.port();
     }
 
     public URI url() {
@@ -123,13 +159,17 @@ public final class Server implements AutoCloseable {
         if (s != null) {
             s.close();
         }
-        http.stop(graceSeconds);
-        executor.shutdownNow();
+        http.stop(Duration.ofSeconds(graceSeconds));
     }
 
     @Override
     public void close() {
         stop(0);
+    }
+
+    /** The metrics as {@code /metrics} shows them (also while the model loads). */
+    String metricsText() {
+        return new String(metrics.render(), StandardCharsets.UTF_8);
     }
 
     String modelId() {
@@ -144,9 +184,9 @@ public final class Server implements AutoCloseable {
         return options;
     }
 
-    private void handle(HttpExchange ex) {
+    private void handle(Exchange ex) {
         long start = System.nanoTime();
-        String path = ex.getRequestURI().getPath();
+        String path = ex.path();
         String endpoint = path;
         int status = 500;
         try {
@@ -158,10 +198,10 @@ public final class Server implements AutoCloseable {
                 path = path.substring(5);
             }
             endpoint = path.isEmpty() ? "/" : path;
-            String method = ex.getRequestMethod();
+            String method = ex.method();
             if (method.equals("OPTIONS")) {
                 status = 204;
-                ex.sendResponseHeaders(204, -1);
+                ex.start(204, -1);
                 return;
             }
             status = route(ex, method, endpoint);
@@ -175,12 +215,9 @@ public final class Server implements AutoCloseable {
             sendError(ex, new ApiException(500, "server_error", "internal_error", null,
                     "internal error: " + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : ""), 0));
         } finally {
-            ex.close();
             double ms = (System.nanoTime() - start) / 1e6;
-            RequestLog.Info info = requests.remove(ex);
             if (LOG.isLoggable(System.Logger.Level.INFO) && !endpoint.equals("/health") && !endpoint.equals("/metrics")) {
-                LOG.log(System.Logger.Level.INFO, RequestLog.line(RequestLog.format(options.logFormat()), ex, info,
-                        ex.getRequestURI().getPath(), status, ms));
+                LOG.log(System.Logger.Level.INFO, RequestLog.line(RequestLog.format(options.logFormat()), ex, status, ms));
             }
             metrics.request(known(endpoint), status);
             if (endpoint.endsWith("completions")) {
@@ -199,13 +236,13 @@ public final class Server implements AutoCloseable {
         };
     }
 
-    private int route(HttpExchange ex, String method, String path) throws IOException {
+    private int route(Exchange ex, String method, String path) throws IOException {
         if (path.equals("/") || path.equals("/index.html")) {
             requireMethod(method, "GET");
             return sendPage(ex);
         }
         if (path.equals("/favicon.ico")) {
-            ex.sendResponseHeaders(204, -1);
+            ex.start(204, -1);
             return 204;
         }
         if (path.equals("/health")) {
@@ -261,8 +298,7 @@ public final class Server implements AutoCloseable {
             }
             case "/metrics" -> {
                 requireMethod(method, "GET");
-                yield send(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
-                        metrics.render(scheduler.stats()).getBytes(StandardCharsets.UTF_8));
+                yield send(ex, 200, metrics.contentType(), metrics.render());
             }
             case "/chat/completions" -> {
                 requireMethod(method, "POST");
@@ -316,7 +352,7 @@ public final class Server implements AutoCloseable {
         return p;
     }
 
-    private int tokenize(HttpExchange ex, JsonNode req) throws IOException {
+    private int tokenize(Exchange ex, JsonNode req) throws IOException {
         JsonNode content = req.get("content");
         if (content == null || !content.isString()) {
             throw ApiException.invalid("content", "content must be a string");
@@ -337,7 +373,7 @@ public final class Server implements AutoCloseable {
         return sendJson(ex, 200, out);
     }
 
-    private int detokenize(HttpExchange ex, JsonNode req) throws IOException {
+    private int detokenize(Exchange ex, JsonNode req) throws IOException {
         JsonNode tokens = req.get("tokens");
         if (tokens == null || !tokens.isArray()) {
             throw ApiException.invalid("tokens", "tokens must be an array of token ids");
@@ -360,11 +396,11 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    private void authorize(HttpExchange ex) {
+    private void authorize(Exchange ex) {
         if (options.apiKeys().isEmpty()) {
             return;
         }
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        String auth = ex.header("Authorization");
         String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
         if (given != null) {
             for (String key : options.apiKeys()) {
@@ -377,24 +413,23 @@ public final class Server implements AutoCloseable {
                 given == null ? "missing API key: send Authorization: Bearer KEY" : "invalid API key", 0);
     }
 
-    private void cors(HttpExchange ex) {
-        String origin = ex.getRequestHeaders().getFirst("Origin");
+    private void cors(Exchange ex) {
+        String origin = ex.header("Origin");
         if (origin == null || options.corsOrigins().isEmpty()) {
             return;
         }
         boolean any = options.corsOrigins().contains("*");
         if (any || options.corsOrigins().contains(origin)) {
-            var h = ex.getResponseHeaders();
-            h.set("Access-Control-Allow-Origin", any ? "*" : origin);
-            h.set("Vary", "Origin");
-            h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-            h.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+            ex.setHeader("Access-Control-Allow-Origin", any ? "*" : origin);
+            ex.setHeader("Vary", "Origin");
+            ex.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            ex.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
         }
     }
 
     /** The request body as JSON; 413 beyond the size limit, 400 when it does not parse or is not an object. */
-    JsonNode body(HttpExchange ex) throws IOException {
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
+    JsonNode body(Exchange ex) throws IOException {
+        String length = ex.header("Content-Length");
         long max = options.maxBodyBytes();
         if (length != null) {
             try {
@@ -406,7 +441,7 @@ public final class Server implements AutoCloseable {
             }
         }
         byte[] bytes;
-        try (InputStream in = ex.getRequestBody()) {
+        try (InputStream in = ex.body()) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         } catch (IOException e) {
             // A client that left mid-body, or a malformed chunked body: the client's doing, not a 500.
@@ -434,14 +469,13 @@ public final class Server implements AutoCloseable {
                 "the request body is larger than " + max + " bytes", 0);
     }
 
-    static int sendJson(HttpExchange ex, int status, JsonNode body) throws IOException {
+    static int sendJson(Exchange ex, int status, JsonNode body) throws IOException {
         return send(ex, status, "application/json", JSON.writeValueAsBytes(body));
     }
 
-    static int send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = ex.getResponseBody()) {
+    static int send(Exchange ex, int status, String type, byte[] body) throws IOException {
+        ex.setHeader("Content-Type", type);
+        try (OutputStream out = ex.start(status, body.length)) {
             out.write(body);
         }
         return status;
@@ -464,25 +498,25 @@ public final class Server implements AutoCloseable {
         return err;
     }
 
-    private static void sendError(HttpExchange ex, ApiException e) {
+    private static void sendError(Exchange ex, ApiException e) {
         try {
-            if (ex.getResponseCode() != -1) {
+            if (ex.started()) {
                 return; // headers already sent: the handler wrote its own error event
             }
             if (e.retryAfter > 0) {
-                ex.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfter));
+                ex.setHeader("Retry-After", Integer.toString(e.retryAfter));
             }
             if (e.status >= 500 && e.status != 503) {
-                ex.getResponseHeaders().set("x-should-retry", "false");
+                ex.setHeader("x-should-retry", "false");
             }
             // Ollama's paths answer errors as Ollama does.
-            sendJson(ex, e.status, ex.getRequestURI().getPath().startsWith("/api/") ? Ollama.error(e.getMessage()) : errorBody(e));
+            sendJson(ex, e.status, ex.path().startsWith("/api/") ? Ollama.error(e.getMessage()) : errorBody(e));
         } catch (IOException ignored) {
             // the client is gone
         }
     }
 
-    private int sendPage(HttpExchange ex) throws IOException {
+    private int sendPage(Exchange ex) throws IOException {
         try (InputStream in = Server.class.getResourceAsStream("chat.html")) {
             if (in == null) {
                 throw new IllegalStateException("chat.html missing from the server jar");

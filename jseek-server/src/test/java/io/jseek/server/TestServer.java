@@ -38,7 +38,7 @@ final class TestServer implements AutoCloseable {
     private TestServer(Path file, List<String> keys, int parallel, int context, int kvTokens, int queue, String logFormat) {
         model = LoadedModel.open(file, 2);
         server = Server.start(new Server.Options("127.0.0.1", 0, keys, List.of("http://allowed.example"), "test-model",
-                false, 64 * 1024, 300, logFormat));
+                false, 64 * 1024, 300, logFormat, Server.Limits.defaults()));
         server.ready(model, new Scheduler.Config(parallel, context, kvTokens, CacheType.F32, 32, queue));
     }
 
