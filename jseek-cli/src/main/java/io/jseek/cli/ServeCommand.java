@@ -77,6 +77,10 @@ final class ServeCommand implements Callable<Integer> {
             + "read or write makes no progress for this long, or an idle keep-alive connection, is closed (default ${DEFAULT-VALUE}).")
     double idleTimeout;
 
+    @Option(names = "--restart-on-fault", description = "When the engine stops on a fault (e.g. the model file changed "
+            + "under it), reopen the model and serve again; /health answers 503 until then (default: stay down, 503).")
+    boolean restartOnFault;
+
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require Authorization: Bearer KEY (repeatable).")
     List<String> apiKeys = new ArrayList<>();
 
@@ -139,11 +143,14 @@ final class ServeCommand implements Callable<Integer> {
         int kv = kvTokens != null ? kvTokens : defaultKvTokens(plan.contextLength(), parallel,
                 rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), m.kvBytesPerToken(plan.cacheType()));
         server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue));
+        if (restartOnFault) {
+            server.restartOnFault(() -> LoadedModel.open(path, threadsOption.threads()));
+        }
         err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",
                 path.getFileName(), server.url(), plan.contextLength(), Math.max(kv, plan.contextLength()), plan.cacheType(), parallel);
         err.flush();
         stopped.await();
-        m.close();
+        server.model().close();
         return 0;
     }
 

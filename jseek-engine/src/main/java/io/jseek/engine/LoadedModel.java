@@ -237,9 +237,14 @@ public final class LoadedModel implements AutoCloseable {
         return new Generator(model, tokenizer);
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Unmaps the files and stops the threads; a second call does nothing. */
     @Override
     public void close() {
-        pool.close();
-        files.close();
+        if (closed.compareAndSet(false, true)) {
+            pool.close();
+            files.close();
+        }
     }
 }

@@ -106,7 +106,12 @@ public final class Server implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("jseek.server");
 
-    static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * Requests' JSON. Fractions are read as exact decimals, never doubles: 1e400 would be Infinity as a double and
+     * slip past a range check; as a decimal it is simply out of range (400).
+     */
+    static final JsonMapper JSON = JsonMapper.builder()
+            .enable(tools.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
 
     private final Options options;
     private final HttpTransport http;
@@ -139,6 +144,53 @@ public final class Server implements AutoCloseable {
         this.model = loaded;
     }
 
+    /**
+     * From now on, when the scheduler stops on a fault, reopens the model with {@code reopen} and serves it with the
+     * same configuration ({@code serve --restart-on-fault}). Until that succeeds {@code /health} answers 503 with the
+     * fault (and the last reopening error); a failed reopening is retried every 10 s.
+     */
+    public void restartOnFault(java.util.concurrent.Callable<LoadedModel> reopen) {
+        Thread.ofPlatform().daemon().name("jseek-restart").start(() -> {
+            while (!stopping) {
+                Scheduler s = scheduler;
+                long pause = 200;
+                if (s != null && s.fault() != null) {
+                    LOG.log(System.Logger.Level.WARNING, "the engine stopped on a fault; reopening the model");
+                    LoadedModel old = model;
+                    try {
+                        LoadedModel fresh = reopen.call();
+                        s.close();
+                        ready(fresh, s.config());
+                        restartError = null;
+                        restarts.incrementAndGet();
+                        if (old != fresh) {
+                            old.close();
+                        }
+                        LOG.log(System.Logger.Level.WARNING, "model reopened; serving again");
+                    } catch (Exception | Error e) {
+                        restartError = e.toString();
+                        LOG.log(System.Logger.Level.ERROR, "reopening the model failed (retrying in 10 s): " + e);
+                        pause = 10_000;
+                    }
+                }
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    private volatile boolean stopping;
+    private volatile String restartError;
+    private final java.util.concurrent.atomic.AtomicLong restarts = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many times {@link #restartOnFault} has reopened the model. */
+    public long restarts() {
+        return restarts.get();
+    }
+
     /** The port listened on (useful with port 0). */
     public int port() {
         return http.port();
@@ -153,8 +205,14 @@ public final class Server implements AutoCloseable {
         return scheduler;
     }
 
+    /** The model being served (after a restart on fault, the reopened one); null while loading. */
+    public LoadedModel model() {
+        return model;
+    }
+
     /** Stops accepting, cancels what runs, waits up to {@code graceSeconds} for responses to finish. */
     public void stop(int graceSeconds) {
+        stopping = true;
         Scheduler s = scheduler;
         if (s != null) {
             s.close();
@@ -251,6 +309,9 @@ public final class Server implements AutoCloseable {
             ObjectNode body = JSON.createObjectNode().put("status", s == null ? "loading" : fault != null ? "error" : "ok");
             if (fault != null) {
                 body.put("reason", "the engine failed: " + fault);
+                if (restartError != null) {
+                    body.put("restart_error", restartError);
+                }
             }
             return sendJson(ex, s != null && fault == null ? 200 : 503, body);
         }
@@ -451,6 +512,7 @@ public final class Server implements AutoCloseable {
         if (bytes.length > max) {
             throw tooLarge(max);
         }
+        requireUtf8(bytes);
         JsonNode node;
         try {
             node = JSON.readTree(bytes);
@@ -462,6 +524,29 @@ public final class Server implements AutoCloseable {
             throw ApiException.invalid(null, "invalid_json", "the request body must be a JSON object");
         }
         return node;
+    }
+
+    /**
+     * 400 unless {@code bytes} are well-formed UTF-8 (JSON's encoding). Jackson's parser takes overlong forms and
+     * encoded surrogates; the JDK's decoder refuses those and code points beyond U+10FFFF.
+     */
+    private static void requireUtf8(byte[] bytes) {
+        var decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(8192);
+        while (true) {
+            var result = decoder.decode(in, out, true);
+            if (result.isError()) {
+                throw new ApiException(400, "invalid_request_error", "invalid_utf8", null,
+                        "the request body is not valid UTF-8 (byte " + in.position() + ")", 0);
+            }
+            if (result.isUnderflow()) {
+                return;
+            }
+            out.clear();
+        }
     }
 
     private static ApiException tooLarge(long max) {

@@ -36,6 +36,12 @@ class HostileInputTest {
             {"/v1/completions", "{\"prompt\":\"x\",\"logprobs\":2147483648}", "logprobs"},
             {"/v1/chat/completions", chat(",\"temperature\":" + big), "temperature"},
             {"/v1/chat/completions", chat(",\"top_p\":" + big), "top_p"},
+            {"/v1/chat/completions", chat(",\"temperature\":1e400"), "temperature"},
+            {"/v1/chat/completions", chat(",\"temperature\":-1e400"), "temperature"},
+            {"/v1/chat/completions", chat(",\"frequency_penalty\":1e400"), "frequency_penalty"},
+            {"/v1/chat/completions", chat(",\"seed\":1e400"), "seed"},
+            {"/v1/chat/completions", chat(",\"max_tokens\":1e400"), "max_tokens"},
+            {"/v1/chat/completions", chat(",\"logit_bias\":{\"1\":1e400}"), "logit_bias"},
             {"/v1/chat/completions", chat(",\"presence_penalty\":-" + big), "presence_penalty"},
             {"/v1/chat/completions", chat(",\"max_tokens\":" + big), "max_tokens"},
             {"/v1/chat/completions", chat(",\"seed\":" + big), "seed"},
@@ -56,6 +62,9 @@ class HostileInputTest {
             }
         }
         assertTrue(wrong.isEmpty(), String.join("\n", wrong));
+        // Ollama's API answers errors as Ollama does ({"error": "..."}), still 400.
+        var r = ts.post("/api/chat", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"options\":{\"temperature\":1e400}}");
+        assertEquals(400, r.statusCode(), r.body());
     }
 
     @Test

@@ -82,5 +82,6 @@ final class TestServer implements AutoCloseable {
     public void close() {
         server.close();
         model.close();
+        server.model().close(); // a model reopened after a fault
     }
 }
