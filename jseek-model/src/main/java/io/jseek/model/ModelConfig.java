@@ -35,6 +35,16 @@ public record ModelConfig(
         Moe moe,
         Indexer indexer) {
 
+    /** Refuses values no model has (a non-finite or non-positive epsilon or RoPE base) wherever a config comes from. */
+    public ModelConfig {
+        if (!(rmsNormEps > 0) || !Float.isFinite(rmsNormEps)) {
+            throw new IllegalArgumentException("the RMS norm epsilon must be a positive number, not " + rmsNormEps);
+        }
+        if (!(ropeFreqBase > 0) || !Float.isFinite(ropeFreqBase)) {
+            throw new IllegalArgumentException("the RoPE frequency base must be a positive number, not " + ropeFreqBase);
+        }
+    }
+
     /** RoPE context scaling. {@code type} NONE means plain RoPE. */
     public record RopeScaling(Type type, float factor, int originalContextLength, float yarnLogMultiplier) {
         public enum Type { NONE, LINEAR, YARN }
@@ -63,6 +73,24 @@ public record ModelConfig(
             boolean weightsNorm,
             Gating gating) {
         public enum Gating { SOFTMAX, SIGMOID }
+
+        /** The routing must be able to run: experts used within the experts, groups that divide them. */
+        public Moe {
+            if (expertCount < 1 || expertUsedCount < 1 || expertUsedCount > expertCount) {
+                throw new IllegalArgumentException("expert_used_count " + expertUsedCount + " must be in 1.." + expertCount);
+            }
+            if (groupCount < 1 || groupCount > 1 && (expertCount % groupCount != 0 || groupUsedCount <= 0
+                    || groupUsedCount >= groupCount)) {
+                throw new IllegalArgumentException(groupCount + " expert groups with " + groupUsedCount
+                        + " used do not fit " + expertCount + " experts");
+            }
+            if (leadingDenseBlockCount < 0 || expertSharedCount < 0 || expertFeedForwardLength < 1
+                    || !Float.isFinite(weightsScale)) {
+                throw new IllegalArgumentException("invalid MoE shape: " + leadingDenseBlockCount + " leading dense blocks, "
+                        + expertSharedCount + " shared experts, expert width " + expertFeedForwardLength + ", weights scale "
+                        + weightsScale);
+            }
+        }
     }
 
     /**
@@ -93,6 +121,14 @@ public record ModelConfig(
 
     /** Reads the configuration; a missing, mistyped or inconsistent key is an error naming file and key. */
     public static ModelConfig fromGguf(GgufMetadata md) {
+        try {
+            return read(md);
+        } catch (IllegalArgumentException e) {
+            throw new JseekException(md.source() + ": " + e.getMessage());
+        }
+    }
+
+    private static ModelConfig read(GgufMetadata md) {
         String arch = md.string("general.architecture");
         Architecture a = Architecture.byGgufName(arch);
         if (a == null) {
@@ -150,13 +186,6 @@ public record ModelConfig(
             int used = md.u32(p + "expert_used_count");
             int groups = md.u32(p + "expert_group_count", 1);
             int groupsUsed = md.u32(p + "expert_group_used_count", 1);
-            if (used <= 0 || used > experts) {
-                throw new JseekException(md.source() + ": expert_used_count " + used + " must be in 1.." + experts);
-            }
-            if (groups > 1 && (experts % groups != 0 || groupsUsed <= 0 || groupsUsed >= groups)) {
-                throw new JseekException(md.source() + ": " + groups + " expert groups with " + groupsUsed
-                        + " used do not fit " + experts + " experts");
-            }
             int gating = md.u32(p + "expert_gating_func", 1);
             if (gating != 1 && gating != 2) {
                 throw new JseekException(md.source() + ": expert_gating_func " + gating + " is unknown (1 softmax, 2 sigmoid)");

@@ -89,11 +89,18 @@ public final class Checkpoint {
                 double base = in.readDouble();
                 double eps = in.readDouble();
                 biasRate = in.readDouble();
-                c = new TrainableDeepSeek.Config(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10],
-                        i[11], i[12], i[13], base, eps, i[14], biasRate).toModelConfig();
+                try {
+                    c = new TrainableDeepSeek.Config(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10],
+                            i[11], i[12], i[13], base, eps, i[14], biasRate).toModelConfig();
+                } catch (IllegalArgumentException | ArithmeticException e) {
+                    throw new JseekException(file + ": invalid model config: " + e.getMessage(), e);
+                }
             } else {
-                c = readConfig(in);
+                c = readConfig(in, file);
                 biasRate = in.readDouble();
+            }
+            if (!Double.isFinite(biasRate)) {
+                throw new JseekException(file + ": the bias update rate is " + biasRate + ": the checkpoint is corrupted");
             }
             String phase = in.readUTF();
             int step = in.readInt();
@@ -102,6 +109,7 @@ public final class Checkpoint {
             for (int k = 0; k < n; k++) {
                 counters.put(in.readUTF(), in.readLong());
             }
+            requireFits(file, c, Files.size(file));
             TrainableDeepSeek m = new TrainableDeepSeek(c, biasRate, 0);
             for (Var p : m.parameters()) {
                 String name = in.readUTF();
@@ -167,7 +175,12 @@ public final class Checkpoint {
             throw new JseekException(file + ": " + what + " has " + n + " values, the model needs " + into.length);
         }
         for (int k = 0; k < n; k++) {
-            into[k] = in.readDouble();
+            double v = in.readDouble();
+            if (!Double.isFinite(v)) {
+                throw new JseekException(file + ": " + what + " holds " + v + " at index " + k
+                        + ": the checkpoint is corrupted (training would go on with NaN loss)");
+            }
+            into[k] = v;
         }
     }
 
@@ -199,7 +212,7 @@ public final class Checkpoint {
         }
     }
 
-    private static ModelConfig readConfig(DataInputStream in) throws IOException {
+    private static ModelConfig readConfig(DataInputStream in, Path file) throws IOException {
         String name = in.readUTF();
         int[] i = new int[17];
         for (int k = 0; k < i.length; k++) {
@@ -207,18 +220,63 @@ public final class Checkpoint {
         }
         float eps = in.readFloat();
         float base = in.readFloat();
-        var scaling = new ModelConfig.RopeScaling(ModelConfig.RopeScaling.Type.values()[i[15]], in.readFloat(), i[16],
-                in.readFloat());
-        ModelConfig.Moe moe = null;
-        if (in.readBoolean()) {
-            int[] m = new int[8];
+        var scaling = new ModelConfig.RopeScaling(ordinal(ModelConfig.RopeScaling.Type.values(), i[15], file, "rope scaling"),
+                in.readFloat(), i[16], in.readFloat());
+        boolean hasMoe = in.readBoolean();
+        int[] m = new int[8];
+        float weightsScale = 0;
+        boolean weightsNorm = false;
+        if (hasMoe) {
             for (int k = 0; k < m.length; k++) {
                 m[k] = in.readInt();
             }
-            moe = new ModelConfig.Moe(m[0], m[1], m[2], m[3], m[4], m[5], m[6], in.readFloat(), in.readBoolean(),
-                    ModelConfig.Moe.Gating.values()[m[7]]);
+            weightsScale = in.readFloat();
+            weightsNorm = in.readBoolean();
         }
-        return new ModelConfig(Architecture.DEEPSEEK2, name, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], eps, base,
-                i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe, null);
+        for (int k = 0; k < 15; k++) {
+            if (i[k] < 0) {
+                throw new JseekException(file + ": the model config holds a negative size (" + i[k] + ")");
+            }
+        }
+        try {
+            ModelConfig.Moe moe = !hasMoe ? null : new ModelConfig.Moe(m[0], m[1], m[2], m[3], m[4], m[5], m[6],
+                    weightsScale, weightsNorm, ordinal(ModelConfig.Moe.Gating.values(), m[7], file, "gating"));
+            return new ModelConfig(Architecture.DEEPSEEK2, name, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], eps,
+                    base, i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe, null);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new JseekException(file + ": invalid model config: " + e.getMessage(), e);
+        }
+    }
+
+    private static <E extends Enum<E>> E ordinal(E[] values, int i, Path file, String what) {
+        if (i < 0 || i >= values.length) {
+            throw new JseekException(file + ": unknown " + what + " " + i + " in the model config");
+        }
+        return values[i];
+    }
+
+    /**
+     * Refuses a config whose parameters the file cannot hold (8 bytes a value), before anything is allocated: a
+     * corrupted or forged size (blocks, vocabulary, experts, widths) would otherwise allocate gigabytes, or overflow.
+     */
+    static void requireFits(Path file, ModelConfig c, long fileBytes) {
+        // Every block stores at least 7 named arrays (~30 bytes each with its name and length) before any value.
+        if (c.blockCount() < 1 || (long) c.blockCount() * 200 > fileBytes || (long) c.vocabSize() * 8 > fileBytes) {
+            throw new JseekException(file + ": its config declares " + c.blockCount() + " blocks and a vocabulary of "
+                    + c.vocabSize() + ", more than its " + fileBytes + " bytes can hold");
+        }
+        long values = 0;
+        for (TrainableDeepSeek.Param p : TrainableDeepSeek.layout(c)) {
+            if (p.rows() < 1 || p.cols() < 1 || p.rows() > Integer.MAX_VALUE || p.cols() > Integer.MAX_VALUE
+                    || p.size() > Integer.MAX_VALUE - 8) {
+                throw new JseekException(file + ": parameter " + p.name() + " would be " + p.rows() + " × " + p.cols()
+                        + ": the model config is corrupted");
+            }
+            values += p.size();
+            if (values > fileBytes / 8) {
+                throw new JseekException(file + ": its config needs more than " + values + " parameters, more than its "
+                        + fileBytes + " bytes can hold: the model config is corrupted");
+            }
+        }
     }
 }

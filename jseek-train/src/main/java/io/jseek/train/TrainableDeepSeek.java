@@ -74,66 +74,80 @@ public final class TrainableDeepSeek {
         this.mla = c.mla();
         this.biasRate = biasRate;
         Random rnd = new Random(seed);
-        int d = c.embeddingLength();
-        int h = c.headCount();
-        int layers = c.blockCount();
-        int nope = mla.qkNopeHeadDim();
-        int rot = mla.qkRopeHeadDim();
-        int kvr = mla.kvLoraRank();
-        int vh = mla.vHeadDim();
-        int ff = c.feedForwardLength();
-        ModelConfig.Moe moe = c.moe();
-        matrix("token_embd.weight", c.vocabSize(), d, rnd, 1.0);
-        for (int l = 0; l < layers; l++) {
-            String p = "blk." + l + ".";
-            ones(p + "attn_norm.weight", d);
-            matrix(p + "attn_q.weight", h * (nope + rot), d, rnd, 1 / Math.sqrt(d));
-            matrix(p + "attn_kv_a_mqa.weight", kvr + rot, d, rnd, 1 / Math.sqrt(d));
-            ones(p + "attn_kv_a_norm.weight", kvr);
-            matrix(p + "attn_kv_b.weight", h * (nope + vh), kvr, rnd, 1 / Math.sqrt(kvr));
-            matrix(p + "attn_output.weight", d, h * vh, rnd, 1 / Math.sqrt(h * vh * 2.0 * layers));
-            ones(p + "ffn_norm.weight", d);
-            if (!isMoe(l)) {
-                matrix(p + "ffn_gate.weight", ff, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_up.weight", ff, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_down.weight", d, ff, rnd, 1 / Math.sqrt(ff * 2.0 * layers));
-            } else {
-                int x = moe.expertCount();
-                int f = moe.expertFeedForwardLength();
-                matrix(p + "ffn_gate_inp.weight", x, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_gate_exps.weight", x * f, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_up_exps.weight", x * f, d, rnd, 1 / Math.sqrt(d));
-                matrix(p + "ffn_down_exps.weight", x * d, f, rnd, 1 / Math.sqrt(f * 2.0 * layers));
-                int fs = f * moe.expertSharedCount();
-                if (fs > 0) {
-                    matrix(p + "ffn_gate_shexp.weight", fs, d, rnd, 1 / Math.sqrt(d));
-                    matrix(p + "ffn_up_shexp.weight", fs, d, rnd, 1 / Math.sqrt(d));
-                    matrix(p + "ffn_down_shexp.weight", d, fs, rnd, 1 / Math.sqrt(fs * 2.0 * layers));
-                }
-                selectionBias.put(l, new double[x]);
-                load.put(l, new int[x]);
+        for (Param p : layout(c)) {
+            Var v = new Var(p.name(), Math.toIntExact(p.rows()), Math.toIntExact(p.cols()));
+            for (int i = 0; i < v.v.length; i++) {
+                v.v[i] = p.std() < 0 ? 1 : rnd.nextGaussian() * p.std();
+            }
+            params.put(p.name(), v);
+        }
+        for (int l = 0; l < c.blockCount(); l++) {
+            if (isMoe(l)) {
+                selectionBias.put(l, new double[c.moe().expertCount()]);
+                load.put(l, new int[c.moe().expertCount()]);
             }
         }
-        ones("output_norm.weight", d);
-        matrix("output.weight", c.vocabSize(), d, rnd, 1 / Math.sqrt(d));
+    }
+
+    /** One parameter of the model: its name, shape and initial values (all ones when {@code std} < 0, else N(0, std²)). */
+    record Param(String name, long rows, long cols, double std) {
+        long size() {
+            return rows * cols;
+        }
+    }
+
+    /**
+     * The parameters a model of config {@code c} has, in order (the order checkpoints store them in), with shapes in
+     * longs so a checkpoint can check what a config would allocate before allocating it.
+     */
+    static List<Param> layout(ModelConfig c) {
+        ModelConfig.Mla mla = c.mla();
+        long d = c.embeddingLength();
+        long h = c.headCount();
+        int layers = c.blockCount();
+        long nope = mla.qkNopeHeadDim();
+        long rot = mla.qkRopeHeadDim();
+        long kvr = mla.kvLoraRank();
+        long vh = mla.vHeadDim();
+        long ff = c.feedForwardLength();
+        ModelConfig.Moe moe = c.moe();
+        List<Param> out = new ArrayList<>();
+        out.add(new Param("token_embd.weight", c.vocabSize(), d, 1.0));
+        for (int l = 0; l < layers; l++) {
+            String p = "blk." + l + ".";
+            out.add(new Param(p + "attn_norm.weight", 1, d, -1));
+            out.add(new Param(p + "attn_q.weight", h * (nope + rot), d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "attn_kv_a_mqa.weight", kvr + rot, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "attn_kv_a_norm.weight", 1, kvr, -1));
+            out.add(new Param(p + "attn_kv_b.weight", h * (nope + vh), kvr, 1 / Math.sqrt(kvr)));
+            out.add(new Param(p + "attn_output.weight", d, h * vh, 1 / Math.sqrt(h * vh * 2.0 * layers)));
+            out.add(new Param(p + "ffn_norm.weight", 1, d, -1));
+            if (moe == null || l < moe.leadingDenseBlockCount()) {
+                out.add(new Param(p + "ffn_gate.weight", ff, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_up.weight", ff, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_down.weight", d, ff, 1 / Math.sqrt(ff * 2.0 * layers)));
+            } else {
+                long x = moe.expertCount();
+                long f = moe.expertFeedForwardLength();
+                out.add(new Param(p + "ffn_gate_inp.weight", x, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_gate_exps.weight", x * f, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_up_exps.weight", x * f, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_down_exps.weight", x * d, f, 1 / Math.sqrt(f * 2.0 * layers)));
+                long fs = f * moe.expertSharedCount();
+                if (fs > 0) {
+                    out.add(new Param(p + "ffn_gate_shexp.weight", fs, d, 1 / Math.sqrt(d)));
+                    out.add(new Param(p + "ffn_up_shexp.weight", fs, d, 1 / Math.sqrt(d)));
+                    out.add(new Param(p + "ffn_down_shexp.weight", d, fs, 1 / Math.sqrt(fs * 2.0 * layers)));
+                }
+            }
+        }
+        out.add(new Param("output_norm.weight", 1, d, -1));
+        out.add(new Param("output.weight", c.vocabSize(), d, 1 / Math.sqrt(d)));
+        return out;
     }
 
     private boolean isMoe(int l) {
         return c.moe() != null && l >= c.moe().leadingDenseBlockCount();
-    }
-
-    private void matrix(String name, int rows, int cols, Random rnd, double std) {
-        Var v = new Var(name, rows, cols);
-        for (int i = 0; i < v.v.length; i++) {
-            v.v[i] = rnd.nextGaussian() * std;
-        }
-        params.put(name, v);
-    }
-
-    private void ones(String name, int n) {
-        Var v = new Var(name, 1, n);
-        java.util.Arrays.fill(v.v, 1);
-        params.put(name, v);
     }
 
     /** The engine's config of this model: what export writes. */
