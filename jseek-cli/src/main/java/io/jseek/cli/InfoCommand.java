@@ -60,6 +60,9 @@ final class InfoCommand implements Callable<Integer> {
                     + bytes(s.fileBytes()) + ", GGUF v" + file.version()
                     + (file.shardCount() > 1 ? ", " + file.shardCount() + " shards" : "") + ")");
             describe(out, c, s, file.metadata());
+            files.checkTensors();
+            row(out, "check", "every tensor present with the shape a " + c.architecture().ggufName
+                    + " model of this config needs, none unknown");
             if (metadata) {
                 out.println();
                 out.println("metadata:");

@@ -8,16 +8,20 @@ public final class Excerpt {
     private Excerpt() {
     }
 
-    /** {@code s}, escaped and cut to {@code limit} code points. */
+    /** {@code s}, escaped, cut so that the result has at most {@code limit} characters before the ellipsis. */
     public static String of(String s, int limit) {
         StringBuilder b = new StringBuilder();
-        s.codePoints().limit(limit).forEach(c -> {
-            if (c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0) {
-                b.append(String.format("\\x%02x", c));
-            } else {
-                b.appendCodePoint(c);
+        int i = 0;
+        while (i < s.length()) {
+            int c = s.codePointAt(i);
+            String piece = c < 0x20 || c == 0x7F || c >= 0x80 && c < 0xA0 ? String.format("\\x%02x", c)
+                    : new String(Character.toChars(c));
+            if (b.length() + piece.length() > limit) {
+                return b + "…";
             }
-        });
-        return s.codePointCount(0, s.length()) > limit ? b + "…" : b.toString();
+            b.append(piece);
+            i += Character.charCount(c);
+        }
+        return b.toString();
     }
 }

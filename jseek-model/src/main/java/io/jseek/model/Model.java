@@ -66,6 +66,12 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
      */
     static Model load(ModelConfig config, io.jseek.core.tensor.TensorSource source, WorkerPool pool, boolean pack) {
         checkBlockCount(config, source);
+        if (source instanceof io.jseek.core.gguf.GgufFile gguf) {
+            UsedTensors used = new UsedTensors(gguf);
+            Model m = config.architecture().create(config, new Weights(used, pool, pack), pool);
+            used.requireAllUsed();
+            return m;
+        }
         return config.architecture().create(config, new Weights(source, pool, pack), pool);
     }
 

@@ -132,7 +132,7 @@ public record ModelConfig(
         String arch = md.string("general.architecture");
         Architecture a = Architecture.byGgufName(arch);
         if (a == null) {
-            throw new JseekException(md.source() + ": architecture \"" + arch + "\" is not supported (jseek runs "
+            throw new JseekException(md.source() + ": architecture \"" + io.jseek.core.Excerpt.of(arch, 60) + "\" is not supported (jseek runs "
                     + Architecture.names() + ")");
         }
         String p = arch + ".";

@@ -104,6 +104,19 @@ public final class ModelFiles implements AutoCloseable {
         return gguf != null ? Model.load(gguf, pool) : Model.load(config, hf, pool, true);
     }
 
+    /**
+     * Binds every tensor as a forward pass would, without packing or computing: each present with the shape the
+     * architecture needs, none unknown, 1-D ones F32 — what {@code jseek info} checks. A GGUF file only (a Hugging Face
+     * directory's weights are converted as they load).
+     */
+    public void checkTensors() {
+        if (gguf != null) {
+            try (io.jseek.core.kernel.WorkerPool pool = new io.jseek.core.kernel.WorkerPool(1)) {
+                Model.load(config, gguf, pool, false);
+            }
+        }
+    }
+
     @Override
     public void close() {
         if (gguf != null) {

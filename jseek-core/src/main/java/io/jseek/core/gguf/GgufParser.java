@@ -149,6 +149,7 @@ final class GgufParser {
         // As llama.cpp: tensor data lies in header order, each at the previous one's end rounded up to the
         // alignment. Any other offset (a gap left by a tensor whose type was changed, an overlap) is refused.
         long expected = 0;
+        long end = 0;
         for (GgufTensorInfo t : tensors) {
             long bytes;
             try {
@@ -164,7 +165,14 @@ final class GgufParser {
                 throw fail("truncated or corrupt: tensor " + t.name() + " needs data bytes [" + t.offset() + ", "
                         + (t.offset() + bytes) + ") of the data section, which has only " + Math.max(0, available) + " bytes");
             }
-            expected = Math.ceilDiv(t.offset() + bytes, alignment) * alignment;
+            end = t.offset() + bytes;
+            expected = Math.ceilDiv(end, alignment) * alignment;
+        }
+        // Writers (llama.cpp's, gguf-py) pad the last tensor like the others and stop: more bytes after it mean a
+        // tensor's type or shape shrank (the last one has no successor whose offset would show it).
+        if (!tensors.isEmpty() && available > expected) {
+            throw fail((available - end) + " bytes follow the last tensor's data (" + tensors.getLast().name()
+                    + " ends at " + end + " of " + available + "); a tensor's type or shape may have changed");
         }
     }
 
