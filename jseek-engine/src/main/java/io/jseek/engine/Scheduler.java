@@ -21,9 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * sequences; finished sequences leave their blocks in a {@link PrefixCache} for later prompts with the
  * same start. Listeners are called on the scheduler's thread and must not block.
  *
- * <p>Outputs are not batch-invariant: a sequence's logits differ in the last bits depending on what else
- * is in its batch (different matrix kernels for one and for several rows), so a seeded request can,
- * rarely, take another token when run alongside others.
+ * <p>By default outputs are not batch-invariant: a sequence's logits differ in the last bits depending on what
+ * else is in its batch (different matrix kernels for one and for several rows), so a seeded request can, rarely,
+ * take another token when run alongside others. {@link Config#batchInvariant} makes them so, at a cost.
  */
 public final class Scheduler implements AutoCloseable {
     /**
@@ -32,15 +32,23 @@ public final class Scheduler implements AutoCloseable {
      * @param kvTokens      positions of KV cache shared by all sequences (at least contextLength)
      * @param prefillChunk  prompt tokens fed per step, over all starting sequences
      * @param maxQueue      requests waiting beyond the running ones before new ones are refused
+     * @param batchInvariant each sequence computes the same bits as it would alone: every product token by token
+     *                      ({@link io.jseek.core.kernel.MatMul#batchInvariant}), each prompt fed in chunks of
+     *                      {@code prefillChunk} whatever else starts, no prefix cache (a cached prefix was computed
+     *                      in other chunks). Seeded samples then do not depend on what runs alongside; slower.
      */
     public record Config(int parallel, int contextLength, int kvTokens, CacheType cacheType, int prefillChunk,
-                         int maxQueue) {
+                         int maxQueue, boolean batchInvariant) {
         public Config {
             if (parallel < 1 || contextLength < 2 || prefillChunk < 1 || maxQueue < 0) {
                 throw new JseekException("bad scheduler settings: parallel " + parallel + ", context " + contextLength
                         + ", prefill chunk " + prefillChunk + ", queue " + maxQueue);
             }
             kvTokens = Math.max(kvTokens, contextLength);
+        }
+
+        public Config(int parallel, int contextLength, int kvTokens, CacheType cacheType, int prefillChunk, int maxQueue) {
+            this(parallel, contextLength, kvTokens, cacheType, prefillChunk, maxQueue, false);
         }
     }
 
@@ -212,6 +220,7 @@ public final class Scheduler implements AutoCloseable {
     }
 
     private void run() {
+        io.jseek.core.kernel.MatMul.batchInvariant(config.batchInvariant());
         try {
             while (true) {
                 synchronized (this) {
@@ -270,7 +279,7 @@ public final class Scheduler implements AutoCloseable {
             }
             s.started = System.nanoTime();
             s.session = net.newSession(config.contextLength(), pool);
-            if (!s.cancel) {
+            if (!s.cancel && !config.batchInvariant()) {
                 List<KvBlock> prefix = cache.lookup(s.prompt);
                 s.session.attachPrefix(prefix);
                 s.fed = s.session.position();
@@ -309,8 +318,9 @@ public final class Scheduler implements AutoCloseable {
         }
         int budget = config.prefillChunk();
         for (Sequence s : active) {
-            if (s.decoding == null && budget > 0) {
-                int n = Math.min(budget, s.prompt.length - s.fed);
+            if (s.decoding == null && (budget > 0 || config.batchInvariant())) {
+                // Batch-invariant: every starting sequence its own whole chunk, as it would get alone.
+                int n = Math.min(config.batchInvariant() ? config.prefillChunk() : budget, s.prompt.length - s.fed);
                 int[] chunk = Arrays.copyOfRange(s.prompt, s.fed, s.fed + n);
                 batch.add(s.session, chunk);
                 parts.add(s);

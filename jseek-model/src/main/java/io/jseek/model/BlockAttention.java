@@ -67,6 +67,8 @@ final class BlockAttention {
      * {@code firstToken + r / perToken}, at q[token][head·dk ..]. Reusable.
      */
     static final class Rows {
+        /** Scratch for a register tile's 16 accumulators, summed lane by lane in LaneSums' order. */
+        final float[] lanes = new float[16 * 16];
         float[][] q;
         int firstToken;
         int perToken;
@@ -358,23 +360,32 @@ final class BlockAttention {
                         a32 = w.fma(x2, a32);
                         a33 = w.fma(x3, a33);
                     }
+                    // Sixteen sums in one fixed order (LaneSums'), through memory: sixteen calls would exceed what
+                    // the compiler inlines into this method, and a vector passed to a call it does not inline is boxed.
+                    float[] t = q.lanes;
+                    int L = F.length();
+                    a00.intoArray(t, 0);
+                    a01.intoArray(t, L);
+                    a02.intoArray(t, 2 * L);
+                    a03.intoArray(t, 3 * L);
+                    a10.intoArray(t, 4 * L);
+                    a11.intoArray(t, 5 * L);
+                    a12.intoArray(t, 6 * L);
+                    a13.intoArray(t, 7 * L);
+                    a20.intoArray(t, 8 * L);
+                    a21.intoArray(t, 9 * L);
+                    a22.intoArray(t, 10 * L);
+                    a23.intoArray(t, 11 * L);
+                    a30.intoArray(t, 12 * L);
+                    a31.intoArray(t, 13 * L);
+                    a32.intoArray(t, 14 * L);
+                    a33.intoArray(t, 15 * L);
                     int o = r * B + j;
-                    scores[o] = a00.reduceLanes(VectorOperators.ADD);
-                    scores[o + 1] = a01.reduceLanes(VectorOperators.ADD);
-                    scores[o + 2] = a02.reduceLanes(VectorOperators.ADD);
-                    scores[o + 3] = a03.reduceLanes(VectorOperators.ADD);
-                    scores[o + B] = a10.reduceLanes(VectorOperators.ADD);
-                    scores[o + B + 1] = a11.reduceLanes(VectorOperators.ADD);
-                    scores[o + B + 2] = a12.reduceLanes(VectorOperators.ADD);
-                    scores[o + B + 3] = a13.reduceLanes(VectorOperators.ADD);
-                    scores[o + 2 * B] = a20.reduceLanes(VectorOperators.ADD);
-                    scores[o + 2 * B + 1] = a21.reduceLanes(VectorOperators.ADD);
-                    scores[o + 2 * B + 2] = a22.reduceLanes(VectorOperators.ADD);
-                    scores[o + 2 * B + 3] = a23.reduceLanes(VectorOperators.ADD);
-                    scores[o + 3 * B] = a30.reduceLanes(VectorOperators.ADD);
-                    scores[o + 3 * B + 1] = a31.reduceLanes(VectorOperators.ADD);
-                    scores[o + 3 * B + 2] = a32.reduceLanes(VectorOperators.ADD);
-                    scores[o + 3 * B + 3] = a33.reduceLanes(VectorOperators.ADD);
+                    for (int a = 0; a < 4; a++) {
+                        for (int b = 0; b < 4; b++) {
+                            scores[o + a * B + b] = io.jseek.core.kernel.LaneSums.sum(t, (4 * a + b) * L, L);
+                        }
+                    }
                 }
             }
             for (; r < rows; r++) {
@@ -401,7 +412,7 @@ final class BlockAttention {
             for (int i = 0; i < n; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            return acc.reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(acc);
         }
 
         /**
@@ -427,7 +438,7 @@ final class BlockAttention {
                 for (int j = 0; j < B; j += F.length()) {
                     FloatVector p = FloatVector.fromArray(F, scores, r * B + j).sub(m).lanewise(VectorOperators.EXP);
                     p.intoArray(scores, r * B + j);
-                    blockSum += p.reduceLanes(VectorOperators.ADD);
+                    blockSum += io.jseek.core.kernel.LaneSums.sum(p);
                 }
                 float correction = max == Float.NEGATIVE_INFINITY ? 0 : (float) Math.exp(max - m);
                 sums[st + r] = sums[st + r] * correction + blockSum;

@@ -493,12 +493,14 @@ public final class Server implements AutoCloseable {
         String length = ex.header("Content-Length");
         long max = options.maxBodyBytes();
         if (length != null) {
+            long announced;
             try {
-                if (Long.parseLong(length.trim()) > max) {
-                    throw tooLarge(max);
-                }
+                announced = Long.parseLong(length.trim());
             } catch (NumberFormatException e) {
                 throw ApiException.invalid(null, "bad Content-Length header");
+            }
+            if (announced > max) {
+                throw tooLarge(ex, max);
             }
         }
         byte[] bytes;
@@ -510,7 +512,7 @@ public final class Server implements AutoCloseable {
                     "the request body could not be read: " + e.getMessage(), 0);
         }
         if (bytes.length > max) {
-            throw tooLarge(max);
+            throw tooLarge(ex, max);
         }
         requireUtf8(bytes);
         JsonNode node;
@@ -547,6 +549,26 @@ public final class Server implements AutoCloseable {
             }
             out.clear();
         }
+    }
+
+    /**
+     * 413. A client still sending its body would see the connection reset instead of the answer if it were closed
+     * under it, so up to as much again as the limit is read and dropped first; beyond that the connection closes.
+     */
+    private static ApiException tooLarge(Exchange ex, long max) {
+        try (InputStream in = ex.body()) {
+            long left = max;
+            byte[] sink = new byte[8192];
+            for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) >= 0; ) {
+                left -= n;
+            }
+            if (left <= 0) {
+                ex.setHeader("Connection", "close");
+            }
+        } catch (IOException e) {
+            // gone already
+        }
+        return tooLarge(max);
     }
 
     private static ApiException tooLarge(long max) {

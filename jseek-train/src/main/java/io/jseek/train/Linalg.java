@@ -99,10 +99,10 @@ final class Linalg {
                     a2 = xv.fma(DoubleVector.fromArray(D, w, w0 + 2 * k + c), a2);
                     a3 = xv.fma(DoubleVector.fromArray(D, w, w0 + 3 * k + c), a3);
                 }
-                double s0 = a0.reduceLanes(VectorOperators.ADD);
-                double s1 = a1.reduceLanes(VectorOperators.ADD);
-                double s2 = a2.reduceLanes(VectorOperators.ADD);
-                double s3 = a3.reduceLanes(VectorOperators.ADD);
+                double s0 = io.jseek.core.kernel.LaneSums.sum(a0);
+                double s1 = io.jseek.core.kernel.LaneSums.sum(a1);
+                double s2 = io.jseek.core.kernel.LaneSums.sum(a2);
+                double s3 = io.jseek.core.kernel.LaneSums.sum(a3);
                 for (; c < k; c++) {
                     double xc = x[xi + c];
                     s0 += xc * w[w0 + c];
@@ -126,7 +126,7 @@ final class Linalg {
             for (; c + D.length() <= k; c += D.length()) {
                 acc = DoubleVector.fromArray(D, a, ao + c).fma(DoubleVector.fromArray(D, b, bo + c), acc);
             }
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            double s = io.jseek.core.kernel.LaneSums.sum(acc);
             for (; c < k; c++) {
                 s += a[ao + c] * b[bo + c];
             }

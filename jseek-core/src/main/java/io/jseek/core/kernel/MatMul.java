@@ -110,7 +110,25 @@ public final class MatMul {
     /** Each dispatching thread's reusable task (a lambda would allocate per call). */
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
 
+    /** Whether products dispatched from this thread compute each token as if it were alone. */
+    private static final ThreadLocal<Boolean> PER_TOKEN = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
     private MatMul() {
+    }
+
+    /**
+     * Batch-invariant products for the calling thread from now on: every token's row of every product is computed
+     * with the one-token kernel, so its arithmetic — every sum's order — is the same whatever else is in the batch
+     * (the default picks a kernel by the number of tokens: one token, a few fused, panels for many, each summing in
+     * its own order). Costs the weight reuse across tokens (docs/benchmarks.md, "Batch-invariant kernels").
+     */
+    public static void batchInvariant(boolean on) {
+        PER_TOKEN.set(on);
+    }
+
+    /** Whether the calling thread computes batch-invariant products. */
+    public static boolean batchInvariant() {
+        return PER_TOKEN.get();
     }
 
     private static final class Task implements WorkerPool.RangeBody {
@@ -311,6 +329,12 @@ public final class MatMul {
      */
     public static void mul(WorkerPool pool, Matrix w, long firstRow, int rows, float[][] x, int xOff, int tokens,
                            float[][] y, int yOff) {
+        if (tokens > 1 && PER_TOKEN.get()) {
+            for (int t = 0; t < tokens; t++) {
+                mul(pool, w, firstRow, rows, new float[][] {x[t]}, xOff, 1, new float[][] {y[t]}, yOff);
+            }
+            return;
+        }
         Task task = TASK.get();
         task.w = w;
         task.firstRow = firstRow;
@@ -488,6 +512,11 @@ public final class MatMul {
      */
     public static void mul(WorkerPool pool, Products products) {
         boolean together = true;
+        if (PER_TOKEN.get()) {
+            for (int k = 0; k < products.count && together; k++) {
+                together = products.tokens[k] <= 1;
+            }
+        }
         for (int k = 0; k < products.count && together; k++) {
             together = products.tokens[k] <= SMALL_BATCH && products.ws[k] instanceof PackedMatrix p
                     && p.coversGroups(products.firstRows[k], products.rows[k]);

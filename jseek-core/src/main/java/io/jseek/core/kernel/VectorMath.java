@@ -106,7 +106,7 @@ public final class VectorMath {
             for (int upper = S.loopBound(n); i < upper; i += S.length()) {
                 acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = io.jseek.core.kernel.LaneSums.sum(acc);
             for (; i < n; i++) {
                 sum += a[aOff + i] * b[bOff + i];
             }

@@ -46,7 +46,7 @@ final class F32Codec implements BlockCodec {
                 FloatVector w = FloatVector.fromMemorySegment(Simd.F, src, offset + 4L * i, ByteOrder.LITTLE_ENDIAN);
                 acc = w.fma(FloatVector.fromArray(Simd.F, x, xOff + i), acc);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = io.jseek.core.kernel.LaneSums.sum(acc);
             for (; i < n; i++) {
                 sum += src.get(Bytes.FLOAT, offset + 4L * i) * x[xOff + i];
             }

@@ -106,7 +106,7 @@ public final class Fp8BlockCodec implements BlockCodec {
                     sum = w.fma(FloatVector.fromArray(Simd.F, x, xi + j + part * Simd.F.length()), sum);
                 }
             }
-            float total = sum.reduceLanes(VectorOperators.ADD);
+            float total = io.jseek.core.kernel.LaneSums.sum(sum);
             for (; j < len; j++) {
                 total += E4M3[Bytes.u8(src, at + j)] * x[xi + j];
             }

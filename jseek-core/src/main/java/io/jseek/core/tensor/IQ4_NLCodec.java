@@ -74,7 +74,7 @@ final class IQ4_NLCodec implements BlockCodec {
                 sum = Simd.toFloat(Simd.widen(low, part)).fma(FloatVector.fromArray(Simd.F, x, xo), sum);
                 sum = Simd.toFloat(Simd.widen(high, part)).fma(FloatVector.fromArray(Simd.F, x, xo + 16), sum);
             }
-            return sum.reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(sum);
         }
     }
 }

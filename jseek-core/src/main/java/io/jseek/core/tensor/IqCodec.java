@@ -106,7 +106,7 @@ abstract class IqCodec implements BlockCodec {
         }
 
         static float sum(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-            return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(a0.add(a1).add(a2.add(a3)));
         }
     }
 }

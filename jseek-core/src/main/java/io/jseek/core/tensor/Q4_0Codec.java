@@ -147,7 +147,7 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
                 }
                 acc = block.fma(FloatVector.broadcast(Simd.F, Bytes.f16(src, o)), acc);
             }
-            return acc.reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(acc);
         }
 
         /**
@@ -180,8 +180,8 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
                 o0 += BYTES;
                 o1 += BYTES;
             }
-            y[yOff] = acc0.reduceLanes(VectorOperators.ADD);
-            y[yOff + yStride] = acc1.reduceLanes(VectorOperators.ADD);
+            y[yOff] = io.jseek.core.kernel.LaneSums.sum(acc0);
+            y[yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(acc1);
         }
 
         /**
@@ -254,14 +254,14 @@ final class Q4_0Codec implements BlockCodec, PackedLayout.Packable {
                 o0 += BYTES;
                 o1 += BYTES;
             }
-            ys[0][yOff] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-            ys[0][yOff + yStride] = c0.add(e0).reduceLanes(VectorOperators.ADD);
-            ys[1][yOff] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-            ys[1][yOff + yStride] = c1.add(e1).reduceLanes(VectorOperators.ADD);
-            ys[2][yOff] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-            ys[2][yOff + yStride] = c2.add(e2).reduceLanes(VectorOperators.ADD);
-            ys[3][yOff] = a3.add(b3).reduceLanes(VectorOperators.ADD);
-            ys[3][yOff + yStride] = c3.add(e3).reduceLanes(VectorOperators.ADD);
+            ys[0][yOff] = io.jseek.core.kernel.LaneSums.sum(a0.add(b0));
+            ys[0][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c0.add(e0));
+            ys[1][yOff] = io.jseek.core.kernel.LaneSums.sum(a1.add(b1));
+            ys[1][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c1.add(e1));
+            ys[2][yOff] = io.jseek.core.kernel.LaneSums.sum(a2.add(b2));
+            ys[2][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c2.add(e2));
+            ys[3][yOff] = io.jseek.core.kernel.LaneSums.sum(a3.add(b3));
+            ys[3][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c3.add(e3));
         }
     }
 }

@@ -161,7 +161,7 @@ final class Q4_KCodec implements BlockCodec, PackedLayout.Packable {
                     }
                 }
             }
-            return acc.add(acc2).reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(acc.add(acc2));
         }
     }
 }

@@ -155,7 +155,7 @@ final class Q6_KCodec implements BlockCodec, PackedLayout.Packable {
                     }
                 }
             }
-            return acc.reduceLanes(VectorOperators.ADD);
+            return io.jseek.core.kernel.LaneSums.sum(acc);
         }
     }
 }
