@@ -1,0 +1,74 @@
+package io.jseek.spark;
+
+import io.jseek.core.JseekException;
+import io.jseek.engine.LoadedModel;
+import io.jseek.engine.Scheduler;
+import io.jseek.model.CacheType;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.SparkFiles;
+
+/**
+ * The model and scheduler of one executor JVM, loaded once by the first task that needs them and shared by every
+ * task the JVM runs (so the rows of partitions running side by side are batched together); closed when the JVM
+ * exits.
+ */
+final class ExecutorEngine {
+    record Engine(LoadedModel model, Scheduler scheduler) {
+    }
+
+    private static final Map<String, Engine> ENGINES = new ConcurrentHashMap<>();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> ENGINES.values().forEach(e -> {
+            e.scheduler().close();
+            e.model().close();
+        })));
+    }
+
+    private ExecutorEngine() {
+    }
+
+    static Engine get(GenerationSpec spec) {
+        String key = spec.modelPath() + "|" + spec.parallel() + "|" + spec.contextLength() + "|" + spec.threads() + "|"
+                + spec.batchInvariant();
+        return ENGINES.computeIfAbsent(key, k -> open(spec));
+    }
+
+    private static Engine open(GenerationSpec spec) {
+        Path path = resolve(spec.modelPath());
+        LoadedModel model = LoadedModel.open(path, spec.threads() > 0 ? spec.threads()
+                : Runtime.getRuntime().availableProcessors());
+        int ctx = spec.contextLength() > 0 ? spec.contextLength() : Math.min(4096, model.config().contextLength());
+        Scheduler.Config config = new Scheduler.Config(spec.parallel(), ctx, ctx * spec.parallel(), CacheType.F16, 256,
+                4 * spec.parallel(), spec.batchInvariant());
+        return new Engine(model, new Scheduler(model, config));
+    }
+
+    /** The path as given if this executor can read it, else a file shipped with the job (SparkFiles), else an error. */
+    static Path resolve(String modelPath) {
+        Path p = Path.of(modelPath);
+        if (Files.isReadable(p)) {
+            return p;
+        }
+        try {
+            Path shipped = Path.of(SparkFiles.get(p.getFileName().toString()));
+            if (Files.isReadable(shipped)) {
+                return shipped;
+            }
+        } catch (RuntimeException e) {
+            // no SparkContext here, or no such file: the error below says what to do
+        }
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "this executor";
+        }
+        throw new JseekException("executor " + host + " cannot read the model at " + modelPath
+                + ": put it on a path every executor can read, or ship it with spark-submit --files");
+    }
+}
