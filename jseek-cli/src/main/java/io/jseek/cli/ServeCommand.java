@@ -77,6 +77,10 @@ final class ServeCommand implements Callable<Integer> {
             + "read or write makes no progress for this long, or an idle keep-alive connection, is closed (default ${DEFAULT-VALUE}).")
     double idleTimeout;
 
+    @Option(names = "--batch-invariant", description = "Compute each request as it would be alone, whatever runs beside "
+            + "it, so a seeded sample is reproducible bit for bit (slower; no prefix cache). See docs/spark.md.")
+    boolean batchInvariant;
+
     @Option(names = "--restart-on-fault", description = "When the engine stops on a fault (e.g. the model file changed "
             + "under it), reopen the model and serve again; /health answers 503 until then (default: stay down, 503).")
     boolean restartOnFault;
@@ -142,7 +146,8 @@ final class ServeCommand implements Callable<Integer> {
         Runtime rt = Runtime.getRuntime();
         int kv = kvTokens != null ? kvTokens : defaultKvTokens(plan.contextLength(), parallel,
                 rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), m.kvBytesPerToken(plan.cacheType()));
-        server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue));
+        server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue,
+                batchInvariant));
         if (restartOnFault) {
             server.restartOnFault(() -> LoadedModel.open(path, threadsOption.threads()));
         }

@@ -12,7 +12,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Rows/s and tokens/s of {@link JseekGeneration} (docs/spark.md; a tool, not a test):
- * {@code SparkBench MASTER MODEL ROWS MAX_TOKENS SLOTS THREADS PARTITIONS}. One warm-up job of a few rows first (the
+ * {@code SparkBench MASTER MODEL ROWS MAX_TOKENS SLOTS THREADS PARTITIONS [PARQUET_OUT]}. One warm-up job of a few rows first (the
  * model loads then); the measured job's rows are addition prompts with per-row seeds, sampled at temperature 1.
  */
 public final class SparkBench {
@@ -34,7 +34,12 @@ public final class SparkBench {
                 .withExecutor(slots, 0, threads, true);
         JseekGeneration.generate(frame(spark, 4, partitions), spec).collectAsList();
         long t0 = System.nanoTime();
-        List<Row> out = JseekGeneration.generate(frame(spark, rows, partitions), spec).collectAsList();
+        if (a.length > 7) {
+            // Written as Parquet (Spark's committer marks the output complete with _SUCCESS only after every task).
+            JseekGeneration.generate(frame(spark, rows, partitions), spec).write().mode("overwrite").parquet(a[7]);
+        }
+        List<Row> out = a.length > 7 ? spark.read().parquet(a[7]).collectAsList()
+                : JseekGeneration.generate(frame(spark, rows, partitions), spec).collectAsList();
         double s = (System.nanoTime() - t0) / 1e9;
         long tokens = 0;
         for (Row r : out) {
