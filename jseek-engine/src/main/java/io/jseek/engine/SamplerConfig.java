@@ -16,7 +16,7 @@ package io.jseek.engine;
  */
 public record SamplerConfig(float temperature, int topK, float topP, float minP, float repeatPenalty,
                             float presencePenalty, float frequencyPenalty, int penaltyLastN, long seed,
-                            java.util.Map<Integer, Float> logitBias) {
+                            java.util.Map<Integer, Float> logitBias) implements java.io.Serializable {
 
     public SamplerConfig(float temperature, int topK, float topP, float minP, float repeatPenalty,
                          float presencePenalty, float frequencyPenalty, int penaltyLastN, long seed) {

@@ -41,11 +41,15 @@ final class AttentionPlan {
             }
         }
         int chunksWanted = Math.max(1, (wanted + tiles - 1) / tiles);
+        // Batch-invariant: a tile's split (and so the order its partial softmaxes merge in) may depend on its own
+        // length only, never on the other tiles or the threads: one chunk per 1,024 positions.
+        boolean invariant = io.jseek.core.kernel.MatMul.batchInvariant();
         jobs = 0;
         slots = 0;
         for (int k = 0; k < tiles; k++) {
             int blocks = KvPool.blocksFor(tileLength[k]);
-            int chunks = Math.max(1, Math.min(chunksWanted, tileLength[k] / Math.max(1, minChunk)));
+            int chunks = invariant ? Math.ceilDiv(tileLength[k], 1024)
+                    : Math.max(1, Math.min(chunksWanted, tileLength[k] / Math.max(1, minChunk)));
             chunks = Math.min(chunks, blocks);
             tileSlot[k] = slots;
             tileChunks[k] = chunks;

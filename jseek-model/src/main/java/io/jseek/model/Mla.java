@@ -137,11 +137,12 @@ final class Mla {
             VectorMath.rmsNorm(s.kv[i], 0, s.kv[i], 0, kvANorm, kvr, eps);
             batch.cache(i, layer).write(pos, 0, s.kv[i], 0, s.kv[i].length);
         }
-        // 6., 7. attention in either form; per head o into s.o.
+        // 6., 7. attention in either form; per head o into s.o. (Batch-invariant: always the absorbed form, which
+        // the batch's shape would otherwise choose: a prompt alone can take the naive one.)
         if (sparse) {
             s.absorbed.run(this, s, batch, t, s.indexer.selected, s.indexer.counts);
         } else if (k.form == DeepSeek2Model.AttentionForm.NAIVE
-                || k.form == DeepSeek2Model.AttentionForm.CHEAPER && MlaNaive.cheaper(k.dims, batch)) {
+                || k.form == DeepSeek2Model.AttentionForm.CHEAPER && !MatMul.batchInvariant() && MlaNaive.cheaper(k.dims, batch)) {
             Tensor up = decompression();
             for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
                 s.naive.run(up, s, batch, layer, row, batch.partTokens[p].length);

@@ -43,7 +43,8 @@ final class ExecutorEngine {
         LoadedModel model = LoadedModel.open(path, spec.threads() > 0 ? spec.threads()
                 : Runtime.getRuntime().availableProcessors());
         int ctx = spec.contextLength() > 0 ? spec.contextLength() : Math.min(4096, model.config().contextLength());
-        Scheduler.Config config = new Scheduler.Config(spec.parallel(), ctx, ctx * spec.parallel(), CacheType.F16, 256,
+        int kv = io.jseek.model.KvPool.blocksFor(ctx) * io.jseek.model.KvPool.BLOCK_TOKENS * spec.parallel();
+        Scheduler.Config config = new Scheduler.Config(spec.parallel(), ctx, kv, CacheType.F16, 256,
                 4 * spec.parallel(), spec.batchInvariant());
         return new Engine(model, new Scheduler(model, config));
     }
