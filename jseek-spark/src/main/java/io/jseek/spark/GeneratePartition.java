@@ -25,18 +25,22 @@ final class GeneratePartition implements MapPartitionsFunction<Row, Row> {
     private final int seedIndex;
     private final LongAccumulator tokens;
     private final LongAccumulator rows;
+    private final LongAccumulator millis;
 
-    GeneratePartition(GenerationSpec spec, int promptIndex, int seedIndex, LongAccumulator tokens, LongAccumulator rows) {
+    GeneratePartition(GenerationSpec spec, int promptIndex, int seedIndex, LongAccumulator tokens, LongAccumulator rows,
+                      LongAccumulator millis) {
         this.spec = spec;
         this.promptIndex = promptIndex;
         this.seedIndex = seedIndex;
         this.tokens = tokens;
         this.rows = rows;
+        this.millis = millis;
     }
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) throws Exception {
         ExecutorEngine.Engine engine = ExecutorEngine.get(spec);
+        long t0 = System.nanoTime();
         List<Row> in = new ArrayList<>();
         List<Scheduler.Handle> handles = new ArrayList<>();
         ArrayDeque<Scheduler.Handle> pending = new ArrayDeque<>();
@@ -84,6 +88,7 @@ final class GeneratePartition implements MapPartitionsFunction<Row, Row> {
             rows.add(1);
             out.add(RowFactory.create(values));
         }
+        millis.add((System.nanoTime() - t0) / 1_000_000);
         return out.iterator();
     }
 

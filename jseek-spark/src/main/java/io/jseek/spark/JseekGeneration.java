@@ -17,7 +17,8 @@ import org.apache.spark.util.LongAccumulator;
  * {@code finish_reason}, {@code prompt_tokens} and {@code completion_tokens} added. With the spec's batch-invariant
  * mode (the default) and per-row seeds, a row's answer is the same however the rows are partitioned, and the same as
  * {@code jseek} generating it alone in the same mode. Progress shows in the Spark UI as the accumulators
- * "jseek rows" and "jseek tokens generated".
+ * "jseek rows", "jseek tokens generated" and "jseek generation ms", each task's own in its row of the stage's task
+ * table (its tokens/s: tokens ÷ ms).
  */
 public final class JseekGeneration {
     private JseekGeneration() {
@@ -45,7 +46,9 @@ public final class JseekGeneration {
         SparkSession session = prompts.sparkSession();
         LongAccumulator tokens = session.sparkContext().longAccumulator("jseek tokens generated");
         LongAccumulator rows = session.sparkContext().longAccumulator("jseek rows");
-        return prompts.mapPartitions(new GeneratePartition(spec, promptIndex, seedIndex, tokens, rows), Encoders.row(out));
+        LongAccumulator millis = session.sparkContext().longAccumulator("jseek generation ms");
+        return prompts.mapPartitions(new GeneratePartition(spec, promptIndex, seedIndex, tokens, rows, millis),
+                Encoders.row(out));
     }
 
     private static int index(StructType schema, String column, String what, DataType want) {
