@@ -54,7 +54,7 @@ public final class LaneSums {
     public static double sum(DoubleVector v) {
         if (v.species() != D) {
             double[] a = v.toArray();
-            return pairwise(a, 0, a.length);
+            return pairwise(a);
         }
         if (DN >= 8) {
             v = v.add(v.rearrange(D4));
@@ -84,16 +84,12 @@ public final class LaneSums {
     /** Another species (not used by the kernels): the same order, on an array. */
     private static float slow(FloatVector v) {
         float[] a = v.toArray();
-        for (int half = a.length / 2; half >= 1; half /= 2) {
-            for (int i = 0; i < half; i++) {
-                a[i] += a[i + half];
-            }
-        }
-        return a[0];
+        return sum(a, 0, a.length);
     }
 
-    private static double pairwise(double[] a, int from, int n) {
-        for (int half = n / 2; half >= 1; half /= 2) {
+    /** Doubles of another species: the same order, on an array. */
+    private static double pairwise(double[] a) {
+        for (int half = a.length / 2; half >= 1; half /= 2) {
             for (int i = 0; i < half; i++) {
                 a[i] += a[i + half];
             }
