@@ -20,7 +20,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -160,9 +159,6 @@ public final class ServerAttack {
         while (!open.isEmpty() && System.nanoTime() - t0 < 120e9) {
             sweep(open);
             Thread.sleep(250);
-            if (open.size() < total / 2 && open.size() > 0) {
-                continue;
-            }
         }
         System.out.printf("slow: %d slow-header connections, %d closed by the server after %.1f s%n", total,
                 total - open.size(), (System.nanoTime() - t0) / 1e9);

@@ -1,6 +1,5 @@
 package io.jseek.server;
 
-import io.jseek.core.JseekException;
 import io.jseek.engine.LoadedModel;
 import io.jseek.engine.Scheduler;
 import java.io.IOException;
