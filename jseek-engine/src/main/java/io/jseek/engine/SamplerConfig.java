@@ -38,6 +38,12 @@ public record SamplerConfig(float temperature, int topK, float topP, float minP,
         return new SamplerConfig(0.6f, 40, 0.95f, 0.05f, 1.0f, 0, 0, 64, seed);
     }
 
+    /** These settings with another seed. */
+    public SamplerConfig withSeed(long seed) {
+        return new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, presencePenalty, frequencyPenalty,
+                penaltyLastN, seed, logitBias);
+    }
+
     public static SamplerConfig greedy() {
         return new SamplerConfig(0, 0, 1, 0, 1, 0, 0, 64, 0);
     }

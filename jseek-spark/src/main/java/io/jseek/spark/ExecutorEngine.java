@@ -12,21 +12,32 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkFiles;
 
 /**
- * The model and scheduler of one executor JVM, loaded once by the first task that needs them and shared by every
- * task the JVM runs (so the rows of partitions running side by side are batched together); closed when the JVM
- * exits.
+ * The models and schedulers of one executor JVM, loaded by the first task that needs one and shared by every task
+ * the JVM runs (so the rows of partitions running side by side are batched together); closed when the JVM exits.
+ * A generation job's engine stays for the JVM's life; a changing model (the trainer's policy, published anew every
+ * step) has one {@link #current} slot, its previous engine closed when another takes it.
  */
 final class ExecutorEngine {
     record Engine(LoadedModel model, Scheduler scheduler) {
+        void close() {
+            scheduler.close();
+            model.close();
+        }
     }
 
     private static final Map<String, Engine> ENGINES = new ConcurrentHashMap<>();
+    private static String currentKey;
+    private static Engine current;
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> ENGINES.values().forEach(e -> {
-            e.scheduler().close();
-            e.model().close();
-        })));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            ENGINES.values().forEach(Engine::close);
+            synchronized (ExecutorEngine.class) {
+                if (current != null) {
+                    current.close();
+                }
+            }
+        }));
     }
 
     private ExecutorEngine() {
@@ -36,6 +47,19 @@ final class ExecutorEngine {
         String key = spec.modelPath() + "|" + spec.parallel() + "|" + spec.contextLength() + "|" + spec.threads() + "|"
                 + spec.batchInvariant();
         return ENGINES.computeIfAbsent(key, k -> open(spec));
+    }
+
+    /** The engine for {@code key}, opened with {@code open} unless it is the current one (which it then replaces). */
+    static synchronized Engine current(String key, java.util.function.Supplier<Engine> open) {
+        if (!key.equals(currentKey)) {
+            if (current != null) {
+                current.close();
+                current = null;
+            }
+            current = open.get();
+            currentKey = key;
+        }
+        return current;
     }
 
     private static Engine open(GenerationSpec spec) {

@@ -30,7 +30,8 @@ import org.apache.spark.sql.types.StructType;
 /**
  * The trainer's {@link RolloutExecutor} on Spark: each call publishes the current policy (the exported GGUF) under a
  * directory every executor can read, spreads the (prompt, sample) pairs over {@code partitions} partitions, and each
- * executor JVM samples its share through one scheduler loaded from that file (reloaded when the policy changes). The
+ * executor JVM samples its share through one scheduler loaded from that file ({@link ExecutorEngine#current}:
+ * replaced when the policy changes). The
  * seeding and scheduler settings are {@link InProcessRollouts}'s, so with batch-invariant kernels a training run
  * gives the same trajectory here as in process. The training loop is unchanged: pass this to {@code Grpo} or the
  * recipe's distillation.
@@ -129,7 +130,12 @@ public final class SparkRolloutExecutor implements RolloutExecutor {
             implements MapPartitionsFunction<Row, Row>, Serializable {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) throws Exception {
-            Scheduler scheduler = Policies.scheduler(this);
+            String key = policy + "|" + parallel + "|" + threads + "|" + longest + "|" + maxTokens + "|" + batchInvariant;
+            Scheduler scheduler = ExecutorEngine.current(key, () -> {
+                LoadedModel model = LoadedModel.open(ExecutorEngine.resolve(policy), ExecutorEngine.threads(threads));
+                return new ExecutorEngine.Engine(model, new Scheduler(model, InProcessRollouts.config(parallel, longest,
+                        maxTokens, requests, batchInvariant)));
+            }).scheduler();
             List<Row> in = new ArrayList<>();
             List<Scheduler.Handle> handles = new ArrayList<>();
             while (rows.hasNext()) {
@@ -157,29 +163,6 @@ public final class SparkRolloutExecutor implements RolloutExecutor {
                         g.promptSeconds(), g.generationSeconds(), g.reasoningTokens()));
             }
             return out.iterator();
-        }
-    }
-
-    /** The executor JVM's current policy and its scheduler: one at a time, replaced when the trainer publishes another. */
-    private static final class Policies {
-        private static String key;
-        private static LoadedModel model;
-        private static Scheduler scheduler;
-
-        static synchronized Scheduler scheduler(Work w) {
-            String k = w.policy() + "|" + w.parallel() + "|" + w.threads() + "|" + w.longest() + "|" + w.maxTokens() + "|"
-                    + w.batchInvariant();
-            if (!k.equals(key)) {
-                if (scheduler != null) {
-                    scheduler.close();
-                    model.close();
-                }
-                model = LoadedModel.open(ExecutorEngine.resolve(w.policy()), w.threads());
-                scheduler = new Scheduler(model, InProcessRollouts.config(w.parallel(), w.longest(), w.maxTokens(),
-                        w.requests(), w.batchInvariant()));
-                key = k;
-            }
-            return scheduler;
         }
     }
 }

@@ -47,10 +47,7 @@ public final class InProcessRollouts implements RolloutExecutor {
 
     /** The options of sample {@code j} of prompt {@code i}: the interface's seeding, {@code seed + i·samples + j}. */
     public static GenerationOptions options(SamplerConfig sampler, long seed, int i, int samples, int j, int maxTokens) {
-        SamplerConfig c = new SamplerConfig(sampler.temperature(), sampler.topK(), sampler.topP(),
-                sampler.minP(), sampler.repeatPenalty(), sampler.presencePenalty(), sampler.frequencyPenalty(),
-                sampler.penaltyLastN(), seed + (long) i * samples + j, sampler.logitBias());
-        return new GenerationOptions(maxTokens, c, List.of(), false);
+        return new GenerationOptions(maxTokens, sampler.withSeed(seed + (long) i * samples + j), List.of(), false);
     }
 
     @Override
