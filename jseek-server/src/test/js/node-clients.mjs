@@ -19,7 +19,8 @@ async function step(name, fn) {
   try {
     out[name] = await fn();
   } catch (e) {
-    out[name] = { error: String(e?.message ?? e) };
+    // The AI SDK's errors carry the text that failed and why: keep them, so that a failure says what came back.
+    out[name] = { error: String(e?.message ?? e), text: e?.text, finish: e?.finishReason, cause: e?.cause?.message };
   }
 }
 

@@ -161,10 +161,18 @@ public final class GrammarConstraint implements OutputConstraint {
             return someStackMayTake();
         }
 
-        /** While a code point is incomplete: true when some stack takes a code point that starts with its bytes so far. */
+        /**
+         * While a code point is incomplete: true when some stack takes a code point that starts with its bytes so far
+         * (surrogates excluded: ED A0 is no prefix of any character, and accepting it would leave the answer with no
+         * way on).
+         */
         private boolean someStackMayTake() {
             int lo = Math.max(minimum, partial << 6 * pending);
             int hi = Math.min(0x10FFFF, (partial + 1 << 6 * pending) - 1);
+            return mayTake(lo, Math.min(hi, 0xD7FF)) || mayTake(Math.max(lo, 0xE000), hi);
+        }
+
+        private boolean mayTake(int lo, int hi) {
             if (lo > hi) {
                 return false;
             }

@@ -74,4 +74,52 @@ class TokenMaskTest {
             }
         }
     }
+
+    /**
+     * A constrained answer never reaches a state no token continues: random walks (uniform over the allowed tokens,
+     * as a random-weight model samples) through strings of every kind, in byte-level vocabularies where single-byte
+     * tokens start characters that may not be finishable (ED A0 begins only surrogates; F0 only code points a
+     * BMP-only string refuses). Such a dead end once cut an AI SDK answer inside its string (1 in 400 requests).
+     */
+    @Test
+    void noDeadEnds() {
+        OutputConstraint[] constraints = {
+            JsonSchemaGrammar.constraint("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":12},"
+                    + "\"age\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":120}},\"required\":[\"name\",\"age\"],"
+                    + "\"additionalProperties\":false}"),
+            JsonSchemaGrammar.constraint("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":2}"),
+            GrammarConstraint.gbnf("root ::= [^a-z\\x00-\\x1F]{1,6} \".\""),
+        };
+        for (String model : new String[] {"r1qwen-q8_0.gguf", "ds3-f32.gguf"}) {
+            Tokenizer t;
+            try (GgufFile f = GgufFile.open(DATA.resolve(model))) {
+                t = Tokenizer.fromGguf(f.metadata());
+            }
+            TokenMask mask = TokenMask.of(t);
+            Random r = new Random(1);
+            boolean[] got = new boolean[t.pieces().length];
+            for (OutputConstraint c : constraints) {
+                for (int walk = 0; walk < 300; walk++) {
+                    OutputConstraint.Matcher m = c.start();
+                    TokenMask.Scratch s = mask.scratch(m);
+                    java.io.ByteArrayOutputStream so = new java.io.ByteArrayOutputStream();
+                    for (int step = 0; step < 100 && !m.ended(); step++) {
+                        int n = mask.allowed(m, s, got);
+                        assertTrue(n > 0, () -> model + " " + c + ": no token continues "
+                                + java.util.HexFormat.of().formatHex(so.toByteArray()));
+                        int k = r.nextInt(n);
+                        int id = 0;
+                        while (!got[id] || k-- > 0) {
+                            id++;
+                        }
+                        if (t.isEndOfGeneration(id)) {
+                            break;
+                        }
+                        so.writeBytes(t.pieces()[id]);
+                        m.feed(t.pieces()[id]);
+                    }
+                }
+            }
+        }
+    }
 }
