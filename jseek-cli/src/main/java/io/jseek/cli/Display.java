@@ -64,9 +64,11 @@ final class Display implements GenerationListener {
     }
 
     static String stats(Generation g) {
-        return String.format("prompt: %d tokens%s, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s",
+        return String.format("prompt: %d tokens%s, %.1f tok/s | generated: %d tokens, %.1f tok/s%s | stop: %s",
                 g.promptTokens(), g.reusedTokens() > 0 ? " (+" + g.reusedTokens() + " cached)" : "",
                 g.promptTokensPerSecond(), g.generatedTokens(), g.generationTokensPerSecond(),
+                g.draftedTokens() > 0 ? String.format(" | drafts: %d of %d kept (%.0f %%)", g.acceptedTokens(),
+                        g.draftedTokens(), 100 * g.acceptanceRate()) : "",
                 g.stopReason().name().toLowerCase().replace('_', ' '));
     }
 }

@@ -58,8 +58,19 @@ final class GenerationMixin {
                     + "bos_token, eos_token).")
     java.nio.file.Path chatTemplate;
 
-    /** Applies --chat-template, if given, to the model. */
-    void applyTemplate(LoadedModel model) {
+    @Option(names = "--spec", paramLabel = "MODE", defaultValue = "none",
+            description = "Speculative decoding: none, or ngram[:N] (prompt lookup: draft up to N tokens, default 8, "
+                    + "from where the last few tokens occurred before; the same output, faster when the answer repeats "
+                    + "its context, as code edits do). Default ${DEFAULT-VALUE}.")
+    String spec;
+
+    /** Applies --spec and --chat-template, if given, to the model. */
+    void configure(LoadedModel model) {
+        try {
+            model.useSpeculation(io.jseek.engine.Speculation.parse(spec));
+        } catch (IllegalArgumentException e) {
+            throw new JseekException("--spec: " + e.getMessage());
+        }
         if (chatTemplate == null) {
             return;
         }

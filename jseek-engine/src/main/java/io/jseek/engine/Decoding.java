@@ -29,6 +29,9 @@ final class Decoding {
     private boolean inReasoning;
     private int generated;
     private int reasoningTokens;
+    /** Speculative decoding: tokens proposed, and how many of them were kept. */
+    private int drafted;
+    private int accepted;
     private int last = -1;
     private Generation.StopReason reason;
     /** The answer's grammar, if any: where the answer stands, and scratch for trying tokens. */
@@ -165,6 +168,26 @@ final class Decoding {
         return last;
     }
 
+    /** The sequence so far, prompt included: the first {@link #tokenCount} entries (for drafters; do not modify). */
+    int[] tokens() {
+        return recent;
+    }
+
+    int tokenCount() {
+        return recentCount;
+    }
+
+    /** How many more tokens the limit allows. */
+    int tokensLeft() {
+        return opt.maxTokens() - generated;
+    }
+
+    /** Counts a speculative pass: {@code proposed} tokens drafted, {@code kept} of them sampled as drafted. */
+    void drafted(int proposed, int kept) {
+        drafted += proposed;
+        accepted += kept;
+    }
+
     boolean stopped() {
         return reason != null;
     }
@@ -187,7 +210,7 @@ final class Decoding {
     Generation result(int promptTokens, int reusedTokens, double promptSeconds, double generationSeconds) {
         return new Generation(reasoning.toString(), content.toString(), reason, promptTokens, reusedTokens,
                 Arrays.copyOfRange(recent, historyLength, recentCount), promptSeconds, generationSeconds,
-                reasoningTokens);
+                reasoningTokens, drafted, accepted);
     }
 
     private boolean stop(Generation.StopReason why) {

@@ -12,23 +12,75 @@ import io.jseek.model.Session;
 final class Generator {
     private final Model model;
     private final Tokenizer tokenizer;
+    private final Speculation speculation;
 
-    Generator(Model model, Tokenizer tokenizer) {
+    Generator(Model model, Tokenizer tokenizer, Speculation speculation) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.speculation = speculation;
     }
 
     /** Feeds {@code prompt} after what the session holds, then generates. {@code history} = all tokens so far (for penalties). */
     Generation generate(Session session, int[] prompt, int reused, int[] history, GenerationOptions opt, GenerationListener out) {
+        return generate(session, prompt, reused, history, opt, out, speculation.drafter());
+    }
+
+    /** As above, drafts from {@code drafter} (null: none). */
+    Generation generate(Session session, int[] prompt, int reused, int[] history, GenerationOptions opt,
+                        GenerationListener out, Drafter drafter) {
         long t0 = System.nanoTime();
         float[] logits = model.forward(session, prompt, false)[0];
         long t1 = System.nanoTime();
         Decoding d = new Decoding(tokenizer, history, opt, out);
-        while (d.step(logits, session.position() < session.contextLength())) {
-            logits = model.forward(session, new int[] {d.last()}, false)[0];
+        if (d.step(logits, session.position() < session.contextLength())) {
+            if (drafter == null) {
+                do {
+                    logits = model.forward(session, new int[] {d.last()}, false)[0];
+                } while (d.step(logits, session.position() < session.contextLength()));
+            } else {
+                speculate(session, d, drafter);
+            }
         }
         long t2 = System.nanoTime();
         return d.result(prompt.length, reused, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    /**
+     * Decoding with drafts: each pass feeds the last sampled token and the drafter's proposals after it, then samples
+     * from each row of logits in turn while the samples equal the proposals. The first sample that differs (or the
+     * one after every proposal) is the pass's last token, fed by the next pass; the proposals after it are cut from
+     * the cache. The cache then holds exactly what one-token decoding would have fed.
+     */
+    private void speculate(Session session, Decoding d, Drafter drafter) {
+        int[] draft = new int[drafter.maxDraft()];
+        int[] feed = new int[draft.length + 1];
+        while (true) {
+            int base = session.position();
+            // Room: the fed tokens must fit the context, and proposals past the token limit are wasted.
+            int room = Math.min(session.contextLength() - base - 1, d.tokensLeft() - 1);
+            int n = room > 0 ? drafter.propose(d.tokens(), d.tokenCount(), room, draft) : 0;
+            feed[0] = d.last();
+            System.arraycopy(draft, 0, feed, 1, n);
+            float[][] rows = model.forward(session, java.util.Arrays.copyOf(feed, n + 1), n > 0);
+            int j = 0;
+            boolean going;
+            while (true) {
+                going = d.step(rows[j], base + 1 + j < session.contextLength());
+                if (!going || j == n || d.last() != draft[j]) {
+                    break;
+                }
+                j++;
+            }
+            if (n > 0) {
+                d.drafted(n, j);
+                drafter.accepted(n, j);
+            }
+            // Keep the fed token and the j proposals the samples confirmed; drop the rest.
+            session.truncate(base + 1 + j);
+            if (!going) {
+                return;
+            }
+        }
     }
 
     /** Holds back answer text that might be the start of a stop string, and cuts the text at a stop string. */

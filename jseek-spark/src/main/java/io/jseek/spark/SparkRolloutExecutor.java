@@ -121,7 +121,7 @@ public final class SparkRolloutExecutor implements RolloutExecutor {
             tokens[k] = t.get(k);
         }
         return new Generation(r.getString(2), r.getString(3), Generation.StopReason.valueOf(r.getString(4)), r.getInt(5),
-                r.getInt(6), tokens, r.getDouble(8), r.getDouble(9), r.getInt(10));
+                r.getInt(6), tokens, r.getDouble(8), r.getDouble(9), r.getInt(10), 0, 0);
     }
 
     /** One partition's samples, on an executor. */

@@ -1,0 +1,16 @@
+package io.jseek.engine;
+
+/** Proposes the tokens likely to come next in one sequence ({@link Speculation}). Not thread-safe: one per sequence. */
+interface Drafter {
+    /**
+     * Up to {@code max} tokens proposed to follow {@code tokens[0, count)} (the whole sequence so far, prompt
+     * included), written to {@code out}; returns how many (0: no guess).
+     */
+    int propose(int[] tokens, int count, int max, int[] out);
+
+    /** The most tokens one proposal holds. */
+    int maxDraft();
+
+    /** How many of the last proposal's {@code proposed} tokens the model kept. */
+    void accepted(int proposed, int kept);
+}

@@ -1,0 +1,75 @@
+package io.jseek.engine;
+
+import java.util.Locale;
+
+/**
+ * How decoding guesses ahead: a drafter proposes the next few tokens, one forward pass over them checks them all
+ * (the weights are read once for the whole row block, so a checked token costs far less than a decoded one), and
+ * every proposed token the model would itself have produced is kept. Lossless: each token is still sampled from the
+ * model's own logits after the tokens before it (a proposal is kept only when the sample equals it), so greedy output
+ * is the model's greedy output and sampled output follows the model's distribution exactly — with a deterministic
+ * proposal this is the standard speculative-sampling rule (accept with probability p(draft), else sample from p
+ * without it).
+ *
+ * @param kind     where proposals come from
+ * @param maxDraft the most tokens proposed per step (the drafter adapts below it to what gets accepted)
+ */
+public record Speculation(Kind kind, int maxDraft) {
+    /** No speculation: one token per forward pass. */
+    public static final Speculation NONE = new Speculation(Kind.NONE, 0);
+
+    public enum Kind {
+        NONE,
+        /** Prompt lookup: the tokens that followed the latest earlier occurrence of the last few tokens. */
+        NGRAM
+    }
+
+    public Speculation {
+        if (kind == Kind.NONE ? maxDraft != 0 : maxDraft < 1 || maxDraft > 64) {
+            throw new IllegalArgumentException("the draft length must be from 1 to 64, got " + maxDraft);
+        }
+    }
+
+    /** Prompt lookup proposing up to {@code maxDraft} tokens a step. */
+    public static Speculation ngram(int maxDraft) {
+        return new Speculation(Kind.NGRAM, maxDraft);
+    }
+
+    /** {@code none}, {@code ngram} or {@code ngram:N} (N: the most tokens a step; default 8). */
+    public static Speculation parse(String text) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
+        String[] parts = s.split(":", 2);
+        return switch (parts[0]) {
+            case "none", "off" -> {
+                if (parts.length > 1) {
+                    throw new IllegalArgumentException("speculation none takes no draft length");
+                }
+                yield NONE;
+            }
+            case "ngram" -> ngram(parts.length > 1 ? draftLength(parts[1]) : 8);
+            default -> throw new IllegalArgumentException("unknown speculation \"" + text
+                    + "\"; expected none, ngram or ngram:N");
+        };
+    }
+
+    private static int draftLength(String n) {
+        try {
+            return Integer.parseInt(n);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the draft length must be a number, got \"" + n + "\"");
+        }
+    }
+
+    /** A new drafter for one sequence (drafters keep per-sequence state), or null for none. */
+    Drafter drafter() {
+        return switch (kind) {
+            case NONE -> null;
+            case NGRAM -> new PromptLookup(maxDraft);
+        };
+    }
+
+    @Override
+    public String toString() {
+        return kind == Kind.NONE ? "none" : kind.name().toLowerCase(Locale.ROOT) + ":" + maxDraft;
+    }
+}

@@ -1,0 +1,159 @@
+package io.jseek.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jseek.core.kernel.MatMul;
+import io.jseek.model.CacheType;
+import io.jseek.model.Session;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Speculative decoding keeps every token of plain decoding. Exactly so when the k-token verify pass computes each row
+ * as a one-token pass would (batch-invariant mode: the comparison is then bit for bit, greedy and seeded sampling
+ * alike); in the default mode the verify pass rounds differently, so a near tie may break the other way.
+ */
+class SpeculationTest {
+    private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+    private static final Path MODELS = Path.of(System.getProperty("jseek.models", "../models"));
+
+    private static final String[] PROMPTS = {
+        "12+34+56=", "A B C D A B C D A B C", "def add(a, b):\n    return a + b\n\ndef add(a, b):\n",
+        "Hello there, how are you doing today? Hello there,", "7+8+9=", "the cat the cat the cat the",
+    };
+
+    @ParameterizedTest
+    @ValueSource(strings = {"testdata/r1qwen-q8_0.gguf", "testdata/ds3-q4_0.gguf", "testdata/r1llama-q4_k.gguf",
+        "testdata/ds2lite-q8_0.gguf", "testdata/ds32-q8_0.gguf", "models/jseek-r1-addition.gguf"})
+    void sameTokensAsPlainDecoding(String file) {
+        Path path = (file.startsWith("models/") ? MODELS : DATA).resolve(Path.of(file).getFileName());
+        MatMul.batchInvariant(true);
+        try (LoadedModel m = LoadedModel.open(path, 2)) {
+            int[] drafted = new int[2];
+            int[] accepted = new int[2];
+            for (int i = 0; i < PROMPTS.length; i++) {
+                int[] prompt = m.tokenizer().encode(PROMPTS[i], true, false);
+                for (SamplerConfig sampler : new SamplerConfig[] {SamplerConfig.greedy(),
+                        new SamplerConfig(0.9f, 40, 0.95f, 0.05f, 1, 0, 0, 64, 7 + i)}) {
+                    GenerationOptions opt = new GenerationOptions(40, sampler, List.of(), false);
+                    Generation plain = run(m, prompt, opt, null);
+                    // Prompt lookup, and an oracle that knows the answer but spoils every other proposal's last
+                    // token: kept and refused drafts on every model, whatever its random weights repeat.
+                    Drafter[] drafters = {Speculation.ngram(6).drafter(), new Oracle(prompt.length, plain.tokens())};
+                    for (int k = 0; k < drafters.length; k++) {
+                        Generation spec = run(m, prompt, opt, drafters[k]);
+                        String what = file + " prompt " + i + " " + sampler + " " + drafters[k].getClass().getSimpleName();
+                        assertArrayEquals(plain.tokens(), spec.tokens(), what);
+                        assertEquals(plain.content(), spec.content(), what);
+                        assertEquals(plain.stopReason(), spec.stopReason(), what);
+                        drafted[k] += spec.draftedTokens();
+                        accepted[k] += spec.acceptedTokens();
+                    }
+                }
+            }
+            assertTrue(accepted[1] > 0 && accepted[1] < drafted[1], file + ": " + accepted[1] + " of " + drafted[1]);
+        } finally {
+            MatMul.batchInvariant(false);
+        }
+    }
+
+    private static Generation run(LoadedModel m, int[] prompt, GenerationOptions opt, Drafter drafter) {
+        Session s = m.network().newSession(256);
+        return new Generator(m.network(), m.tokenizer(), Speculation.NONE)
+                .generate(s, prompt, 0, prompt, opt, new GenerationListener() { }, drafter);
+    }
+
+    /** Proposes the known answer's next tokens (up to 4), the last of every other proposal spoilt. */
+    private static final class Oracle implements Drafter {
+        private final int promptLength;
+        private final int[] answer;
+        private int calls;
+
+        Oracle(int promptLength, int[] answer) {
+            this.promptLength = promptLength;
+            this.answer = answer;
+        }
+
+        @Override
+        public int propose(int[] tokens, int count, int max, int[] out) {
+            int at = count - promptLength;
+            int n = Math.min(Math.min(max, 4), answer.length - at);
+            if (n <= 0) {
+                return 0;
+            }
+            System.arraycopy(answer, at, out, 0, n);
+            if (calls++ % 2 == 1) {
+                out[n - 1] = (out[n - 1] + 1) % 50;
+            }
+            return n;
+        }
+
+        @Override
+        public int maxDraft() {
+            return 4;
+        }
+
+        @Override
+        public void accepted(int proposed, int kept) {
+        }
+    }
+
+    /** The session after speculation holds what plain decoding would: a next turn continues from the same cache. */
+    @Test
+    void cacheEndsAsPlainDecodingLeavesIt() {
+        MatMul.batchInvariant(true);
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("r1qwen-q8_0.gguf"), 2)) {
+            int[] prompt = m.tokenizer().encode(PROMPTS[5], true, false);
+            GenerationOptions opt = new GenerationOptions(30, SamplerConfig.greedy(), List.of(), false);
+            float[][] next = new float[2][];
+            int[][] tokens = new int[2][];
+            for (int k = 0; k < 2; k++) {
+                Session s = m.network().newSession(128);
+                Generation g = new Generator(m.network(), m.tokenizer(), Speculation.NONE).generate(s, prompt, 0, prompt,
+                        opt, new GenerationListener() { }, k == 0 ? null : Speculation.ngram(4).drafter());
+                tokens[k] = g.tokens();
+                assertEquals(prompt.length + g.generatedTokens() - 1, s.position(), "the last token is not fed");
+                next[k] = m.network().forward(s, new int[] {g.tokens()[g.generatedTokens() - 1]}, false)[0].clone();
+            }
+            assertArrayEquals(tokens[0], tokens[1]);
+            assertArrayEquals(next[0], next[1]);
+        } finally {
+            MatMul.batchInvariant(false);
+        }
+    }
+
+    @Test
+    void promptLookupProposesWhatFollowedTheLatestMatch() {
+        PromptLookup p = new PromptLookup(3);
+        int[] out = new int[8];
+        int[] seq = {5, 1, 2, 9, 9, 1, 2, 7, 8, 3, 1, 2};
+        // "1 2" occurred last at 5..6, followed by 7 8 3.
+        assertEquals(3, p.propose(seq, seq.length, 8, out));
+        assertArrayEquals(new int[] {7, 8, 3}, java.util.Arrays.copyOf(out, 3));
+        // The longest match wins: "9 1 2" only at 4..6 (followed by 7 …), over the shorter one.
+        int[] seq2 = {9, 1, 2, 4, 0, 1, 2, 6, 9, 1, 2};
+        assertEquals(3, p.propose(seq2, seq2.length, 8, out));
+        assertArrayEquals(new int[] {4, 0, 1}, java.util.Arrays.copyOf(out, 3));
+        assertEquals(0, p.propose(new int[] {1, 2, 3, 4}, 4, 8, out), "no repeat, no guess");
+        p.accepted(3, 0);
+        assertEquals(1, p.propose(seq, seq.length, 8, out), "a refused guess shortens the next");
+        p.accepted(1, 1);
+        assertEquals(2, p.propose(seq, seq.length, 8, out), "a kept one lengthens it");
+    }
+
+    @Test
+    void parsesTheOption() {
+        assertEquals(Speculation.ngram(8), Speculation.parse("ngram"));
+        assertEquals(Speculation.ngram(5), Speculation.parse("NGRAM:5"));
+        assertEquals(Speculation.NONE, Speculation.parse("none"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Speculation.parse("mtpx")).getMessage().contains("mtpx"));
+        assertThrows(IllegalArgumentException.class, () -> Speculation.parse("ngram:0"));
+        assertThrows(IllegalArgumentException.class, () -> Speculation.parse("ngram:x"));
+    }
+}
