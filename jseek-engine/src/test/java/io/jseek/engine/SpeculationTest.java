@@ -131,6 +131,7 @@ class SpeculationTest {
     @Test
     void promptLookupProposesWhatFollowedTheLatestMatch() {
         PromptLookup p = new PromptLookup(3);
+        p.accepted(2, 2); // past the first, shorter guess
         int[] out = new int[8];
         int[] seq = {5, 1, 2, 9, 9, 1, 2, 7, 8, 3, 1, 2};
         // "1 2" occurred last at 5..6, followed by 7 8 3.
@@ -141,10 +142,17 @@ class SpeculationTest {
         assertEquals(3, p.propose(seq2, seq2.length, 8, out));
         assertArrayEquals(new int[] {4, 0, 1}, java.util.Arrays.copyOf(out, 3));
         assertEquals(0, p.propose(new int[] {1, 2, 3, 4}, 4, 8, out), "no repeat, no guess");
+        p.accepted(3, 1);
+        assertEquals(2, p.propose(seq, seq.length, 8, out), "a partly kept guess shortens the next");
+        p.accepted(2, 2);
+        assertEquals(3, p.propose(seq, seq.length, 8, out), "a kept one lengthens it");
         p.accepted(3, 0);
-        assertEquals(1, p.propose(seq, seq.length, 8, out), "a refused guess shortens the next");
-        p.accepted(1, 1);
-        assertEquals(2, p.propose(seq, seq.length, 8, out), "a kept one lengthens it");
+        assertEquals(0, p.propose(seq, seq.length, 8, out), "a refused one rests a step");
+        assertEquals(1, p.propose(seq, seq.length, 8, out));
+        p.accepted(1, 0);
+        assertEquals(0, p.propose(seq, seq.length, 8, out), "twice: two steps");
+        assertEquals(0, p.propose(seq, seq.length, 8, out));
+        assertEquals(1, p.propose(seq, seq.length, 8, out));
     }
 
     @Test
