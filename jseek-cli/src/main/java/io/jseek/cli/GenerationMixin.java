@@ -59,7 +59,7 @@ final class GenerationMixin {
     java.nio.file.Path chatTemplate;
 
     @Option(names = "--spec", paramLabel = "MODE", defaultValue = "none",
-            description = "Speculative decoding: none, or ngram[:N] (prompt lookup: draft up to N tokens, default 8, "
+            description = "Speculative decoding: none, or ngram[:N] (prompt lookup: draft up to N tokens, default 7, "
                     + "from where the last few tokens occurred before; the same output, faster when the answer repeats "
                     + "its context, as code edits do). Default ${DEFAULT-VALUE}.")
     String spec;

@@ -17,6 +17,7 @@ import java.util.Locale;
 public record Speculation(Kind kind, int maxDraft) {
     /** No speculation: one token per forward pass. */
     public static final Speculation NONE = new Speculation(Kind.NONE, 0);
+    public static final int DEFAULT_DRAFT = 7;
 
     public enum Kind {
         NONE,
@@ -35,7 +36,10 @@ public record Speculation(Kind kind, int maxDraft) {
         return new Speculation(Kind.NGRAM, maxDraft);
     }
 
-    /** {@code none}, {@code ngram} or {@code ngram:N} (N: the most tokens a step; default 8). */
+    /**
+     * {@code none}, {@code ngram} or {@code ngram:N} (N: the most tokens a step; default {@value #DEFAULT_DRAFT}, so
+     * that a verify pass of the last token and its drafts stays within the small-batch kernels' eight rows).
+     */
     public static Speculation parse(String text) {
         String s = text.strip().toLowerCase(Locale.ROOT);
         String[] parts = s.split(":", 2);
@@ -46,7 +50,7 @@ public record Speculation(Kind kind, int maxDraft) {
                 }
                 yield NONE;
             }
-            case "ngram" -> ngram(parts.length > 1 ? draftLength(parts[1]) : 8);
+            case "ngram" -> ngram(parts.length > 1 ? draftLength(parts[1]) : DEFAULT_DRAFT);
             default -> throw new IllegalArgumentException("unknown speculation \"" + text
                     + "\"; expected none, ngram or ngram:N");
         };

@@ -157,7 +157,7 @@ class SpeculationTest {
 
     @Test
     void parsesTheOption() {
-        assertEquals(Speculation.ngram(8), Speculation.parse("ngram"));
+        assertEquals(Speculation.ngram(Speculation.DEFAULT_DRAFT), Speculation.parse("ngram"));
         assertEquals(Speculation.ngram(5), Speculation.parse("NGRAM:5"));
         assertEquals(Speculation.NONE, Speculation.parse("none"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Speculation.parse("mtpx")).getMessage().contains("mtpx"));

@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  * <li>Packed matrices ({@link PackedMatrix}), up to {@value #SMALL_BATCH} tokens: integer kernels over
- * groups of 16 interleaved rows, the activations quantized to int8 once per call.</li>
+ * groups of 16 interleaved rows, the activations quantized to int8 once per call, each group unpacked once for
+ * up to four tokens (the results those of one token at a time, bit for bit).</li>
  * <li>Stored tensors, one token: fused dequantize-and-dot kernels, two rows at a time
  * ({@code Tensor.dotRows2}); a few tokens: two rows × four tokens where the type has that kernel.</li>
  * <li>Everything else (prompts): rows decoded to floats once into column-major panels of 16 rows, and an
@@ -149,9 +150,7 @@ public final class MatMul {
             if (packed != null) {
                 if (tokens <= SMALL_BATCH) {
                     for (int g = from; g < to; g++) {
-                        for (int t = 0; t < tokens; t++) {
-                            packed.dotGroup(firstGroup + g, activations[t], y[t], yOff + g * GROUP);
-                        }
+                        packed.dotGroup(firstGroup + g, activations, tokens, y, yOff + g * GROUP);
                     }
                 } else {
                     panels(from, to);
@@ -484,9 +483,7 @@ public final class MatMul {
                 PackedMatrix m = (PackedMatrix) p.ws[k];
                 long local = g - (k == 0 ? 0 : p.groupEnds[k - 1]);
                 long group = m.groupOf(p.firstRows[k]) + local;
-                for (int t = 0; t < p.tokens[k]; t++) {
-                    m.dotGroup(group, p.activations[k][t], p.ys[k][t], p.yOffs[k] + (int) local * GROUP);
-                }
+                m.dotGroup(group, p.activations[k], p.tokens[k], p.ys[k], p.yOffs[k] + (int) local * GROUP);
             }
         }
     }

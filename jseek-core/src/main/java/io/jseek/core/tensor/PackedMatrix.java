@@ -247,6 +247,34 @@ public abstract sealed class PackedMatrix implements Matrix permits PackedMatrix
     public abstract void dotGroup(long g, PackedActivation a, float[] y, int yOff);
 
     /**
+     * {@link #dotGroup} for tokens [0, tokens) of {@code a} into {@code y[t][yOff ..]}, four and two at a time
+     * ({@link #dotGroup4}, {@link #dotGroup2}): the same results as one by one, bit for bit.
+     */
+    public final void dotGroup(long g, PackedActivation[] a, int tokens, float[][] y, int yOff) {
+        int t = 0;
+        for (; t + 3 < tokens; t += 4) {
+            dotGroup4(g, a, t, y, yOff);
+        }
+        for (; t + 1 < tokens; t += 2) {
+            dotGroup2(g, a[t], a[t + 1], y[t], yOff, y[t + 1], yOff);
+        }
+        if (t < tokens) {
+            dotGroup(g, a[t], y[t], yOff);
+        }
+    }
+
+    /**
+     * {@link #dotGroup} for two tokens at once: each weight vector loaded and unpacked once for both (a verify pass
+     * or a small batch pays the decoding once), each token's sums computed exactly as {@link #dotGroup} computes them,
+     * so the results are the one-token results bit for bit.
+     */
+    public abstract void dotGroup2(long g, PackedActivation a, PackedActivation b, float[] ya, int yaOff, float[] yb,
+                                   int ybOff);
+
+    /** {@link #dotGroup2} for tokens [t0, t0 + 4) of {@code a} into {@code y[t][yOff ..]}. */
+    abstract void dotGroup4(long g, PackedActivation[] a, int t0, float[][] y, int yOff);
+
+    /**
      * Decodes columns [c0, c1) (whole superblocks) of group {@code g} into {@code panel[(c − c0)·16 + i]} =
      * row i, column c (column-major), bit for bit as ggml decodes the stored blocks: (D·s)·(q − zero) − M·m.
      */
@@ -303,6 +331,34 @@ public abstract sealed class PackedMatrix implements Matrix permits PackedMatrix
         }
 
         private static final ThreadLocal<Sums> SUMS = ThreadLocal.withInitial(Sums::new);
+        /** The second token's, for the two-token kernels. */
+        private static final ThreadLocal<Sums> SUMS_B = ThreadLocal.withInitial(Sums::new);
+        /** Four tokens' sums, for the four-token kernel. */
+        private static final ThreadLocal<Sums[]> SUMS_4 = ThreadLocal.withInitial(
+                () -> new Sums[] {new Sums(), new Sums(), new Sums(), new Sums()});
+
+        @Override
+        void dotGroup4(long g, PackedActivation[] a, int t0, float[][] y, int yOff) {
+            if (kernel != Kernel.KQUANT4) {
+                dotGroup2(g, a[t0], a[t0 + 1], y[t0], yOff, y[t0 + 1], yOff);
+                dotGroup2(g, a[t0 + 2], a[t0 + 3], y[t0 + 2], yOff, y[t0 + 3], yOff);
+                return;
+            }
+            int rows = rowsIn(g);
+            Sums[] sums = SUMS_4.get();
+            for (int part = 0; part < PARTS; part++) {
+                for (Sums s : sums) {
+                    java.util.Arrays.fill(s.acc, 0f);
+                }
+                kquant4x4(g, part, a, t0, sums);
+                int valid = Math.min(L, rows - part * L);
+                if (valid > 0) {
+                    for (int k = 0; k < 4; k++) {
+                        System.arraycopy(sums[k].acc, 0, y[t0 + k], yOff + part * L, valid);
+                    }
+                }
+            }
+        }
 
         /**
          * y[yOff + i] = row i of group {@code g} · x for the group's rows, x given as {@code a} (quantized for
@@ -322,6 +378,34 @@ public abstract sealed class PackedMatrix implements Matrix permits PackedMatrix
                 int valid = Math.min(L, rows - part * L);
                 if (valid > 0) {
                     System.arraycopy(sums.acc, 0, y, yOff + part * L, valid);
+                }
+            }
+        }
+
+        @Override
+        public void dotGroup2(long g, PackedActivation a, PackedActivation b, float[] ya, int yaOff, float[] yb,
+                              int ybOff) {
+            if (kernel == Kernel.BLOCKS4) {
+                // Everything of Q4_0 / Q4_1 stays in registers per token; two tokens would not fit them.
+                dotGroup(g, a, ya, yaOff);
+                dotGroup(g, b, yb, ybOff);
+                return;
+            }
+            int rows = rowsIn(g);
+            Sums sa = SUMS.get();
+            Sums sb = SUMS_B.get();
+            for (int part = 0; part < PARTS; part++) {
+                java.util.Arrays.fill(sa.acc, 0f);
+                java.util.Arrays.fill(sb.acc, 0f);
+                if (kernel == Kernel.KQUANT4) {
+                    kquant4x2(g, part, a, b, sa, sb);
+                } else {
+                    bytes8x2(g, part, a, b, sa, sb);
+                }
+                int valid = Math.min(L, rows - part * L);
+                if (valid > 0) {
+                    System.arraycopy(sa.acc, 0, ya, yaOff + part * L, valid);
+                    System.arraycopy(sb.acc, 0, yb, ybOff + part * L, valid);
                 }
             }
         }
@@ -434,6 +518,164 @@ public abstract sealed class PackedMatrix implements Matrix permits PackedMatrix
                 }
                 dot.intoArray(sums.dots, 0);
                 finishSuperblock(o, part, b, a, sums);
+            }
+        }
+
+        /** kquant4 for two tokens: each byte vector loaded and split into nibbles once, the products per token. */
+        private void kquant4x2(long g, int part, PackedActivation a, PackedActivation a2, Sums sums, Sums sums2) {
+            int[] xp = a.pairs;
+            int[] xp2 = a2.pairs;
+            int[] subs = layout.runSubs();
+            int steps = layout.runLength();
+            long o = g * groupBytes;
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
+                IntVector dot = IntVector.zero(I);
+                IntVector dot2 = dot;
+                long p = o + pairsOff + part * 2L * L;
+                long sc = o + sOff + part * L;
+                for (int run = 0; run < runs; run++) {
+                    ShortVector lo = ShortVector.zero(S);
+                    ShortVector hi = lo;
+                    ShortVector lo2 = lo;
+                    ShortVector hi2 = lo;
+                    for (int k = 0; k < steps; k++, p += 2 * GROUP, xi += 2) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                        ShortVector vl = v.and((short) 15);
+                        ShortVector vh = v.lanewise(VectorOperators.LSHR, 4);
+                        lo = vl.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
+                        hi = vh.mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
+                        lo2 = vl.mul(IntVector.broadcast(I, xp2[xi]).reinterpretAsShorts()).add(lo2);
+                        hi2 = vh.mul(IntVector.broadcast(I, xp2[xi + 1]).reinterpretAsShorts()).add(hi2);
+                    }
+                    IntVector sl = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run], LE).castShape(I, 0);
+                    IntVector su = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run + 1], LE).castShape(I, 0);
+                    IntVector l = lo.reinterpretAsInts();
+                    IntVector u = hi.reinterpretAsInts();
+                    dot = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot);
+                    IntVector l2 = lo2.reinterpretAsInts();
+                    IntVector u2 = hi2.reinterpretAsInts();
+                    dot2 = l2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l2.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u2.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot2);
+                }
+                dot.intoArray(sums.dots, 0);
+                dot2.intoArray(sums2.dots, 0);
+                finishSuperblock(o, part, b, a, sums);
+                finishSuperblock(o, part, b, a2, sums2);
+            }
+        }
+
+        /** kquant4 for four tokens (the widest that keeps every accumulator in the 16 registers of AVX2). */
+        private void kquant4x4(long g, int part, PackedActivation[] a, int t0, Sums[] sums) {
+            int[] xp = a[t0].pairs;
+            int[] xp2 = a[t0 + 1].pairs;
+            int[] xp3 = a[t0 + 2].pairs;
+            int[] xp4 = a[t0 + 3].pairs;
+            int[] subs = layout.runSubs();
+            int steps = layout.runLength();
+            long o = g * groupBytes;
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
+                IntVector dot = IntVector.zero(I);
+                IntVector dot2 = dot;
+                IntVector dot3 = dot;
+                IntVector dot4 = dot;
+                long p = o + pairsOff + part * 2L * L;
+                long sc = o + sOff + part * L;
+                for (int run = 0; run < runs; run++) {
+                    ShortVector lo = ShortVector.zero(S);
+                    ShortVector hi = lo;
+                    ShortVector lo2 = lo;
+                    ShortVector hi2 = lo;
+                    ShortVector lo3 = lo;
+                    ShortVector hi3 = lo;
+                    ShortVector lo4 = lo;
+                    ShortVector hi4 = lo;
+                    for (int k = 0; k < steps; k++, p += 2 * GROUP, xi += 2) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                        ShortVector vl = v.and((short) 15);
+                        ShortVector vh = v.lanewise(VectorOperators.LSHR, 4);
+                        lo = vl.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(lo);
+                        hi = vh.mul(IntVector.broadcast(I, xp[xi + 1]).reinterpretAsShorts()).add(hi);
+                        lo2 = vl.mul(IntVector.broadcast(I, xp2[xi]).reinterpretAsShorts()).add(lo2);
+                        hi2 = vh.mul(IntVector.broadcast(I, xp2[xi + 1]).reinterpretAsShorts()).add(hi2);
+                        lo3 = vl.mul(IntVector.broadcast(I, xp3[xi]).reinterpretAsShorts()).add(lo3);
+                        hi3 = vh.mul(IntVector.broadcast(I, xp3[xi + 1]).reinterpretAsShorts()).add(hi3);
+                        lo4 = vl.mul(IntVector.broadcast(I, xp4[xi]).reinterpretAsShorts()).add(lo4);
+                        hi4 = vh.mul(IntVector.broadcast(I, xp4[xi + 1]).reinterpretAsShorts()).add(hi4);
+                    }
+                    IntVector sl = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run], LE).castShape(I, 0);
+                    IntVector su = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, data, sc + GROUP * subs[2 * run + 1], LE).castShape(I, 0);
+                    IntVector l = lo.reinterpretAsInts();
+                    IntVector u = hi.reinterpretAsInts();
+                    dot = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot);
+                    l = lo2.reinterpretAsInts();
+                    u = hi2.reinterpretAsInts();
+                    dot2 = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot2);
+                    l = lo3.reinterpretAsInts();
+                    u = hi3.reinterpretAsInts();
+                    dot3 = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot3);
+                    l = lo4.reinterpretAsInts();
+                    u = hi4.reinterpretAsInts();
+                    dot4 = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(l.lanewise(VectorOperators.ASHR, 16)).mul(sl)
+                            .add(u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(u.lanewise(VectorOperators.ASHR, 16)).mul(su))
+                            .add(dot4);
+                }
+                dot.intoArray(sums[0].dots, 0);
+                dot2.intoArray(sums[1].dots, 0);
+                dot3.intoArray(sums[2].dots, 0);
+                dot4.intoArray(sums[3].dots, 0);
+                for (int k = 0; k < 4; k++) {
+                    finishSuperblock(o, part, b, a[t0 + k], sums[k]);
+                }
+            }
+        }
+
+        /** bytes8 for two tokens: each byte vector loaded and widened once. */
+        private void bytes8x2(long g, int part, PackedActivation a, PackedActivation a2, Sums sums, Sums sums2) {
+            int[] xp = a.pairs;
+            int[] xp2 = a2.pairs;
+            int[] subs = layout.runSubs();
+            int steps = layout.runLength();
+            long o = g * groupBytes;
+            int xi = 0;
+            for (int b = 0; b < superblocks; b++, o += sbBytes) {
+                IntVector dot = IntVector.zero(I);
+                IntVector dot2 = dot;
+                long p = o + pairsOff + part * 2L * L;
+                long sc = o * scaleInData + scaleOff + part * L;
+                for (int run = 0; run < runs; run++) {
+                    ShortVector acc = ShortVector.zero(S);
+                    ShortVector acc2 = acc;
+                    for (int k = 0; k < steps; k++, p += 2 * GROUP, xi++) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(HALF_BYTES, data, p, LE).castShape(S, 0);
+                        acc = v.mul(IntVector.broadcast(I, xp[xi]).reinterpretAsShorts()).add(acc);
+                        acc2 = v.mul(IntVector.broadcast(I, xp2[xi]).reinterpretAsShorts()).add(acc2);
+                    }
+                    IntVector s = (IntVector) ByteVector.fromMemorySegment(QUARTER_BYTES, scaleData, sc + (long) scaleStride * subs[run], LE)
+                            .castShape(I, 0);
+                    IntVector w = acc.reinterpretAsInts();
+                    dot = w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(w.lanewise(VectorOperators.ASHR, 16))
+                            .mul(s).add(dot);
+                    IntVector w2 = acc2.reinterpretAsInts();
+                    dot2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(w2.lanewise(VectorOperators.ASHR, 16))
+                            .mul(s).add(dot2);
+                }
+                dot.intoArray(sums.dots, 0);
+                dot2.intoArray(sums2.dots, 0);
+                finishSuperblock(o, part, b, a, sums);
+                finishSuperblock(o, part, b, a2, sums2);
             }
         }
 

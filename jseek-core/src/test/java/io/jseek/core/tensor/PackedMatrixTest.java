@@ -64,6 +64,46 @@ class PackedMatrixTest {
         }
     }
 
+    /** Tokens four and two at once (each group unpacked once for them) give each one's one-token result, bit for bit. */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"})
+    void severalTokenKernelsEqualOneTokenKernels(String type) {
+        Assumptions.assumeTrue(PackedMatrix.SUPPORTED, "vectors narrower than 256 bits: nothing is packed");
+        JsonNode f = file(type);
+        Random rnd = new Random(11);
+        try (GgufFile g = GgufFile.open(TestData.file("quants/" + f.get("gguf").asText())); Arena arena = Arena.ofShared()) {
+            for (JsonNode t : f.get("tensors")) {
+                Tensor tensor = g.tensor(t.get("name").asText());
+                PackedMatrix p = PackedMatrix.allocate(tensor, arena::allocate);
+                assertTrue(p.packGroups(0, p.groups()));
+                int n = tensor.rowLength();
+                PackedActivation[] a = new PackedActivation[7];
+                for (int k = 0; k < a.length; k++) {
+                    float[] x = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        x[i] = (float) (rnd.nextGaussian() * (i % 89 == k ? 30 : 1));
+                    }
+                    a[k] = new PackedActivation();
+                    a[k].quantize(x, 0, n, p.layout());
+                }
+                for (long group = 0; group < p.groups(); group++) {
+                    float[][] one = new float[a.length][PackedMatrix.GROUP];
+                    float[][] together = new float[a.length][PackedMatrix.GROUP + 5];
+                    for (int k = 0; k < a.length; k++) {
+                        p.dotGroup(group, a[k], one[k], 0);
+                    }
+                    p.dotGroup(group, a, a.length, together, 5); // four, two, then one
+                    for (int k = 0; k < a.length; k++) {
+                        for (int r = 0; r < p.rowsIn(group); r++) {
+                            assertEquals(Float.floatToRawIntBits(one[k][r]), Float.floatToRawIntBits(together[k][5 + r]),
+                                    type + " " + tensor.name() + " group " + group + " token " + k + " row " + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"})
     void integerKernelComputesTheQuantizedActivationProduct(String type) {
