@@ -58,19 +58,12 @@ final class GenerationMixin {
                     + "bos_token, eos_token).")
     java.nio.file.Path chatTemplate;
 
-    @Option(names = "--spec", paramLabel = "MODE", defaultValue = "none",
-            description = "Speculative decoding: none, or ngram[:N] (prompt lookup: draft up to N tokens, default 7, "
-                    + "from where the last few tokens occurred before; the same output, faster when the answer repeats "
-                    + "its context, as code edits do). Default ${DEFAULT-VALUE}.")
-    String spec;
+    @Mixin
+    SpecOption spec;
 
     /** Applies --spec and --chat-template, if given, to the model. */
     void configure(LoadedModel model) {
-        try {
-            model.useSpeculation(io.jseek.engine.Speculation.parse(spec));
-        } catch (IllegalArgumentException e) {
-            throw new JseekException("--spec: " + e.getMessage());
-        }
+        spec.apply(model);
         if (chatTemplate == null) {
             return;
         }

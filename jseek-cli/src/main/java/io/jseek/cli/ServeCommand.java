@@ -81,6 +81,9 @@ final class ServeCommand implements Callable<Integer> {
             + "it, so a seeded sample is reproducible bit for bit (slower; no prefix cache). See docs/spark.md.")
     boolean batchInvariant;
 
+    @Mixin
+    SpecOption speculation;
+
     @Option(names = "--restart-on-fault", description = "When the engine stops on a fault (e.g. the model file changed "
             + "under it), reopen the model and serve again; /health answers 503 until then (default: stay down, 503).")
     boolean restartOnFault;
@@ -141,7 +144,7 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        LoadedModel m = LoadedModel.open(path, threadsOption.threads());
+        LoadedModel m = speculation.apply(LoadedModel.open(path, threadsOption.threads()));
         ContextPlan plan = context.plan(m, err);
         Runtime rt = Runtime.getRuntime();
         int kv = kvTokens != null ? kvTokens : defaultKvTokens(plan.contextLength(), parallel,
@@ -149,7 +152,7 @@ final class ServeCommand implements Callable<Integer> {
         server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue,
                 batchInvariant));
         if (restartOnFault) {
-            server.restartOnFault(() -> LoadedModel.open(path, threadsOption.threads()));
+            server.restartOnFault(() -> speculation.apply(LoadedModel.open(path, threadsOption.threads())));
         }
         err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",
                 path.getFileName(), server.url(), plan.contextLength(), Math.max(kv, plan.contextLength()), plan.cacheType(), parallel);

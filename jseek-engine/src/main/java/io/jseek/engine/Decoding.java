@@ -168,24 +168,38 @@ final class Decoding {
         return last;
     }
 
-    /** The sequence so far, prompt included: the first {@link #tokenCount} entries (for drafters; do not modify). */
-    int[] tokens() {
-        return recent;
-    }
-
-    int tokenCount() {
-        return recentCount;
-    }
-
     /** How many more tokens the limit allows. */
-    int tokensLeft() {
+    private int tokensLeft() {
         return opt.maxTokens() - generated;
     }
 
-    /** Counts a speculative pass: {@code proposed} tokens drafted, {@code kept} of them sampled as drafted. */
-    void drafted(int proposed, int kept) {
-        drafted += proposed;
-        accepted += kept;
+    /**
+     * Proposes this sequence's drafts for its next verify pass into {@code draft}: at most {@code room} (what the
+     * context and the token limit leave after the last sampled token). Returns how many.
+     */
+    int propose(Drafter drafter, int room, int[] draft) {
+        int max = Math.min(room, tokensLeft() - 1);
+        return max > 0 ? drafter.propose(recent, recentCount, max, draft) : 0;
+    }
+
+    /**
+     * Samples from a verify pass's rows — {@code rows[from + j]} the logits after the last sampled token (j = 0)
+     * and after draft j − 1 — while the samples equal the drafts; {@code base} is the cache position of the fed last
+     * token, for the room check. Returns how many drafts were kept (those fed tokens stay in the cache; the caller
+     * cuts the rest); {@link #stopped} tells whether the sequence ended. The cache then holds what one-token decoding
+     * would have fed.
+     */
+    int verify(float[][] rows, int from, int[] draft, int n, int base, int contextLength, Drafter drafter) {
+        int j = 0;
+        while (step(rows[from + j], base + 1 + j < contextLength) && j < n && last == draft[j]) {
+            j++;
+        }
+        if (n > 0) {
+            drafted += n;
+            accepted += j;
+            drafter.accepted(n, j);
+        }
+        return j;
     }
 
     boolean stopped() {

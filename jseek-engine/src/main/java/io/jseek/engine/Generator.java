@@ -47,40 +47,20 @@ final class Generator {
 
     /**
      * Decoding with drafts: each pass feeds the last sampled token and the drafter's proposals after it, then samples
-     * from each row of logits in turn while the samples equal the proposals. The first sample that differs (or the
-     * one after every proposal) is the pass's last token, fed by the next pass; the proposals after it are cut from
-     * the cache. The cache then holds exactly what one-token decoding would have fed.
+     * from each row of logits in turn while the samples equal the proposals ({@link Decoding#verify}); the proposals
+     * after the first refused one are cut from the cache.
      */
     private void speculate(Session session, Decoding d, Drafter drafter) {
         int[] draft = new int[drafter.maxDraft()];
         int[] feed = new int[draft.length + 1];
-        while (true) {
+        do {
             int base = session.position();
-            // Room: the fed tokens must fit the context, and proposals past the token limit are wasted.
-            int room = Math.min(session.contextLength() - base - 1, d.tokensLeft() - 1);
-            int n = room > 0 ? drafter.propose(d.tokens(), d.tokenCount(), room, draft) : 0;
+            int n = d.propose(drafter, session.contextLength() - base - 1, draft);
             feed[0] = d.last();
             System.arraycopy(draft, 0, feed, 1, n);
             float[][] rows = model.forward(session, java.util.Arrays.copyOf(feed, n + 1), n > 0);
-            int j = 0;
-            boolean going;
-            while (true) {
-                going = d.step(rows[j], base + 1 + j < session.contextLength());
-                if (!going || j == n || d.last() != draft[j]) {
-                    break;
-                }
-                j++;
-            }
-            if (n > 0) {
-                d.drafted(n, j);
-                drafter.accepted(n, j);
-            }
-            // Keep the fed token and the j proposals the samples confirmed; drop the rest.
-            session.truncate(base + 1 + j);
-            if (!going) {
-                return;
-            }
-        }
+            session.truncate(base + 1 + d.verify(rows, 0, draft, n, base, session.contextLength(), drafter));
+        } while (!d.stopped());
     }
 
     /** Holds back answer text that might be the start of a stop string, and cuts the text at a stop string. */

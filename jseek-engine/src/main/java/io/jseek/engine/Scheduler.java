@@ -92,7 +92,7 @@ public final class Scheduler implements AutoCloseable {
     /** A point-in-time view for health checks and metrics. */
     public record Stats(int running, int waiting, int kvBlocksUsed, int kvBlocksTotal, int prefixCacheBlocks,
                         long prefixQueryTokens, long prefixHitTokens, long promptTokens, long generatedTokens,
-                        long steps, long cancelled) {
+                        long steps, long cancelled, long draftedTokens, long acceptedTokens) {
     }
 
     private final class Sequence implements Handle {
@@ -105,6 +105,10 @@ public final class Scheduler implements AutoCloseable {
         Session session;
         int fed;
         Decoding decoding;
+        /** Speculative decoding ({@link LoadedModel#speculation}): the drafter, its proposals this step; null without. */
+        Drafter drafter;
+        int[] draft;
+        int drafts;
         long started;
         long promptDone;
 
@@ -148,6 +152,8 @@ public final class Scheduler implements AutoCloseable {
     private final AtomicLong generatedTokens = new AtomicLong();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicLong draftedTokens = new AtomicLong();
+    private final AtomicLong acceptedTokens = new AtomicLong();
 
     public Scheduler(LoadedModel model, Config config) {
         this.model = model;
@@ -198,7 +204,8 @@ public final class Scheduler implements AutoCloseable {
             queued = waiting.size();
         }
         return new Stats(runningCount, queued, pool.used(), pool.capacity(), cacheSize, prefixQueries.get(),
-                prefixHits.get(), promptTokens.get(), generatedTokens.get(), steps.get(), cancelled.get());
+                prefixHits.get(), promptTokens.get(), generatedTokens.get(), steps.get(), cancelled.get(),
+                draftedTokens.get(), acceptedTokens.get());
     }
 
     /** Cancels everything, waits for the scheduler's thread and frees the cache. */
@@ -279,6 +286,8 @@ public final class Scheduler implements AutoCloseable {
             }
             s.started = System.nanoTime();
             s.session = net.newSession(config.contextLength(), pool);
+            s.drafter = model.speculation().drafter();
+            s.draft = s.drafter != null ? new int[s.drafter.maxDraft()] : null;
             if (!s.cancel && !config.batchInvariant()) {
                 List<KvBlock> prefix = cache.lookup(s.prompt);
                 s.session.attachPrefix(prefix);
@@ -308,12 +317,19 @@ public final class Scheduler implements AutoCloseable {
         Batch.Builder batch = new Batch.Builder();
         List<Sequence> parts = new ArrayList<>();
         List<int[]> chunks = new ArrayList<>();
+        // Drafts take KV positions too: only while every running sequence could still get a block.
+        boolean roomToDraft = pool.capacity() - pool.used() + cache.size() > active.size();
         for (Sequence s : active) {
             if (s.decoding != null) {
-                int[] one = {s.decoding.last()};
-                batch.add(s.session, one);
+                // The last sampled token, and with speculation the drafts after it, each row giving logits.
+                s.drafts = s.drafter == null || !roomToDraft ? 0 : s.decoding.propose(s.drafter,
+                        s.session.contextLength() - s.session.position() - 1, s.draft);
+                int[] feed = new int[1 + s.drafts];
+                feed[0] = s.decoding.last();
+                System.arraycopy(s.draft == null ? feed : s.draft, 0, feed, 1, s.drafts);
+                batch.add(s.session, feed, feed.length);
                 parts.add(s);
-                chunks.add(one);
+                chunks.add(feed);
             }
         }
         int budget = config.prefillChunk();
@@ -341,8 +357,11 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         steps.incrementAndGet();
+        int row = 0; // the first logits row of part i
         for (int i = 0; i < parts.size(); i++) {
             Sequence s = parts.get(i);
+            int from = row;
+            row += s.decoding != null ? chunks.get(i).length : 1;
             try {
                 if (s.decoding == null) {
                     s.fed += chunks.get(i).length;
@@ -352,9 +371,19 @@ public final class Scheduler implements AutoCloseable {
                     }
                     s.promptDone = System.nanoTime();
                     s.decoding = new Decoding(model.tokenizer(), s.prompt, s.options, s.listener);
+                    generatedTokens.incrementAndGet();
+                    if (!s.decoding.step(logits[from], s.session.position() < s.session.contextLength())) {
+                        finish(s);
+                    }
+                    continue;
                 }
-                generatedTokens.incrementAndGet();
-                if (!s.decoding.step(logits[i], s.session.position() < s.session.contextLength())) {
+                int base = s.session.position() - chunks.get(i).length;
+                int kept = s.decoding.verify(logits, from, s.draft, s.drafts, base, s.session.contextLength(), s.drafter);
+                s.session.truncate(base + 1 + kept);
+                generatedTokens.addAndGet(1 + kept);
+                draftedTokens.addAndGet(s.drafts);
+                acceptedTokens.addAndGet(kept);
+                if (s.decoding.stopped()) {
                     finish(s);
                 }
             } catch (RuntimeException e) {

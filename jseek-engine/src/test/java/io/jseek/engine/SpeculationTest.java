@@ -128,6 +128,69 @@ class SpeculationTest {
         }
     }
 
+    /**
+     * The scheduler speculates per sequence inside its shared batches (drafting and non-drafting sequences, prefill
+     * chunks beside verify passes): in batch-invariant mode every request's tokens and their log-probabilities are
+     * those of the same scheduler without drafts, bit for bit.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"r1qwen-q8_0.gguf", "ds3-q4_0.gguf"})
+    void schedulerKeepsEveryTokenAndLogprob(String file) throws Exception {
+        try (LoadedModel m = LoadedModel.open(DATA.resolve(file), 2)) {
+            List<int[]> prompts = new java.util.ArrayList<>();
+            List<GenerationOptions> options = new java.util.ArrayList<>();
+            for (int i = 0; i < PROMPTS.length; i++) {
+                prompts.add(m.tokenizer().encode(PROMPTS[i], true, false));
+                SamplerConfig sampler = i % 2 == 0 ? SamplerConfig.greedy()
+                        : new SamplerConfig(0.9f, 40, 0.95f, 0.05f, 1, 0, 0, 64, 30 + i);
+                options.add(new GenerationOptions(32, sampler, List.of(), false, 1, null));
+            }
+            m.useSpeculation(Speculation.NONE);
+            List<Object[]> plain = schedule(m, prompts, options);
+            m.useSpeculation(Speculation.ngram(5));
+            List<Object[]> spec = schedule(m, prompts, options);
+            int drafted = 0;
+            int accepted = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals((float[]) plain.get(i)[0], (float[]) spec.get(i)[0], file + " request " + i);
+                Generation g = (Generation) spec.get(i)[1];
+                drafted += g.draftedTokens();
+                accepted += g.acceptedTokens();
+            }
+            assertTrue(accepted > 0 && accepted < drafted, file + ": " + accepted + " of " + drafted + " kept");
+        }
+    }
+
+    /** Every request through one batch-invariant 4-slot scheduler; per request its (token, logprob)s and result. */
+    private static List<Object[]> schedule(LoadedModel m, List<int[]> prompts, List<GenerationOptions> options)
+            throws Exception {
+        try (Scheduler s = new Scheduler(m, new Scheduler.Config(4, 128, 1024, CacheType.F32, 5, 8, true))) {
+            List<Scheduler.Handle> handles = new java.util.ArrayList<>();
+            List<List<Float>> seen = new java.util.ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                List<Float> mine = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                seen.add(mine);
+                handles.add(s.submit(prompts.get(i), options.get(i), new GenerationListener() {
+                    @Override
+                    public void onToken(TokenLogprob token) {
+                        mine.add((float) token.id());
+                        mine.add(token.logprob());
+                    }
+                }));
+            }
+            List<Object[]> out = new java.util.ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                Generation g = handles.get(i).result().get();
+                float[] a = new float[seen.get(i).size()];
+                for (int k = 0; k < a.length; k++) {
+                    a[k] = seen.get(i).get(k);
+                }
+                out.add(new Object[] {a, g});
+            }
+            return out;
+        }
+    }
+
     @Test
     void promptLookupProposesWhatFollowedTheLatestMatch() {
         PromptLookup p = new PromptLookup(3);

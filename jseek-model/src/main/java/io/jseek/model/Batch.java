@@ -17,8 +17,15 @@ public final class Batch {
     final int[] tokens;
     /** Per part: its last row. */
     final int[] lastRow;
+    /** The rows whose logits a forward pass returns (unless it returns every row's): each part's last few, in order. */
+    final int[] logitRows;
 
     private Batch(List<Session> sessions, List<int[]> tokenLists) {
+        this(sessions, tokenLists, null);
+    }
+
+    /** {@code withLogits}: per part, how many of its last rows give logits (null: one each). */
+    private Batch(List<Session> sessions, List<int[]> tokenLists, List<Integer> withLogits) {
         int n = sessions.size();
         if (n == 0) {
             throw new IllegalArgumentException("an empty batch");
@@ -51,6 +58,21 @@ public final class Batch {
             }
             lastRow[p] = r - 1;
         }
+        int wanted = 0;
+        for (int p = 0; p < n; p++) {
+            int k = withLogits == null ? 1 : withLogits.get(p);
+            if (k < 1 || k > partTokens[p].length) {
+                throw new IllegalArgumentException("logits of " + k + " rows of a part of " + partTokens[p].length);
+            }
+            wanted += k;
+        }
+        logitRows = new int[wanted];
+        for (int p = 0, i = 0; p < n; p++) {
+            int k = withLogits == null ? 1 : withLogits.get(p);
+            for (int j = k - 1; j >= 0; j--) {
+                logitRows[i++] = lastRow[p] - j;
+            }
+        }
     }
 
     /**
@@ -76,15 +98,22 @@ public final class Batch {
     public static final class Builder {
         private final List<Session> sessions = new ArrayList<>();
         private final List<int[]> tokens = new ArrayList<>();
+        private final List<Integer> withLogits = new ArrayList<>();
 
         public Builder add(Session session, int[] partTokens) {
+            return add(session, partTokens, 1);
+        }
+
+        /** A part whose last {@code logitRows} rows give logits (a speculative verify: all of them). */
+        public Builder add(Session session, int[] partTokens, int logitRows) {
             sessions.add(session);
             tokens.add(partTokens);
+            withLogits.add(logitRows);
             return this;
         }
 
         public Batch build() {
-            return new Batch(sessions, tokens);
+            return new Batch(sessions, tokens, withLogits);
         }
     }
 

@@ -72,7 +72,8 @@ final class Blocks {
 
     /**
      * The end of every forward pass: moves each session past its tokens, then the final norm and output
-     * projection of every row, or only of each part's last (one part: into the workspace's logits).
+     * projection of every row, or only of the rows each part asks for (its last by default; one part: into the
+     * workspace's logits).
      */
     static float[][] finish(WorkerPool pool, Workspace ws, Batch batch, float[] norm, float eps, Matrix output,
                             boolean allLogits) {
@@ -87,12 +88,12 @@ final class Blocks {
             matmul(pool, output, ws.normed, t, out);
             return out;
         }
-        int parts = batch.parts.length;
-        for (int p = 0; p < parts; p++) {
-            VectorMath.rmsNorm(ws.normed[p], 0, ws.x[batch.lastRow[p]], 0, norm, norm.length, eps);
+        int rows = batch.logitRows.length;
+        for (int i = 0; i < rows; i++) {
+            VectorMath.rmsNorm(ws.normed[i], 0, ws.x[batch.logitRows[i]], 0, norm, norm.length, eps);
         }
-        float[][] out = parts <= ws.logits.length ? ws.logits(parts) : new float[parts][vocab];
-        matmul(pool, output, ws.normed, parts, out);
+        float[][] out = rows <= ws.logits.length ? ws.logits(rows) : new float[rows][vocab];
+        matmul(pool, output, ws.normed, rows, out);
         return out;
     }
 

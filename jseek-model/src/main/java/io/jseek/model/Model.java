@@ -41,8 +41,9 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
     /**
      * One forward pass over several sequences at once (continuous batching): each part's tokens are fed at
      * its session's next positions; the weights are streamed once for all of them. Returns the logits after
-     * every token ({@code allLogits}) or after each part's last token ({@code [parts][vocab]}; for small
-     * batches the array belongs to the model and this thread, and the next call on the thread overwrites it).
+     * every token ({@code allLogits}) or after the rows each part asks for, in order (its last token unless
+     * {@link Batch.Builder#add(Session, int[], int)} asked for more; for small batches the array belongs to the model
+     * and this thread, and the next call on the thread overwrites it).
      */
     float[][] forward(Batch batch, boolean allLogits);
 

@@ -52,6 +52,10 @@ final class Metrics {
         schedulerCounter("jseek_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", Scheduler.Stats::prefixQueryTokens);
         schedulerCounter("jseek_prefix_cache_hits_total", "Prompt tokens found in the prefix cache.", Scheduler.Stats::prefixHitTokens);
         schedulerCounter("jseek_engine_steps_total", "Batched forward passes.", Scheduler.Stats::steps);
+        schedulerCounter("jseek_spec_decode_num_draft_tokens_total", "Tokens proposed by speculative decoding (serve --spec).",
+                Scheduler.Stats::draftedTokens);
+        schedulerCounter("jseek_spec_decode_num_accepted_tokens_total",
+                "Proposed tokens the model kept (each a token without a forward pass of its own).", Scheduler.Stats::acceptedTokens);
         GaugeWithCallback.builder().name("jseek_http_connections").help("Open HTTP connections.")
                 .callback(cb -> cb.call(transport.get().open())).register(registry);
         CounterWithCallback.builder().name("jseek_http_connections_refused_total")

@@ -164,7 +164,12 @@ record Responses(String id, long created, String model, boolean chat) {
         u.put("prompt_tokens", promptTokens).put("completion_tokens", completion)
                 .put("total_tokens", promptTokens + completion);
         u.putObject("prompt_tokens_details").put("cached_tokens", cached);
-        u.putObject("completion_tokens_details").put("reasoning_tokens", g.reasoningTokens());
+        ObjectNode details = u.putObject("completion_tokens_details").put("reasoning_tokens", g.reasoningTokens());
+        if (g.draftedTokens() > 0) {
+            // Speculative decoding (serve --spec), in the fields of OpenAI's predicted outputs.
+            details.put("accepted_prediction_tokens", g.acceptedTokens())
+                    .put("rejected_prediction_tokens", g.draftedTokens() - g.acceptedTokens());
+        }
         u.put("prompt_cache_hit_tokens", cached).put("prompt_cache_miss_tokens", promptTokens - cached);
         return u;
     }
