@@ -49,7 +49,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         try (LoadedModel m = LoadedModel.open(modelOption.resolve(), threadsOption.threads())) {
-            gen.configure(m);
+            gen.configure(m, threadsOption.threads());
             ChatSession chat = m.chat(gen.plan(m, spec.commandLine().getErr()));
             if (system != null) {
                 chat.system(system);

@@ -61,9 +61,9 @@ final class GenerationMixin {
     @Mixin
     SpecOption spec;
 
-    /** Applies --spec and --chat-template, if given, to the model. */
-    void configure(LoadedModel model) {
-        spec.apply(model);
+    /** Applies --spec and --chat-template, if given, to the model ({@code threads}: a draft model's). */
+    void configure(LoadedModel model, int threads) {
+        spec.apply(model, threads);
         if (chatTemplate == null) {
             return;
         }

@@ -57,7 +57,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel m = LoadedModel.open(modelOption.resolve(), threadsOption.threads())) {
-            gen.configure(m);
+            gen.configure(m, threadsOption.threads());
             var plan = gen.plan(m, err);
             var options = gen.options(m);
             if (verbose) {

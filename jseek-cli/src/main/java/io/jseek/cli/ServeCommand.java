@@ -144,7 +144,7 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        LoadedModel m = speculation.apply(LoadedModel.open(path, threadsOption.threads()));
+        LoadedModel m = speculation.apply(LoadedModel.open(path, threadsOption.threads()), threadsOption.threads());
         ContextPlan plan = context.plan(m, err);
         Runtime rt = Runtime.getRuntime();
         int kv = kvTokens != null ? kvTokens : defaultKvTokens(plan.contextLength(), parallel,
@@ -152,7 +152,7 @@ final class ServeCommand implements Callable<Integer> {
         server.ready(m, new Scheduler.Config(parallel, plan.contextLength(), kv, plan.cacheType(), prefillChunk, queue,
                 batchInvariant));
         if (restartOnFault) {
-            server.restartOnFault(() -> speculation.apply(LoadedModel.open(path, threadsOption.threads())));
+            server.restartOnFault(() -> speculation.apply(LoadedModel.open(path, threadsOption.threads()), threadsOption.threads()));
         }
         err.printf("jseek: serving %s on %s (context %d per request, KV cache %d positions %s shared by %d parallel requests)%n",
                 path.getFileName(), server.url(), plan.contextLength(), Math.max(kv, plan.contextLength()), plan.cacheType(), parallel);

@@ -165,6 +165,34 @@ class CliTest {
         assertTrue(legacy.out().contains("480 bytes per token at F16"), legacy.out());
     }
 
+    /** --spec gives the same text and says what the drafts did; bad modes and draft models are named. */
+    @Test
+    void speculationKeepsTheAnswerAndExplainsBadModes() {
+        String model = DATA.resolve("r1qwen-q8_0.gguf").toString();
+        String[] base = {"run", "-m", model, "--raw", "--temp", "0", "-n", "24", "-t", "1", "-p", "the cat the cat the cat the"};
+        Result plain = run(null, base);
+        assertEquals(0, plain.code(), plain.err());
+        for (String spec : new String[] {"ngram:4", "draft:" + DATA.resolve("r1qwen-f32.gguf")}) {
+            String[] args = java.util.Arrays.copyOf(base, base.length + 2);
+            args[base.length] = "--spec";
+            args[base.length + 1] = spec;
+            Result r = run(null, args);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(plain.out(), r.out(), spec);
+            if (spec.startsWith("draft:")) {
+                // The F32 original drafting for its Q8_0 copy: it always proposes, and most is kept.
+                assertTrue(r.err().matches("(?s).*drafts: \\d+ of \\d+ kept.*"), spec + ": " + r.err());
+            }
+        }
+        Result bad = run(null, "run", "-m", model, "-p", "x", "--spec", "magic");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--spec: unknown speculation \"magic\""), bad.err());
+        Result missing = run(null, "run", "-m", model, "-p", "x", "--spec", "draft:" + tmp.resolve("none.gguf"));
+        assertTrue(missing.err().contains("--spec: no draft model at"), missing.err());
+        Result vocab = run(null, "run", "-m", model, "-p", "x", "--spec", "draft:" + DATA.resolve("ds3-q4_0.gguf"));
+        assertTrue(vocab.err().contains("has another vocabulary"), vocab.err());
+    }
+
     @Test
     void theEmbeddedDefaultModelNeedsNoArguments() {
         Result info = run(null, "info");

@@ -13,4 +13,8 @@ interface Drafter {
 
     /** How many of the last proposal's {@code proposed} tokens the model kept. */
     void accepted(int proposed, int kept);
+
+    /** Frees what the drafter holds (a draft model's cache); it is not used again. */
+    default void close() {
+    }
 }

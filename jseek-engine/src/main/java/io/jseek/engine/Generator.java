@@ -38,7 +38,11 @@ final class Generator {
                     logits = model.forward(session, new int[] {d.last()}, false)[0];
                 } while (d.step(logits, session.position() < session.contextLength()));
             } else {
-                speculate(session, d, drafter);
+                try {
+                    speculate(session, d, drafter);
+                } finally {
+                    drafter.close();
+                }
             }
         }
         long t2 = System.nanoTime();

@@ -100,9 +100,23 @@ public final class LoadedModel implements AutoCloseable {
 
     /**
      * Decodes with drafts from now on ({@link Speculation}; {@link Speculation#NONE} turns it off): the same tokens,
-     * fewer forward passes when the drafts are good. Applies to {@link #complete} and {@link #chat} conversations.
+     * fewer forward passes when the drafts are good. Applies to {@link #complete}, {@link #chat} conversations and
+     * schedulers. A draft model's vocabulary must be this model's; it stays the caller's to close.
      */
     public void useSpeculation(Speculation s) {
+        if (s.draft() != null) {
+            byte[][] mine = tokenizer.pieces();
+            byte[][] theirs = s.draft().tokenizer().pieces();
+            int differs = 0;
+            while (differs < Math.min(mine.length, theirs.length) && java.util.Arrays.equals(mine[differs], theirs[differs])) {
+                differs++;
+            }
+            if (differs < Math.max(mine.length, theirs.length)) {
+                throw new JseekException("the draft model " + s.draft().path().getFileName() + " has another vocabulary than "
+                        + path.getFileName() + " (" + theirs.length + " and " + mine.length + " tokens, the first "
+                        + "difference at token " + differs + "): drafts must be in the model's own tokens");
+            }
+        }
         this.speculation = java.util.Objects.requireNonNull(s);
     }
 

@@ -4,9 +4,7 @@ package io.jseek.engine;
  * Prompt-lookup drafting: finds the latest earlier place where the sequence's last n tokens occurred (n from
  * {@value #LONGEST} down to {@value #SHORTEST}: the longest match is the best evidence) and proposes the tokens that
  * followed it. Strong wherever the answer repeats its context: code edits, quoting retrieved text, structured output.
- * The draft length adapts: it starts at two, then one more than was kept last time, growing while everything is kept; after a proposal
- * refused outright the lookup rests for 1, 2, 4 … (at most {@value #LONGEST_REST}) steps, so that text that does not
- * repeat itself pays little for the attempts.
+ * The length adapts ({@link DraftLength}).
  */
 final class PromptLookup implements Drafter {
     static final int LONGEST = 4;
@@ -14,31 +12,20 @@ final class PromptLookup implements Drafter {
     /** How far back to look, so that a step's cost stays bounded on long contexts. */
     static final int WINDOW = 16_384;
 
-    static final int LONGEST_REST = 32;
-
-    private final int maxDraft;
-    private int length;
-    /** Proposals refused outright in a row, and steps left to rest. */
-    private int misses;
-    private int rest;
+    private final DraftLength length;
 
     PromptLookup(int maxDraft) {
-        this.maxDraft = maxDraft;
-        this.length = Math.min(2, maxDraft); // a cheap first guess; it grows while kept
+        this.length = new DraftLength(maxDraft);
     }
 
     @Override
     public int maxDraft() {
-        return maxDraft;
+        return length.max();
     }
 
     @Override
     public int propose(int[] tokens, int count, int max, int[] out) {
-        int want = Math.min(max, length);
-        if (rest > 0) {
-            rest--;
-            return 0;
-        }
+        int want = Math.min(max, length.next());
         if (want < 1) {
             return 0;
         }
@@ -67,8 +54,6 @@ final class PromptLookup implements Drafter {
 
     @Override
     public void accepted(int proposed, int kept) {
-        length = kept == proposed ? Math.min(maxDraft, length + 1) : Math.max(1, kept + 1);
-        misses = kept == 0 ? misses + 1 : 0;
-        rest = misses == 0 ? 0 : Math.min(LONGEST_REST, 1 << Math.min(misses - 1, 5));
+        length.kept(proposed, kept);
     }
 }

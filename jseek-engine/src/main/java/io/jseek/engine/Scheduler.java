@@ -408,6 +408,9 @@ public final class Scheduler implements AutoCloseable {
         if (s.session != null) {
             s.session.close();
         }
+        if (s.drafter != null) {
+            s.drafter.close();
+        }
         runningCount = active.size();
         s.result.completeExceptionally(error);
     }
@@ -428,6 +431,9 @@ public final class Scheduler implements AutoCloseable {
             cache.add(s.session, Arrays.copyOf(all, Math.min(held, all.length)));
         }
         s.session.close();
+        if (s.drafter != null) {
+            s.drafter.close();
+        }
         runningCount = active.size();
         cacheSize = cache.size();
         s.result.complete(g);

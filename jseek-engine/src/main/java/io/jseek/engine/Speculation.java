@@ -13,27 +13,41 @@ import java.util.Locale;
  *
  * @param kind     where proposals come from
  * @param maxDraft the most tokens proposed per step (the drafter adapts below it to what gets accepted)
+ * @param draft    the draft model ({@link Kind#DRAFT}), else null
  */
-public record Speculation(Kind kind, int maxDraft) {
+public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
     /** No speculation: one token per forward pass. */
-    public static final Speculation NONE = new Speculation(Kind.NONE, 0);
+    public static final Speculation NONE = new Speculation(Kind.NONE, 0, null);
     public static final int DEFAULT_DRAFT = 7;
 
     public enum Kind {
         NONE,
         /** Prompt lookup: the tokens that followed the latest earlier occurrence of the last few tokens. */
-        NGRAM
+        NGRAM,
+        /** A smaller model of the same vocabulary proposes its greedy continuation. */
+        DRAFT
     }
 
     public Speculation {
         if (kind == Kind.NONE ? maxDraft != 0 : maxDraft < 1 || maxDraft > 64) {
             throw new IllegalArgumentException("the draft length must be from 1 to 64, got " + maxDraft);
         }
+        if ((kind == Kind.DRAFT) != (draft != null)) {
+            throw new IllegalArgumentException("a draft model goes with speculation kind DRAFT only");
+        }
     }
 
     /** Prompt lookup proposing up to {@code maxDraft} tokens a step. */
     public static Speculation ngram(int maxDraft) {
-        return new Speculation(Kind.NGRAM, maxDraft);
+        return new Speculation(Kind.NGRAM, maxDraft, null);
+    }
+
+    /**
+     * Drafts from {@code draft} (the same vocabulary as the model it is used with; checked by
+     * {@link LoadedModel#useSpeculation}), up to {@code maxDraft} tokens a step.
+     */
+    public static Speculation draft(LoadedModel draft, int maxDraft) {
+        return new Speculation(Kind.DRAFT, maxDraft, java.util.Objects.requireNonNull(draft));
     }
 
     /**
@@ -69,11 +83,16 @@ public record Speculation(Kind kind, int maxDraft) {
         return switch (kind) {
             case NONE -> null;
             case NGRAM -> new PromptLookup(maxDraft);
+            case DRAFT -> new DraftModel(draft, maxDraft);
         };
     }
 
     @Override
     public String toString() {
-        return kind == Kind.NONE ? "none" : kind.name().toLowerCase(Locale.ROOT) + ":" + maxDraft;
+        return switch (kind) {
+            case NONE -> "none";
+            case NGRAM -> "ngram:" + maxDraft;
+            case DRAFT -> "draft:" + draft.path() + ":" + maxDraft;
+        };
     }
 }

@@ -34,9 +34,9 @@ class SpeculationTest {
     void sameTokensAsPlainDecoding(String file) {
         Path path = (file.startsWith("models/") ? MODELS : DATA).resolve(Path.of(file).getFileName());
         MatMul.batchInvariant(true);
-        try (LoadedModel m = LoadedModel.open(path, 2)) {
-            int[] drafted = new int[2];
-            int[] accepted = new int[2];
+        try (LoadedModel m = LoadedModel.open(path, 2); LoadedModel draft = LoadedModel.open(path, 1)) {
+            int[] drafted = new int[3];
+            int[] accepted = new int[3];
             for (int i = 0; i < PROMPTS.length; i++) {
                 int[] prompt = m.tokenizer().encode(PROMPTS[i], true, false);
                 for (SamplerConfig sampler : new SamplerConfig[] {SamplerConfig.greedy(),
@@ -45,7 +45,8 @@ class SpeculationTest {
                     Generation plain = run(m, prompt, opt, null);
                     // Prompt lookup, and an oracle that knows the answer but spoils every other proposal's last
                     // token: kept and refused drafts on every model, whatever its random weights repeat.
-                    Drafter[] drafters = {Speculation.ngram(6).drafter(), new Oracle(prompt.length, plain.tokens())};
+                    Drafter[] drafters = {Speculation.ngram(6).drafter(), new Oracle(prompt.length, plain.tokens()),
+                        Speculation.draft(draft, 4).drafter()};
                     for (int k = 0; k < drafters.length; k++) {
                         Generation spec = run(m, prompt, opt, drafters[k]);
                         String what = file + " prompt " + i + " " + sampler + " " + drafters[k].getClass().getSimpleName();
@@ -58,8 +59,47 @@ class SpeculationTest {
                 }
             }
             assertTrue(accepted[1] > 0 && accepted[1] < drafted[1], file + ": " + accepted[1] + " of " + drafted[1]);
+            // The model drafting for itself: its greedy drafts are its greedy answer (kept unless sampling differs).
+            assertTrue(accepted[2] > drafted[2] / 2, file + " drafting for itself: " + accepted[2] + " of " + drafted[2]);
         } finally {
             MatMul.batchInvariant(false);
+        }
+    }
+
+    /**
+     * A draft model of the same weights at lower precision (r1qwen Q8_0 drafting for its F32 original, as a 1.5B
+     * drafts for a 7B): the same tokens as plain decoding, most drafts kept; through the public API.
+     */
+    @Test
+    void draftModelOfTheSameVocabulary() {
+        MatMul.batchInvariant(true);
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("r1qwen-f32.gguf"), 2);
+             LoadedModel small = LoadedModel.open(DATA.resolve("r1qwen-q8_0.gguf"), 2)) {
+            int drafted = 0;
+            int accepted = 0;
+            for (int i = 0; i < PROMPTS.length; i++) {
+                GenerationOptions opt = new GenerationOptions(40, SamplerConfig.greedy(), List.of(), false);
+                m.useSpeculation(Speculation.NONE);
+                Generation plain = m.complete(PROMPTS[i], new ContextPlan(256, CacheType.F32), opt, new GenerationListener() { });
+                m.useSpeculation(Speculation.draft(small, 5));
+                Generation spec = m.complete(PROMPTS[i], new ContextPlan(256, CacheType.F32), opt, new GenerationListener() { });
+                assertArrayEquals(plain.tokens(), spec.tokens(), "prompt " + i);
+                drafted += spec.draftedTokens();
+                accepted += spec.acceptedTokens();
+            }
+            assertTrue(accepted > drafted * 0.8, accepted + " of " + drafted + " kept");
+        } finally {
+            MatMul.batchInvariant(false);
+        }
+    }
+
+    @Test
+    void draftModelMustShareTheVocabulary() {
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("r1qwen-q8_0.gguf"), 1);
+             LoadedModel other = LoadedModel.open(DATA.resolve("ds3-q4_0.gguf"), 1)) {
+            var e = assertThrows(io.jseek.core.JseekException.class, () -> m.useSpeculation(Speculation.draft(other, 4)));
+            assertTrue(e.getMessage().contains("another vocabulary"), e.getMessage());
+            assertEquals(Speculation.NONE, m.speculation(), "unchanged");
         }
     }
 

@@ -121,7 +121,9 @@ public final class MatMul {
      * Batch-invariant products for the calling thread from now on: every token's row of every product is computed
      * with the one-token kernel, so its arithmetic — every sum's order — is the same whatever else is in the batch
      * (the default picks a kernel by the number of tokens: one token, a few fused, panels for many, each summing in
-     * its own order). Costs the weight reuse across tokens (docs/benchmarks.md, "Batch-invariant kernels").
+     * its own order). Packed matrices keep their small-batch kernels, whose every token's sums are the one-token
+     * kernel's bit for bit; elsewhere it costs the weight reuse across tokens (docs/benchmarks.md,
+     * "Batch-invariant kernels").
      */
     public static void batchInvariant(boolean on) {
         PER_TOKEN.set(on);
@@ -328,7 +330,8 @@ public final class MatMul {
      */
     public static void mul(WorkerPool pool, Matrix w, long firstRow, int rows, float[][] x, int xOff, int tokens,
                            float[][] y, int yOff) {
-        if (tokens > 1 && PER_TOKEN.get()) {
+        PackedMatrix packed = w instanceof PackedMatrix p && p.coversGroups(firstRow, rows) ? p : null;
+        if (tokens > 1 && PER_TOKEN.get() && (packed == null || tokens > SMALL_BATCH)) {
             for (int t = 0; t < tokens; t++) {
                 mul(pool, w, firstRow, rows, new float[][] {x[t]}, xOff, 1, new float[][] {y[t]}, yOff);
             }
@@ -343,7 +346,6 @@ public final class MatMul {
         task.y = y;
         task.yOff = yOff;
         task.tokens = tokens;
-        PackedMatrix packed = w instanceof PackedMatrix p && p.coversGroups(firstRow, rows) ? p : null;
         task.packed = packed;
         if (!Activations.exact(w.type()) && (packed == null || tokens > SMALL_BATCH)) {
             // Float kernels: the activation rounded as llama.cpp rounds it for this weight type.
@@ -508,12 +510,8 @@ public final class MatMul {
      * once per matrix; otherwise one {@link #mul} after another.
      */
     public static void mul(WorkerPool pool, Products products) {
+        // Batch-invariant or not: the packed small-batch kernels give every token the one-token kernel's bits.
         boolean together = true;
-        if (PER_TOKEN.get()) {
-            for (int k = 0; k < products.count && together; k++) {
-                together = products.tokens[k] <= 1;
-            }
-        }
         for (int k = 0; k < products.count && together; k++) {
             together = products.tokens[k] <= SMALL_BATCH && products.ws[k] instanceof PackedMatrix p
                     && p.coversGroups(products.firstRows[k], products.rows[k]);

@@ -1,0 +1,85 @@
+package io.jseek.engine;
+
+import io.jseek.model.Model;
+import io.jseek.model.Session;
+import java.util.Arrays;
+
+/**
+ * Drafting with a smaller model of the same vocabulary (e.g. R1-Distill-Qwen-1.5B for 7B): the draft model follows
+ * the sequence in a cache of its own and proposes its greedy continuation. Before each proposal it drops what the
+ * target refused (the cached tokens after the first that differs from the sequence) and feeds what it has not seen,
+ * so it pays one batched pass for the catch-up and one step per drafted token. The length adapts
+ * ({@link DraftLength}).
+ */
+final class DraftModel implements Drafter {
+    private final Model model;
+    private final int vocab;
+    private final DraftLength length;
+    private Session session;
+    /** The tokens in the draft cache, position by position. */
+    private int[] seen = new int[0];
+
+    DraftModel(LoadedModel draft, int maxDraft) {
+        this.model = draft.network();
+        this.vocab = draft.tokenizer().vocabSize();
+        this.length = new DraftLength(maxDraft);
+    }
+
+    @Override
+    public int maxDraft() {
+        return length.max();
+    }
+
+    @Override
+    public int propose(int[] tokens, int count, int max, int[] out) {
+        int want = Math.min(max, length.next());
+        if (want < 1) {
+            return 0;
+        }
+        if (session == null) {
+            // Room for the whole sequence the caller may grow to (its token array's size).
+            session = model.newSession(tokens.length + 1);
+            seen = new int[tokens.length + 1];
+        }
+        // Keep the longest cached prefix of the sequence; feed at least its last token for fresh logits.
+        int common = 0;
+        int limit = Math.min(session.position(), count - 1);
+        while (common < limit && seen[common] == tokens[common]) {
+            common++;
+        }
+        session.truncate(common);
+        System.arraycopy(tokens, common, seen, common, count - common);
+        float[] logits = model.forward(session, Arrays.copyOfRange(tokens, common, count), false)[0];
+        for (int i = 0; i < want; i++) {
+            out[i] = argmax(logits);
+            if (i + 1 < want) {
+                seen[session.position()] = out[i];
+                logits = model.forward(session, new int[] {out[i]}, false)[0];
+            }
+        }
+        return want;
+    }
+
+    private int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < Math.min(vocab, logits.length); i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Override
+    public void accepted(int proposed, int kept) {
+        length.kept(proposed, kept);
+    }
+
+    @Override
+    public void close() {
+        if (session != null) {
+            session.close();
+            session = null;
+        }
+    }
+}
