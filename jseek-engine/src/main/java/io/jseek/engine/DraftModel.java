@@ -9,33 +9,23 @@ import java.util.Arrays;
  * the sequence in a cache of its own and proposes its greedy continuation. Before each proposal it drops what the
  * target refused (the cached tokens after the first that differs from the sequence) and feeds what it has not seen,
  * so it pays one batched pass for the catch-up and one step per drafted token. The length adapts
- * ({@link DraftLength}).
+ * ({@link AdaptiveDrafter}).
  */
-final class DraftModel implements Drafter {
+final class DraftModel extends AdaptiveDrafter {
     private final Model model;
     private final int vocab;
-    private final DraftLength length;
     private Session session;
     /** The tokens in the draft cache, position by position. */
     private int[] seen = new int[0];
 
     DraftModel(LoadedModel draft, int maxDraft) {
+        super(maxDraft);
         this.model = draft.network();
         this.vocab = draft.tokenizer().vocabSize();
-        this.length = new DraftLength(maxDraft);
     }
 
     @Override
-    public int maxDraft() {
-        return length.max();
-    }
-
-    @Override
-    public int propose(int[] tokens, int count, int max, int[] out) {
-        int want = Math.min(max, length.next());
-        if (want < 1) {
-            return 0;
-        }
+    int draft(int[] tokens, int count, int want, int[] out) {
         if (session == null) {
             // Room for the whole sequence the caller may grow to (its token array's size).
             session = model.newSession(tokens.length + 1);
@@ -68,11 +58,6 @@ final class DraftModel implements Drafter {
             }
         }
         return best;
-    }
-
-    @Override
-    public void accepted(int proposed, int kept) {
-        length.kept(proposed, kept);
     }
 
     @Override

@@ -4,31 +4,20 @@ package io.jseek.engine;
  * Prompt-lookup drafting: finds the latest earlier place where the sequence's last n tokens occurred (n from
  * {@value #LONGEST} down to {@value #SHORTEST}: the longest match is the best evidence) and proposes the tokens that
  * followed it. Strong wherever the answer repeats its context: code edits, quoting retrieved text, structured output.
- * The length adapts ({@link DraftLength}).
+ * The length adapts ({@link AdaptiveDrafter}).
  */
-final class PromptLookup implements Drafter {
+final class PromptLookup extends AdaptiveDrafter {
     static final int LONGEST = 4;
     static final int SHORTEST = 2;
     /** How far back to look, so that a step's cost stays bounded on long contexts. */
     static final int WINDOW = 16_384;
 
-    private final DraftLength length;
-
     PromptLookup(int maxDraft) {
-        this.length = new DraftLength(maxDraft);
+        super(maxDraft);
     }
 
     @Override
-    public int maxDraft() {
-        return length.max();
-    }
-
-    @Override
-    public int propose(int[] tokens, int count, int max, int[] out) {
-        int want = Math.min(max, length.next());
-        if (want < 1) {
-            return 0;
-        }
+    int draft(int[] tokens, int count, int want, int[] out) {
         int from = Math.max(0, count - WINDOW);
         for (int n = Math.min(LONGEST, count - 1); n >= SHORTEST; n--) {
             // The match must end before the last token, so that something follows it.
@@ -50,10 +39,5 @@ final class PromptLookup implements Drafter {
             }
         }
         return true;
-    }
-
-    @Override
-    public void accepted(int proposed, int kept) {
-        length.kept(proposed, kept);
     }
 }

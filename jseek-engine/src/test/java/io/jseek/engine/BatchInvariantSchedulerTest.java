@@ -48,12 +48,16 @@ class BatchInvariantSchedulerTest {
         }
     }
 
+    /** One request's tokens and their log-probabilities, interleaved, and its result. */
+    record Run(float[] tokensAndLogprobs, Generation generation) {
+    }
+
     /**
      * Every request through one scheduler ({@code parallel} slots; one means each alone), batch-invariant unless
-     * {@code batched} is false with several slots; per request its tokens and their log-probabilities, interleaved.
+     * {@code invariant} is false with several slots.
      */
-    private static List<float[]> run(LoadedModel m, int parallel, boolean invariant, List<int[]> prompts,
-                                     List<GenerationOptions> options) throws Exception {
+    static List<Run> runs(LoadedModel m, int parallel, boolean invariant, List<int[]> prompts,
+                          List<GenerationOptions> options) throws Exception {
         boolean mode = parallel == 1 || invariant;
         try (Scheduler s = new Scheduler(m, new Scheduler.Config(parallel, 128, 1024, CacheType.F32, 5, 8, mode))) {
             List<Scheduler.Handle> handles = new ArrayList<>();
@@ -74,16 +78,21 @@ class BatchInvariantSchedulerTest {
                     Thread.sleep(20); // later ones join a running batch
                 }
             }
-            List<float[]> out = new ArrayList<>();
+            List<Run> out = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
-                handles.get(i).result().get();
+                Generation g = handles.get(i).result().get();
                 float[] a = new float[seen.get(i).size()];
                 for (int k = 0; k < a.length; k++) {
                     a[k] = seen.get(i).get(k);
                 }
-                out.add(a);
+                out.add(new Run(a, g));
             }
             return out;
         }
+    }
+
+    private static List<float[]> run(LoadedModel m, int parallel, boolean invariant, List<int[]> prompts,
+                                     List<GenerationOptions> options) throws Exception {
+        return runs(m, parallel, invariant, prompts, options).stream().map(Run::tokensAndLogprobs).toList();
     }
 }

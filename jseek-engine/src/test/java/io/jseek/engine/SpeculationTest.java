@@ -313,48 +313,18 @@ class SpeculationTest {
                 options.add(new GenerationOptions(32, sampler, List.of(), false, 1, null));
             }
             m.useSpeculation(Speculation.NONE);
-            List<Object[]> plain = schedule(m, prompts, options);
+            var plain = BatchInvariantSchedulerTest.runs(m, 4, true, prompts, options);
             m.useSpeculation(Speculation.ngram(5));
-            List<Object[]> spec = schedule(m, prompts, options);
+            var spec = BatchInvariantSchedulerTest.runs(m, 4, true, prompts, options);
             int drafted = 0;
             int accepted = 0;
             for (int i = 0; i < prompts.size(); i++) {
-                assertArrayEquals((float[]) plain.get(i)[0], (float[]) spec.get(i)[0], file + " request " + i);
-                Generation g = (Generation) spec.get(i)[1];
+                assertArrayEquals(plain.get(i).tokensAndLogprobs(), spec.get(i).tokensAndLogprobs(), file + " request " + i);
+                Generation g = spec.get(i).generation();
                 drafted += g.draftedTokens();
                 accepted += g.acceptedTokens();
             }
             assertTrue(accepted > 0 && accepted < drafted, file + ": " + accepted + " of " + drafted + " kept");
-        }
-    }
-
-    /** Every request through one batch-invariant 4-slot scheduler; per request its (token, logprob)s and result. */
-    private static List<Object[]> schedule(LoadedModel m, List<int[]> prompts, List<GenerationOptions> options)
-            throws Exception {
-        try (Scheduler s = new Scheduler(m, new Scheduler.Config(4, 128, 1024, CacheType.F32, 5, 8, true))) {
-            List<Scheduler.Handle> handles = new java.util.ArrayList<>();
-            List<List<Float>> seen = new java.util.ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) {
-                List<Float> mine = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-                seen.add(mine);
-                handles.add(s.submit(prompts.get(i), options.get(i), new GenerationListener() {
-                    @Override
-                    public void onToken(TokenLogprob token) {
-                        mine.add((float) token.id());
-                        mine.add(token.logprob());
-                    }
-                }));
-            }
-            List<Object[]> out = new java.util.ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) {
-                Generation g = handles.get(i).result().get();
-                float[] a = new float[seen.get(i).size()];
-                for (int k = 0; k < a.length; k++) {
-                    a[k] = seen.get(i).get(k);
-                }
-                out.add(new Object[] {a, g});
-            }
-            return out;
         }
     }
 
