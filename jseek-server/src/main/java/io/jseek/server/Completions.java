@@ -214,8 +214,11 @@ final class Completions {
                     + (req.toolChoice().isEmpty() ? "required" : "naming a function") + ": the answer is the call");
         }
         try {
+            // A named function is one call of it (as OpenAI answers such a request); required: one or, with
+            // parallel_tool_calls, several.
+            boolean named = !req.toolChoice().isEmpty();
             return GrammarConstraint.gbnf(ToolSyntax.of(model.format()).grammar(ToolCalls.functions(req.tools()),
-                    req.toolChoice().isEmpty() ? null : req.toolChoice(), req.parallelToolCalls()));
+                    named ? req.toolChoice() : null, !named && req.parallelToolCalls()));
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid("tool_choice", e.getMessage());
         }

@@ -99,6 +99,16 @@ class ToolCallsTest {
                     }
                 }
             }
+            // A named function is called once even with parallel calls allowed (a random model would otherwise
+            // repeat the call, as the grammar let it, until the context was full).
+            for (int seed = 0; seed < 6; seed++) {
+                JsonNode r = Server.JSON.readTree(ts.post("/v1/chat/completions", "{\"model\":\"deepseek-chat\","
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"}],\"tools\":" + tools
+                        + ",\"tool_choice\":{\"type\":\"function\","
+                        + "\"function\":{\"name\":\"get_weather\"}},\"temperature\":1,\"seed\":" + seed + "}").body());
+                assertEquals("tool_calls", r.at("/choices/0/finish_reason").asString(), r.toString());
+                assertEquals(1, r.at("/choices/0/message/tool_calls").size(), r.toString());
+            }
             // tool_choice auto with a strict function: the answer may be text; a call, if any, keeps to the schema.
             String strictTools = tools.replaceFirst("\"name\":\"get_weather\",", "\"name\":\"get_weather\",\"strict\":true,");
             for (int seed = 0; seed < 3; seed++) {
