@@ -27,8 +27,9 @@ final class DraftModel extends AdaptiveDrafter {
     @Override
     int draft(int[] tokens, int count, int want, int[] out) {
         if (session == null) {
-            // Room for the whole sequence the caller may grow to (its token array's size).
-            session = model.newSession(tokens.length + 1);
+            // Room for the whole sequence the caller may grow to (its token array's size); blocks are taken as it
+            // grows. F16: half the memory, and a draft needs no more.
+            session = model.newSession(tokens.length + 1, io.jseek.model.CacheType.F16);
             seen = new int[tokens.length + 1];
         }
         // Keep the longest cached prefix of the sequence; feed at least its last token for fresh logits.
