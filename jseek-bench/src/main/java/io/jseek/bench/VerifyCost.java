@@ -2,6 +2,7 @@ package io.jseek.bench;
 
 import io.jseek.core.gguf.GgufFile;
 import io.jseek.core.kernel.WorkerPool;
+import io.jseek.model.Batch;
 import io.jseek.model.CacheType;
 import io.jseek.model.Model;
 import io.jseek.model.Session;
@@ -39,7 +40,8 @@ public final class VerifyCost {
                     for (int i = 0; i < reps; i++) {
                         int[] tokens = r.ints(k, 100, Math.min(20_000, vocab)).toArray();
                         long t0 = System.nanoTime();
-                        model.forward(s, tokens, k > 1);
+                        // As the engine verifies: every row's logits, in the workspace's rows.
+                        model.forward(new Batch.Builder().add(s, tokens, k).build(), false);
                         t[i] = (System.nanoTime() - t0) / 1e6;
                         s.truncate(promptLength);
                     }

@@ -1,6 +1,7 @@
 package io.jseek.engine;
 
 import io.jseek.core.tokenizer.Tokenizer;
+import io.jseek.model.Batch;
 import io.jseek.model.Model;
 import io.jseek.model.Session;
 
@@ -56,13 +57,16 @@ final class Generator {
      */
     private void speculate(Session session, Decoding d, Drafter drafter) {
         int[] draft = new int[drafter.maxDraft()];
-        int[] feed = new int[draft.length + 1];
         do {
             int base = session.position();
             int n = d.propose(drafter, session.contextLength() - base - 1, draft);
+            int[] feed = new int[n + 1];
             feed[0] = d.last();
             System.arraycopy(draft, 0, feed, 1, n);
-            float[][] rows = model.forward(session, java.util.Arrays.copyOf(feed, n + 1), n > 0);
+            // Every row's logits, in the workspace's own rows (as the scheduler asks them): nothing vocabulary-sized
+            // is allocated per pass.
+            float[][] rows = n == 0 ? model.forward(session, feed, false)
+                    : model.forward(new Batch.Builder().add(session, feed, feed.length).build(), false);
             session.truncate(base + 1 + d.verify(rows, 0, draft, n, base, session.contextLength(), drafter));
         } while (!d.stopped());
     }

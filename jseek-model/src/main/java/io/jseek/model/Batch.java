@@ -21,10 +21,10 @@ public final class Batch {
     final int[] logitRows;
 
     private Batch(List<Session> sessions, List<int[]> tokenLists) {
-        this(sessions, tokenLists, null);
+        this(sessions, tokenLists, java.util.Collections.nCopies(sessions.size(), 1));
     }
 
-    /** {@code withLogits}: per part, how many of its last rows give logits (null: one each). */
+    /** {@code withLogits}: per part, how many of its last rows give logits. */
     private Batch(List<Session> sessions, List<int[]> tokenLists, List<Integer> withLogits) {
         int n = sessions.size();
         if (n == 0) {
@@ -58,17 +58,12 @@ public final class Batch {
             }
             lastRow[p] = r - 1;
         }
-        int wanted = 0;
-        for (int p = 0; p < n; p++) {
-            int k = withLogits == null ? 1 : withLogits.get(p);
+        logitRows = new int[withLogits.stream().mapToInt(Integer::intValue).sum()];
+        for (int p = 0, i = 0; p < n; p++) {
+            int k = withLogits.get(p);
             if (k < 1 || k > partTokens[p].length) {
                 throw new IllegalArgumentException("logits of " + k + " rows of a part of " + partTokens[p].length);
             }
-            wanted += k;
-        }
-        logitRows = new int[wanted];
-        for (int p = 0, i = 0; p < n; p++) {
-            int k = withLogits == null ? 1 : withLogits.get(p);
             for (int j = k - 1; j >= 0; j--) {
                 logitRows[i++] = lastRow[p] - j;
             }
