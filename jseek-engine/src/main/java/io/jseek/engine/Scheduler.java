@@ -326,7 +326,9 @@ public final class Scheduler implements AutoCloseable {
                         s.session.contextLength() - s.session.position() - 1, s.draft);
                 int[] feed = new int[1 + s.drafts];
                 feed[0] = s.decoding.last();
-                System.arraycopy(s.draft == null ? feed : s.draft, 0, feed, 1, s.drafts);
+                if (s.drafts > 0) {
+                    System.arraycopy(s.draft, 0, feed, 1, s.drafts);
+                }
                 batch.add(s.session, feed, feed.length);
                 parts.add(s);
                 chunks.add(feed);

@@ -4,7 +4,8 @@ import java.util.Locale;
 
 /**
  * How decoding guesses ahead: a drafter proposes the next few tokens, one forward pass over them checks them all
- * (the weights are read once for the whole row block, so a checked token costs far less than a decoded one), and
+ * (each weight block is decoded once for several rows, so a checked token costs less than a decoded one: measured in
+ * docs/benchmarks.md, "Speculative decoding"), and
  * every proposed token the model would itself have produced is kept. Lossless: each token is still sampled from the
  * model's own logits after the tokens before it (a proposal is kept only when the sample equals it), so greedy output
  * is the model's greedy output and sampled output follows the model's distribution exactly — with a deterministic
@@ -55,8 +56,23 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
      * that a verify pass of the last token and its drafts stays within the small-batch kernels' eight rows).
      */
     public static Speculation parse(String text) {
-        String s = text.strip().toLowerCase(Locale.ROOT);
-        String[] parts = s.split(":", 2);
+        return parse(text, null);
+    }
+
+    /** As {@link #parse(String)}, and {@code draft:MODEL.gguf[:N]}, the draft model opened by {@code open}. */
+    public static Speculation parse(String text, java.util.function.Function<java.nio.file.Path, LoadedModel> open) {
+        String s = text.strip();
+        if (open != null && s.startsWith("draft:")) {
+            String file = s.substring("draft:".length());
+            int n = DEFAULT_DRAFT;
+            int colon = file.lastIndexOf(':');
+            if (colon > 0 && file.substring(colon + 1).matches("[0-9]+")) {
+                n = draftLength(file.substring(colon + 1));
+                file = file.substring(0, colon);
+            }
+            return draft(open.apply(java.nio.file.Path.of(file)), n);
+        }
+        String[] parts = s.toLowerCase(Locale.ROOT).split(":", 2);
         return switch (parts[0]) {
             case "none", "off" -> {
                 if (parts.length > 1) {
@@ -65,8 +81,8 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
                 yield NONE;
             }
             case "ngram" -> ngram(parts.length > 1 ? draftLength(parts[1]) : DEFAULT_DRAFT);
-            default -> throw new IllegalArgumentException("unknown speculation \"" + text
-                    + "\"; expected none, ngram or ngram:N");
+            default -> throw new IllegalArgumentException("unknown speculation \"" + text + "\"; expected none, ngram, "
+                    + "ngram:N" + (open != null ? ", draft:MODEL.gguf or draft:MODEL.gguf:N" : ""));
         };
     }
 
