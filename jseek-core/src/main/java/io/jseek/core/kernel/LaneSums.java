@@ -21,10 +21,11 @@ public final class LaneSums {
     private static final int DN = D.length();
     // Lane i takes lane i + h: constants, and the steps written out, so compiled code keeps the vector in a register
     // (a loop over an array of shuffles made it box the vector every step).
-    private static final VectorShuffle<Float> F8 = shuffle(F, 8);
-    private static final VectorShuffle<Float> F4 = shuffle(F, 4);
-    private static final VectorShuffle<Float> F2 = shuffle(F, 2);
-    private static final VectorShuffle<Float> F1 = shuffle(F, 1);
+    // Public for kernels that fold several vectors at once in this order, in registers (see Q8_0Codec's dot2x4).
+    public static final VectorShuffle<Float> F8 = shuffle(F, 8);
+    public static final VectorShuffle<Float> F4 = shuffle(F, 4);
+    public static final VectorShuffle<Float> F2 = shuffle(F, 2);
+    public static final VectorShuffle<Float> F1 = shuffle(F, 1);
     private static final VectorShuffle<Double> D4 = shuffle(D, 4);
     private static final VectorShuffle<Double> D2 = shuffle(D, 2);
     private static final VectorShuffle<Double> D1 = shuffle(D, 1);

@@ -1,10 +1,12 @@
 package io.jseek.core.tensor;
 
 import io.jseek.core.VectorApi;
+import io.jseek.core.kernel.LaneSums;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /** Q8_0: blocks of 32 = f16 scale d @0, int8 qs[32] @2; value = qs[j]·d. */
 final class Q8_0Codec implements BlockCodec {
@@ -216,14 +218,37 @@ final class Q8_0Codec implements BlockCodec {
                 o0 += BYTES;
                 o1 += BYTES;
             }
-            ys[0][yOff] = io.jseek.core.kernel.LaneSums.sum(a0.add(b0));
-            ys[0][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c0.add(e0));
-            ys[1][yOff] = io.jseek.core.kernel.LaneSums.sum(a1.add(b1));
-            ys[1][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c1.add(e1));
-            ys[2][yOff] = io.jseek.core.kernel.LaneSums.sum(a2.add(b2));
-            ys[2][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c2.add(e2));
-            ys[3][yOff] = io.jseek.core.kernel.LaneSums.sum(a3.add(b3));
-            ys[3][yOff + yStride] = io.jseek.core.kernel.LaneSums.sum(c3.add(e3));
+            // The eight lane sums folded side by side, in LaneSums.sum's order (upper half onto lower half): C2 inlines
+            // no further call into a kernel this size, and LaneSums.sum called with a vector was compiled on its own,
+            // boxing every vector (most of a 2-token pass's time on the embedded model).
+            FloatVector s0 = a0.add(b0);
+            FloatVector s1 = c0.add(e0);
+            FloatVector s2 = a1.add(b1);
+            FloatVector s3 = c1.add(e1);
+            FloatVector s4 = a2.add(b2);
+            FloatVector s5 = c2.add(e2);
+            FloatVector s6 = a3.add(b3);
+            FloatVector s7 = c3.add(e3);
+            int w = Simd.F.length();
+            for (int h = w / 2; h >= 1; h /= 2) {
+                VectorShuffle<Float> half = h == 8 ? LaneSums.F8 : h == 4 ? LaneSums.F4 : h == 2 ? LaneSums.F2 : LaneSums.F1;
+                s0 = s0.add(s0.rearrange(half));
+                s1 = s1.add(s1.rearrange(half));
+                s2 = s2.add(s2.rearrange(half));
+                s3 = s3.add(s3.rearrange(half));
+                s4 = s4.add(s4.rearrange(half));
+                s5 = s5.add(s5.rearrange(half));
+                s6 = s6.add(s6.rearrange(half));
+                s7 = s7.add(s7.rearrange(half));
+            }
+            ys[0][yOff] = s0.lane(0);
+            ys[0][yOff + yStride] = s1.lane(0);
+            ys[1][yOff] = s2.lane(0);
+            ys[1][yOff + yStride] = s3.lane(0);
+            ys[2][yOff] = s4.lane(0);
+            ys[2][yOff + yStride] = s5.lane(0);
+            ys[3][yOff] = s6.lane(0);
+            ys[3][yOff + yStride] = s7.lane(0);
         }
     }
 }
