@@ -82,7 +82,8 @@ final class InfoCommand implements Callable<Integer> {
             case DEEPSEEK32 -> " (MLA with the lightning indexer's sparse attention, top " + c.indexer().topK();
             default -> " (GQA";
         } + (c.isMoe() ? " + DeepSeekMoE)" : ", dense)"));
-        row(out, "layers", c.blockCount());
+        row(out, "layers", c.blockCount() + (c.nextnLayers() > 0 ? " + " + c.nextnLayers()
+                + " multi-token-prediction block (--spec mtp drafts with it)" : ""));
         row(out, "embedding", c.embeddingLength());
         row(out, "context length", c.contextLength());
         row(out, "vocabulary", c.vocabSize());

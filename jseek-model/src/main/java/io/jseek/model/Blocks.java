@@ -77,7 +77,11 @@ final class Blocks {
      */
     static float[][] finish(WorkerPool pool, Workspace ws, Batch batch, float[] norm, float eps, Matrix output,
                             boolean allLogits) {
-        for (int p = 0; p < batch.parts.length; p++) {
+        for (int p = 0, row = 0; p < batch.parts.length; row += batch.partTokens[p].length, p++) {
+            HiddenStates h = batch.parts[p].hidden();
+            for (int i = 0; h != null && i < batch.partTokens[p].length; i++) {
+                VectorMath.rmsNorm(h.slot(batch.position[row + i]), 0, ws.x[row + i], 0, norm, norm.length, eps);
+            }
             batch.parts[p].advance(batch.partTokens[p].length);
         }
         int t = ws.tokens;

@@ -20,11 +20,32 @@ final class DeepSeek2Model implements Model {
     /** See {@link MlaNaive#MIN_TOKENS}. */
     static final int NAIVE_MIN_TOKENS = MlaNaive.MIN_TOKENS;
 
-    private record Layer(float[] attnNorm, Mla attention, float[] ffnNorm, FeedForward ffn) {
+    /** One block: {@code x += attention(norm(x)); x += ffn(norm(x))}. */
+    record Layer(float[] attnNorm, Mla attention, float[] ffnNorm, FeedForward ffn) {
+        /** Block {@code l}'s weights ({@code blk.l.*}), its attention cached in cache layer {@code cacheLayer}. */
+        static Layer load(ModelConfig c, Mla.Common mla, Weights w, WorkerPool pool, int l, int cacheLayer) {
+            String p = "blk." + l + ".";
+            int e = c.embeddingLength();
+            ModelConfig.Moe moe = c.moe();
+            FeedForward ffn = moe != null && l >= moe.leadingDenseBlockCount() ? new DeepSeekMoe(c, w, pool, l)
+                    : FeedForward.Dense.load(w, pool, p, e, c.feedForwardLength());
+            return new Layer(w.vector(p + "attn_norm.weight", e), new Mla(mla, w, l, cacheLayer),
+                    w.vector(p + "ffn_norm.weight", e), ffn);
+        }
+
+        void forward(Batch batch, Workspace ws, Buffers b, float eps) {
+            int t = ws.tokens;
+            Blocks.rmsNorm(ws.x, t, attnNorm, eps, ws.hn);
+            attention.forward(batch, ws.hn, t, b.attention, ws.attnOut);
+            Blocks.addInto(ws.x, ws.attnOut, t);
+            Blocks.rmsNorm(ws.x, t, ffnNorm, eps, ws.hn);
+            ffn.forward(batch, ws.hn, t, b.ffn, ws.ffnOut);
+            Blocks.addInto(ws.x, ws.ffnOut, t);
+        }
     }
 
     /** Per-workspace buffers: MLA's and the FFN's. */
-    private record Buffers(Mla.Scratch attention, FeedForward.Scratch ffn) {
+    record Buffers(Mla.Scratch attention, FeedForward.Scratch ffn) {
     }
 
     private final ModelConfig c;
@@ -35,6 +56,8 @@ final class DeepSeek2Model implements Model {
     private final Layer[] layers;
     private final WorkerPool pool;
     private final Workspaces workspaces;
+    /** The multi-token-prediction block, or null. */
+    private final MtpHead mtp;
 
     DeepSeek2Model(ModelConfig c, Weights w, WorkerPool pool, AttentionForm form) {
         this.c = c;
@@ -45,17 +68,20 @@ final class DeepSeek2Model implements Model {
         int vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.outputNorm = w.vector("output_norm.weight", e);
         this.output = w.has("output.weight") ? w.matrix("output.weight", e, vocab) : w.packed(tokenEmbd, false);
-        ModelConfig.Moe moe = c.moe();
         this.layers = new Layer[c.blockCount()];
         for (int l = 0; l < layers.length; l++) {
-            String p = "blk." + l + ".";
-            FeedForward ffn = moe != null && l >= moe.leadingDenseBlockCount() ? new DeepSeekMoe(c, w, pool, l)
-                    : FeedForward.Dense.load(w, pool, p, e, c.feedForwardLength());
-            layers[l] = new Layer(w.vector(p + "attn_norm.weight", e), new Mla(mla, w, l),
-                    w.vector(p + "ffn_norm.weight", e), ffn);
+            layers[l] = Layer.load(c, mla, w, pool, l, l);
         }
         this.workspaces = new Workspaces(n -> new Workspace(n, e, vocab,
                 new Buffers(new Mla.Scratch(mla, n), new FeedForward.Scratch(c, n))));
+        // A file may declare its MTP block without holding it (llama.cpp's trunk-only files).
+        this.mtp = c.nextnLayers() > 0 && w.has("blk." + c.blockCount() + ".nextn.eh_proj.weight")
+                ? new MtpHead(c, w, pool, tokenEmbd, outputNorm, output) : null;
+    }
+
+    @Override
+    public MtpHead mtp() {
+        return mtp;
     }
 
     @Override
@@ -66,16 +92,10 @@ final class DeepSeek2Model implements Model {
     @Override
     public float[][] forward(Batch batch, boolean allLogits) {
         Workspace ws = Blocks.begin(batch, tokenEmbd, workspaces);
-        int t = ws.tokens;
         Buffers b = (Buffers) ws.extra;
         float eps = c.rmsNormEps();
         for (Layer layer : layers) {
-            Blocks.rmsNorm(ws.x, t, layer.attnNorm, eps, ws.hn);
-            layer.attention.forward(batch, ws.hn, t, b.attention, ws.attnOut);
-            Blocks.addInto(ws.x, ws.attnOut, t);
-            Blocks.rmsNorm(ws.x, t, layer.ffnNorm, eps, ws.hn);
-            layer.ffn.forward(batch, ws.hn, t, b.ffn, ws.ffnOut);
-            Blocks.addInto(ws.x, ws.ffnOut, t);
+            layer.forward(batch, ws, b, eps);
         }
         return Blocks.finish(pool, ws, batch, outputNorm, eps, output, allLogits);
     }

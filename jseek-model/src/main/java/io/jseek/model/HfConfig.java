@@ -82,8 +82,10 @@ public final class HfConfig {
         }
         ModelConfig.Indexer indexer = a == Architecture.DEEPSEEK32 ? new ModelConfig.Indexer(k.positive("index_n_heads"),
                 k.positive("index_head_dim"), k.positive("index_topk")) : null;
+        // V3's MTP module (layer num_hidden_layers), run when its tensors are there (DeepSeek2Model checks).
+        int nextn = moe != null ? Math.clamp(k.integer("num_nextn_predict_layers", 0), 0, 1) : 0;
         return new ModelConfig(a, name, layers, ctx, embd, ff, heads, 1, nope + rope, mla.vHeadDim(), eps, base, rope,
-                scaling, vocab, mla, moe, indexer);
+                scaling, vocab, mla, moe, indexer, nextn);
     }
 
     /**

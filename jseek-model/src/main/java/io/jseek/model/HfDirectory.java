@@ -64,7 +64,14 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
             Map.entry("indexer.attn_k.weight", "self_attn.indexer.wk.weight"),
             Map.entry("indexer.k_norm.weight", "self_attn.indexer.k_norm.weight"),
             Map.entry("indexer.k_norm.bias", "self_attn.indexer.k_norm.bias"),
-            Map.entry("indexer.proj.weight", "self_attn.indexer.weights_proj.weight"));
+            Map.entry("indexer.proj.weight", "self_attn.indexer.weights_proj.weight"),
+            // DeepSeek-V3's MTP module (layer num_hidden_layers): its own tensors beside a regular layer's.
+            Map.entry("nextn.eh_proj.weight", "eh_proj.weight"),
+            Map.entry("nextn.enorm.weight", "enorm.weight"),
+            Map.entry("nextn.hnorm.weight", "hnorm.weight"),
+            Map.entry("nextn.embed_tokens.weight", "embed_tokens.weight"),
+            Map.entry("nextn.shared_head_norm.weight", "shared_head.norm.weight"),
+            Map.entry("nextn.shared_head_head.weight", "shared_head.head.weight"));
 
     private final Path dir;
     private final ModelConfig config;
@@ -153,14 +160,14 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
 
     /**
      * Parameters and tensor types of the layers the model runs (block scales counted as the F32 tensors they
-     * are; tensors of layers past {@code num_hidden_layers}, DeepSeek's MTP modules, left out: {@link #unreadLayers}).
+     * are; the MTP module included when the config declares it; further layers left out: {@link #unreadLayers}).
      */
     public ModelStats stats() {
         ModelStats.Counter c = new ModelStats.Counter(config);
         int tensors = 0;
         for (SafetensorsFile f : files) {
             for (SafetensorsFile.Entry e : f.entries().values()) {
-                if (layerOf(e.name()) < config.blockCount()) {
+                if (layerOf(e.name()) < config.blockCount() + config.nextnLayers()) {
                     c.add(e.name(), switch (e.dtype()) {
                         case F32 -> GgmlType.F32;
                         case F16 -> GgmlType.F16;
@@ -175,13 +182,13 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         return c.stats(tensors, byteSize());
     }
 
-    /** Layers in the checkpoint past {@code num_hidden_layers} (DeepSeek's MTP modules), which are not read. */
+    /** Layers in the checkpoint past those the model runs (its main layers and its MTP module), which are not read. */
     public int unreadLayers() {
         int most = -1;
         for (String n : byName.keySet()) {
             most = Math.max(most, layerOf(n));
         }
-        return Math.max(0, most + 1 - config.blockCount());
+        return Math.max(0, most + 1 - config.blockCount() - config.nextnLayers());
     }
 
     /** The layer of a Hugging Face tensor name ({@code model.layers.L.…}), or −1. */
@@ -200,7 +207,9 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
             "attn_output.weight", "indexer.attn_q_b.weight", "indexer.attn_k.weight", "indexer.k_norm.weight",
             "indexer.k_norm.bias", "indexer.proj.weight", "ffn_norm.weight", "ffn_gate_inp.weight", "exp_probs_b.bias",
             "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight", "ffn_gate_shexp.weight",
-            "ffn_up_shexp.weight", "ffn_down_shexp.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight");
+            "ffn_up_shexp.weight", "ffn_down_shexp.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight",
+            "nextn.eh_proj.weight", "nextn.enorm.weight", "nextn.hnorm.weight", "nextn.embed_tokens.weight",
+            "nextn.shared_head_norm.weight", "nextn.shared_head_head.weight");
 
     /**
      * The GGUF names of every tensor this directory serves for the layers the model runs: the token embedding,
@@ -212,7 +221,7 @@ public final class HfDirectory implements TensorSource, AutoCloseable {
         if (ropeFactors != null) {
             names.add("rope_freqs.weight");
         }
-        for (int l = 0; l < config.blockCount(); l++) {
+        for (int l = 0; l < config.blockCount() + config.nextnLayers(); l++) {
             for (String within : LAYER_ORDER) {
                 if (hasTensor("blk." + l + "." + within)) {
                     names.add("blk." + l + "." + within);

@@ -82,9 +82,10 @@ final class Mla {
     /** V3.2's lightning indexer, choosing the positions each token attends to; null for dense MLA. */
     private final LightningIndexer indexer;
 
-    Mla(Common k, Weights w, int l) {
+    /** Block {@code l}'s attention ({@code blk.l.*} weights), cached in cache layer {@code cacheLayer}. */
+    Mla(Common k, Weights w, int l, int cacheLayer) {
         this.k = k;
-        this.layer = l;
+        this.layer = cacheLayer;
         ModelConfig.Mla m = k.dims;
         int e = k.c.embeddingLength();
         int h = k.c.headCount();

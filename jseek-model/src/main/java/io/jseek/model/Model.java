@@ -12,6 +12,11 @@ public sealed interface Model permits DenseModel, DeepSeek2Model {
 
     ModelConfig config();
 
+    /** The model's multi-token-prediction block ({@link ModelConfig#nextnLayers}), or null when it has none. */
+    default MtpHead mtp() {
+        return null;
+    }
+
     /** A new, empty sequence with room for {@code contextLength} positions, its cache taken from {@code pool}. */
     default Session newSession(int contextLength, KvPool pool) {
         return new Session(config().cacheWidths(), contextLength, pool);

@@ -14,6 +14,8 @@ import io.jseek.core.gguf.GgufValue;
  * @param mla         the MLA shape; null for architectures without MLA
  * @param moe         the DeepSeekMoE shape; null for dense models
  * @param indexer     V3.2's lightning indexer (DeepSeek Sparse Attention); null for dense attention
+ * @param nextnLayers multi-token-prediction (MTP) blocks stored after the {@code blockCount} main blocks
+ *                    ({@code nextn_predict_layers}; GGUF's {@code block_count} counts both, as llama.cpp writes it)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -33,7 +35,8 @@ public record ModelConfig(
         int vocabSize,
         Mla mla,
         Moe moe,
-        Indexer indexer) {
+        Indexer indexer,
+        int nextnLayers) {
 
     /** Refuses values no model has (a non-finite or non-positive epsilon or RoPE base) wherever a config comes from. */
     public ModelConfig {
@@ -43,6 +46,19 @@ public record ModelConfig(
         if (!(ropeFreqBase > 0) || !Float.isFinite(ropeFreqBase)) {
             throw new IllegalArgumentException("the RoPE frequency base must be a positive number, not " + ropeFreqBase);
         }
+        if (nextnLayers < 0 || nextnLayers > 1) {
+            throw new IllegalArgumentException("nextn_predict_layers " + nextnLayers + " is not supported (0 or 1 MTP block)");
+        }
+    }
+
+    /** A config without MTP blocks. */
+    public ModelConfig(Architecture architecture, String name, int blockCount, int contextLength, int embeddingLength,
+                       int feedForwardLength, int headCount, int headCountKv, int keyLength, int valueLength, float rmsNormEps,
+                       float ropeFreqBase, int ropeDimensionCount, RopeScaling ropeScaling, int vocabSize, Mla mla, Moe moe,
+                       Indexer indexer) {
+        this(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength, headCount, headCountKv,
+                keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling, vocabSize, mla, moe, indexer,
+                0);
     }
 
     /** RoPE context scaling. {@code type} NONE means plain RoPE. */
@@ -105,14 +121,21 @@ public record ModelConfig(
     public ModelConfig withIndexer(Indexer i) {
         return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
                 headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
-                vocabSize, mla, moe, i);
+                vocabSize, mla, moe, i, nextnLayers);
     }
 
     /** This config with other MoE constants. */
     public ModelConfig withMoe(Moe m) {
         return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
                 headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
-                vocabSize, mla, m, indexer);
+                vocabSize, mla, m, indexer, nextnLayers);
+    }
+
+    /** This config with {@code n} MTP blocks. */
+    public ModelConfig withNextnLayers(int n) {
+        return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
+                headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
+                vocabSize, mla, moe, indexer, n);
     }
 
     public boolean isMoe() {
@@ -136,7 +159,8 @@ public record ModelConfig(
                     + Architecture.names() + ")");
         }
         String p = arch + ".";
-        int blocks = positive(md, p + "block_count", md.u32(p + "block_count"));
+        int nextn = md.u32(p + "nextn_predict_layers", 0);
+        int blocks = positive(md, p + "block_count", md.u32(p + "block_count") - nextn);
         int embd = positive(md, p + "embedding_length", md.u32(p + "embedding_length"));
         int heads = positive(md, p + "attention.head_count", md.u32(p + "attention.head_count"));
         int headsKv = md.u32(p + "attention.head_count_kv", heads);
@@ -209,8 +233,11 @@ public record ModelConfig(
                         + " is shorter than rope.dimension_count " + rope);
             }
         }
+        if (nextn > 0 && moe == null) {
+            throw new JseekException(md.source() + ": " + p + "nextn_predict_layers needs a DeepSeekMoE model");
+        }
         return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe,
-                indexer);
+                indexer, nextn);
     }
 
     /**
@@ -223,7 +250,7 @@ public record ModelConfig(
         java.util.Map<String, GgufValue> m = new java.util.LinkedHashMap<>();
         m.put("general.architecture", GgufValue.string(a));
         m.put("general.name", GgufValue.string(name));
-        m.put(p + "block_count", GgufValue.u32(blockCount));
+        m.put(p + "block_count", GgufValue.u32(blockCount + nextnLayers));
         m.put(p + "context_length", GgufValue.u32(contextLength));
         m.put(p + "embedding_length", GgufValue.u32(embeddingLength));
         m.put(p + "feed_forward_length", GgufValue.u32(feedForwardLength));
@@ -268,6 +295,9 @@ public record ModelConfig(
             m.put(p + "expert_weights_scale", GgufValue.f32(moe.weightsScale()));
             m.put(p + "expert_weights_norm", GgufValue.bool(moe.weightsNorm()));
             m.put(p + "expert_gating_func", GgufValue.u32(moe.gating() == Moe.Gating.SIGMOID ? 2 : 1));
+        }
+        if (nextnLayers > 0) {
+            m.put(p + "nextn_predict_layers", GgufValue.u32(nextnLayers));
         }
         return m;
     }

@@ -24,6 +24,8 @@ public final class Session implements AutoCloseable {
     /** V3.2's indexer choices: recorded, and forced, per [position][layer]. */
     private int[][][] selections;
     private int[][][] forcedSelections;
+    /** The final hidden states captured for a drafter, or null. */
+    private HiddenStates hidden;
     /** The model's buffers for single-token steps, created on the first one. */
     private Workspace decodeWorkspace;
     /** The batch for single-token steps, created on the first one. */
@@ -96,6 +98,22 @@ public final class Session implements AutoCloseable {
             throw new IllegalArgumentException("cannot truncate to " + n + " of " + position + " positions");
         }
         position = n;
+        if (hidden != null) {
+            hidden.truncate(n);
+        }
+    }
+
+    /**
+     * From now on (or no longer), every forward pass keeps this session's final hidden states, after the output
+     * norm, for each position it feeds, in {@link #hidden} — what a multi-token-prediction head drafts from.
+     */
+    public void captureHidden(boolean on, int width) {
+        hidden = on ? new HiddenStates(width) : null;
+    }
+
+    /** The captured hidden states, or null when not captured. */
+    public HiddenStates hidden() {
+        return hidden;
     }
 
     /** Records the experts chosen in every MoE layer from now on, and their selection scores (for checking routing). */

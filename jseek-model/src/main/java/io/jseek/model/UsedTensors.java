@@ -25,7 +25,7 @@ final class UsedTensors implements TensorSource {
     }
 
     /**
-     * Refuses the file if it holds a tensor the model did not read (MTP {@code nextn} layers excepted: not run yet),
+     * Refuses the file if it holds a tensor the model did not read (the MTP block's included: the model reads it),
      * or a 1-D tensor (a norm, a bias, {@code rope_freqs}) not stored as F32 — llama.cpp's converter and quantizer
      * always write those as F32 and its kernels require it; another type there means a damaged type field whose
      * smaller size the alignment padding hid.
@@ -36,7 +36,7 @@ final class UsedTensors implements TensorSource {
                 throw new JseekException(file.sourceName() + ": 1-D tensor " + io.jseek.core.Excerpt.of(t.name(), 80)
                         + " is " + t.type() + "; GGUF files store norms and biases as F32");
             }
-            if (!used.contains(t.name()) && !t.name().contains(".nextn.")) {
+            if (!used.contains(t.name())) {
                 throw new JseekException(file.sourceName() + ": tensor " + io.jseek.core.Excerpt.of(t.name(), 80)
                         + " is not part of a " + file.metadata().string("general.architecture")
                         + " model (a misnamed or foreign tensor; llama.cpp refuses it too)");

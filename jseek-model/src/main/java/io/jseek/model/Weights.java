@@ -127,6 +127,13 @@ final class Weights {
         return tensor(name, n).dequantize();
     }
 
+    /** Accepts the tensor {@code name}, if present, as part of the model without using it. */
+    void ignore(String name) {
+        if (file.hasTensor(name)) {
+            file.tensor(name);
+        }
+    }
+
     float[] optionalVector(String name, long n) {
         return file.hasTensor(name) ? vector(name, n) : null;
     }

@@ -152,6 +152,48 @@ class HfDirectoryTest {
         return worst;
     }
 
+    /**
+     * DeepSeek-V3's MTP module as its checkpoints store it (layer {@code num_hidden_layers} with {@code eh_proj},
+     * {@code enorm}, {@code hnorm}, {@code shared_head.norm} beside a regular layer's tensors): the directory runs it,
+     * giving the GGUF twin's main and MTP logits; nothing is left unread.
+     */
+    @Test
+    void theMtpModuleLoadsFromADirectory() throws IOException {
+        Path dir = tmp.resolve("mtp");
+        try (GgufFile f = GgufFile.open(DATA.resolve("mtp/mtp-tiny-f32.gguf"))) {
+            ModelConfig gguf = ModelConfig.fromGguf(f.metadata());
+            assertEquals(1, gguf.nextnLayers());
+            write(f, gguf, dir, 2);
+            Model twin = Model.load(f, POOL);
+            try (HfDirectory d = HfDirectory.open(dir)) {
+                assertEquals(1, d.config().nextnLayers());
+                assertEquals(gguf.blockCount(), d.config().blockCount());
+                assertEquals(0, d.unreadLayers());
+                Model m = Model.load(d.config(), d, POOL, true);
+                assertTrue(m.mtp() != null, "the directory's model has its MTP block");
+                int[] ids = {0, 60, 7, 19, 14, 23, 18, 14, 24, 22, 29};
+                float[][][] mtp = new float[2][][];
+                Model[] both = {twin, m};
+                for (int k = 0; k < 2; k++) {
+                    Session s = both[k].newSession(64);
+                    s.captureHidden(true, gguf.embeddingLength());
+                    both[k].forward(s, ids, true);
+                    float[][] hidden = new float[ids.length - 1][];
+                    for (int i = 0; i < hidden.length; i++) {
+                        hidden[i] = s.hidden().row(i).clone();
+                    }
+                    mtp[k] = both[k].mtp().forward(both[k].mtp().newSession(64, CacheType.F32),
+                            java.util.Arrays.copyOfRange(ids, 1, ids.length), hidden, true, null);
+                }
+                for (int i = 0; i < mtp[0].length; i++) {
+                    for (int v = 0; v < mtp[0][i].length; v++) {
+                        assertEquals(mtp[0][i][v], mtp[1][i][v], 1e-4, "MTP row " + i + " token " + v);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aMissingTensorOrFileIsAClearError() throws IOException {
         Path dir = tmp.resolve("broken");
@@ -296,6 +338,10 @@ class HfDirectoryTest {
             case "indexer.k_norm.weight" -> "self_attn.indexer.k_norm.weight";
             case "indexer.k_norm.bias" -> "self_attn.indexer.k_norm.bias";
             case "indexer.proj.weight" -> "self_attn.indexer.weights_proj.weight";
+            case "nextn.eh_proj.weight" -> "eh_proj.weight";
+            case "nextn.enorm.weight" -> "enorm.weight";
+            case "nextn.hnorm.weight" -> "hnorm.weight";
+            case "nextn.shared_head_norm.weight" -> "shared_head.norm.weight";
             default -> throw new IllegalArgumentException("no Hugging Face name for " + n);
         };
         if (c.architecture() == Architecture.LLAMA && (within.equals("attn_q.weight") || within.equals("attn_k.weight"))) {
@@ -487,6 +533,9 @@ class HfDirectoryTest {
                     .put("topk_group", e.groupUsedCount()).put("routed_scaling_factor", e.weightsScale())
                     .put("norm_topk_prob", e.weightsNorm())
                     .put("scoring_func", e.gating() == ModelConfig.Moe.Gating.SIGMOID ? "sigmoid" : "softmax");
+        }
+        if (c.nextnLayers() > 0) {
+            j.put("num_nextn_predict_layers", c.nextnLayers());
         }
         if (c.indexer() != null) {
             j.put("index_n_heads", c.indexer().headCount()).put("index_head_dim", c.indexer().keyLength())
