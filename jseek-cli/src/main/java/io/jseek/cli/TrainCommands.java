@@ -89,11 +89,20 @@ final class TrainCommands {
         @Option(names = "--resume", description = "Continue from DIR/pretrain.ckpt if it exists.")
         boolean resume;
 
+        @Option(names = "--mtp", defaultValue = "0", paramLabel = "LAMBDA",
+                description = "Give the model DeepSeek-V3's multi-token-prediction block and add its loss with this weight "
+                        + "(V3: 0.3; default ${DEFAULT-VALUE}: no block). The exported model can then draft for itself (--spec mtp).")
+        double mtp;
+
         @Override
         public Integer call() throws Exception {
+            if (!(mtp >= 0) || !Double.isFinite(mtp)) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--mtp must be a weight ≥ 0, not " + mtp);
+            }
             try (InProcessRollouts r = new InProcessRollouts(threads.threads(), 64)) {
                 new Recipe(dir.dir, console()).pretrain(new Recipe.PretrainSettings(size, task.task(), steps, batch, lr, seed,
-                        every, resume), r);
+                        every, resume, mtp), r);
             }
             return 0;
         }
@@ -169,13 +178,22 @@ final class TrainCommands {
         @Option(names = "--resume", description = "Continue from DIR/grpo.ckpt if it exists.")
         boolean resume;
 
+        @Option(names = "--mtp", defaultValue = "0.1", paramLabel = "LAMBDA",
+                description = "Weight of the multi-token-prediction loss on the sampled answers, for a model with an MTP "
+                        + "block (V3: 0.1 late in training; default ${DEFAULT-VALUE}; 0: the block is left as it is).")
+        double mtp;
+
         @Override
         public Integer call() throws Exception {
+            if (!(mtp >= 0) || !Double.isFinite(mtp)) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--mtp must be a weight ≥ 0, not " + mtp);
+            }
             Path start = from != null ? from : dir.dir.resolve("pretrain.ckpt");
             var settings = new Grpo.Settings(prompts, group, maxTokens, temperature,
                     new io.jseek.train.AdamW.Settings(lr, 0.9, 0.99, 1e-8, 0.0, 1.0, 0, steps, 1.0), aggregation,
                     noStd ? Grpo.AdvantageScale.NONE : Grpo.AdvantageScale.GROUP_STD, epsLow, epsHigh, beta, updates,
-                    !noDynamic, maskTruncated);
+                    !noDynamic, maskTruncated, mtp);
             try (InProcessRollouts r = new InProcessRollouts(threads.threads(), 64)) {
                 new Recipe(dir.dir, console()).grpo(start, new Recipe.GrpoSettings(task.task(), steps, settings,
                         Math.max(1, evalEvery), seed, resume), r);

@@ -23,7 +23,7 @@ public final class Checkpoint {
     private static final int MAGIC = 0x4a534b54; // "JSKT"
     /** 2: the engine's ModelConfig (1: the trainer's own shape record, still read). */
     /** 3: a CRC-32 of everything before it ends the file (1 and 2, without one, are still read). */
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
 
     private Checkpoint() {
     }
@@ -96,7 +96,7 @@ public final class Checkpoint {
                     throw new JseekException(file + ": invalid model config: " + e.getMessage(), e);
                 }
             } else {
-                c = readConfig(in, file);
+                c = readConfig(in, file, version);
                 biasRate = in.readDouble();
             }
             if (!Double.isFinite(biasRate)) {
@@ -125,11 +125,13 @@ public final class Checkpoint {
             return new Loaded(m, opt, new Info(phase, step, counters));
         } catch (EOFException e) {
             throw new JseekException(file + " is truncated", e);
+        } catch (java.io.UTFDataFormatException e) {
+            throw new JseekException(file + ": a parameter name is not valid text: the checkpoint is corrupted", e);
         }
     }
 
     /**
-     * For version 3 files: the CRC-32 of everything before the last 8 bytes must equal them, so a corrupted or cut
+     * For version 3 and later files: the CRC-32 of everything before the last 8 bytes must equal them, so a corrupted or cut
      * checkpoint is refused before anything is read from it (or trained on).
      */
     private static void verifyChecksum(Path file) throws IOException {
@@ -210,9 +212,11 @@ public final class Checkpoint {
             out.writeFloat(m.weightsScale());
             out.writeBoolean(m.weightsNorm());
         }
+        out.writeInt(c.nextnLayers());
     }
 
-    private static ModelConfig readConfig(DataInputStream in, Path file) throws IOException {
+    /** Versions 2 and 3 have no MTP block count (0). */
+    private static ModelConfig readConfig(DataInputStream in, Path file, int version) throws IOException {
         String name = in.readUTF();
         int[] i = new int[17];
         for (int k = 0; k < i.length; k++) {
@@ -233,6 +237,7 @@ public final class Checkpoint {
             weightsScale = in.readFloat();
             weightsNorm = in.readBoolean();
         }
+        int nextn = version >= 4 ? in.readInt() : 0;
         for (int k = 0; k < 15; k++) {
             if (i[k] < 0) {
                 throw new JseekException(file + ": the model config holds a negative size (" + i[k] + ")");
@@ -242,7 +247,7 @@ public final class Checkpoint {
             ModelConfig.Moe moe = !hasMoe ? null : new ModelConfig.Moe(m[0], m[1], m[2], m[3], m[4], m[5], m[6],
                     weightsScale, weightsNorm, ordinal(ModelConfig.Moe.Gating.values(), m[7], file, "gating"));
             return new ModelConfig(Architecture.DEEPSEEK2, name, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], eps,
-                    base, i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe, null);
+                    base, i[8], scaling, i[9], new ModelConfig.Mla(i[10], i[11], i[12], i[13], i[14], true), moe, null, nextn);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new JseekException(file + ": invalid model config: " + e.getMessage(), e);
         }

@@ -34,7 +34,14 @@ public final class Grpo {
      */
     public record Settings(int prompts, int groupSize, int maxTokens, float temperature, AdamW.Settings optimizer,
                            Aggregation aggregation, AdvantageScale advantageScale, double epsLow, double epsHigh,
-                           double beta, int updates, boolean dynamicSampling, boolean maskTruncated) {
+                           double beta, int updates, boolean dynamicSampling, boolean maskTruncated, double mtpWeight) {
+        /** As above, without an MTP loss. */
+        public Settings(int prompts, int groupSize, int maxTokens, float temperature, AdamW.Settings optimizer,
+                        Aggregation aggregation, AdvantageScale advantageScale, double epsLow, double epsHigh,
+                        double beta, int updates, boolean dynamicSampling, boolean maskTruncated) {
+            this(prompts, groupSize, maxTokens, temperature, optimizer, aggregation, advantageScale, epsLow, epsHigh, beta,
+                    updates, dynamicSampling, maskTruncated, 0);
+        }
     }
 
     /** What one step did. */
@@ -42,6 +49,8 @@ public final class Grpo {
                        double zeroVarianceGroups, double loss, double kl) {
     }
 
+    /** λ of the MTP loss: the settings', for a model with an MTP block; else 0. */
+    private final double mtpWeight;
     private final TrainableDeepSeek model;
     private final TrainableDeepSeek reference;
     private final CharVocabulary vocab;
@@ -59,6 +68,7 @@ public final class Grpo {
             throw new IllegalArgumentException("beta > 0 needs a reference model");
         }
         this.model = model;
+        this.mtpWeight = model.config().nextnLayers() > 0 ? settings.mtpWeight() : 0;
         this.reference = reference;
         this.vocab = vocab;
         this.task = task;
@@ -209,7 +219,8 @@ public final class Grpo {
         double loss = 0;
         for (int u = 0; u < s.updates(); u++) {
             Tape t = new Tape();
-            Var lp = t.logProbs(model.forward(t, batch), targets);
+            TrainableDeepSeek.Outputs o = model.forward(t, batch, mtpWeight != 0);
+            Var lp = t.logProbs(o.logits(), targets);
             if (oldLp == null) {
                 oldLp = lp.v.clone();
                 if (s.beta() != 0) {
@@ -222,7 +233,13 @@ public final class Grpo {
                 }
             }
             Var l = objective(t, lp, oldLp, refLp, adv, weight, s.epsLow(), s.epsHigh(), s.beta());
-            t.backward(l);
+            Var total = l;
+            if (mtpWeight != 0) {
+                // The MTP block keeps learning the policy's own answers (cross-entropy on the sampled completions), so
+                // that its drafts follow the policy RL made.
+                total = t.add(l, t.scale(t.crossEntropy(o.mtp(), TrainableDeepSeek.mtpTargets(batch, targets)), mtpWeight));
+            }
+            t.backward(total);
             optimizer.step();
             model.updateSelectionBias();
             loss = l.v[0];

@@ -59,8 +59,15 @@ public final class Recipe {
         return vocab;
     }
 
+    /** {@code mtp}: λ of DeepSeek-V3's multi-token-prediction loss, the model given an MTP block; 0 for none. */
     public record PretrainSettings(String size, Task task, int steps, int batch, double lr, long seed, int checkpointEvery,
-                                   boolean resume) {
+                                   boolean resume, double mtp) {
+    }
+
+    /** A new model of the named size, with an MTP block when {@code mtp}. */
+    static TrainableDeepSeek newModel(String size, CharVocabulary vocab, boolean mtp, long seed) {
+        TrainableDeepSeek.Config c = size(size, vocab);
+        return new TrainableDeepSeek(c.toModelConfig().withNextnLayers(mtp ? 1 : 0), c.biasRate(), seed);
     }
 
     /** Pretraining from scratch (or from pretrain.ckpt when resuming); then the base model's evaluations. */
@@ -76,21 +83,21 @@ public final class Recipe {
             start = l.info().step();
             out.printf("resuming pretraining at step %d of %d%n", start, s.steps());
         } else {
-            model = new TrainableDeepSeek(size(s.size(), vocab), s.seed());
+            model = newModel(s.size(), vocab, s.mtp() != 0, s.seed());
         }
         long params = model.parameters().stream().mapToLong(Var::size).sum();
         out.printf("pretraining a %s model (%,d parameters) for %d steps of %d documents%n", s.size(), params, s.steps(), s.batch());
         Pretrainer p = new Pretrainer(model, vocab, s.task().task(),
                 new AdamW.Settings(s.lr(), 0.9, 0.95, 1e-8, 0.01, 1.0, Math.min(100, s.steps() / 10 + 1), s.steps(), 0.1),
-                s.batch(), s.seed());
+                s.batch(), s.seed(), s.mtp());
         if (state != null) {
             p.optimizer().restore(state);
         }
         try (RunLog log = new RunLog(dir.resolve("pretrain.csv"), "pretrain", s.steps(), out, start > 0,
-                "loss", "grad_norm", "lr", "tokens")) {
+                "loss", "grad_norm", "lr", "tokens", "mtp_loss", "mtp_accuracy")) {
             for (int i = start; i < s.steps(); i++) {
                 Pretrainer.Step st = p.step();
-                log.add(i, st.loss(), st.gradNorm(), st.learningRate(), st.tokens());
+                log.add(i, st.loss(), st.gradNorm(), st.learningRate(), st.tokens(), st.mtpLoss(), st.mtpAccuracy());
                 if ((i + 1) % s.checkpointEvery() == 0 || i + 1 == s.steps()) {
                     Checkpoint.save(ckpt, model, p.optimizer(), new Checkpoint.Info("pretrain", i + 1, Map.of()));
                 }

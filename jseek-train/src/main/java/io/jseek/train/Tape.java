@@ -215,6 +215,35 @@ public final class Tape {
         return y;
     }
 
+    /** [a ‖ b]: the columns of a, then those of b (same rows). */
+    public Var concat(Var a, Var b) {
+        if (a.rows != b.rows) {
+            throw new IllegalArgumentException("concat " + a + " and " + b + ": rows differ");
+        }
+        int w = a.cols + b.cols;
+        Var y = out(a.rows, w);
+        for (int r = 0; r < a.rows; r++) {
+            System.arraycopy(a.v, r * a.cols, y.v, r * w, a.cols);
+            System.arraycopy(b.v, r * b.cols, y.v, r * w + a.cols, b.cols);
+        }
+        record(() -> {
+            if (y.g == null) {
+                return;
+            }
+            double[] ga = a.grad();
+            double[] gb = b.grad();
+            for (int r = 0; r < a.rows; r++) {
+                for (int i = 0; i < a.cols; i++) {
+                    ga[r * a.cols + i] += y.g[r * w + i];
+                }
+                for (int i = 0; i < b.cols; i++) {
+                    gb[r * b.cols + i] += y.g[r * w + a.cols + i];
+                }
+            }
+        });
+        return y;
+    }
+
     /**
      * Rotary embedding as the engine computes it ({@link Rope}: its angles, magnitude and pairing), of
      * {@code rope.dims()} columns starting at {@code offset} within each of {@code heads} groups of
@@ -343,6 +372,24 @@ public final class Tape {
                 for (int i = 0; i < v; i++) {
                     gl[r * v + i] += y.g[r] * ((i == targets[r] ? 1 : 0) - probs[r * v + i]);
                 }
+            }
+        });
+        return y;
+    }
+
+    /** c · x for a constant c (a loss's weight). */
+    public Var scale(Var x, double c) {
+        Var y = out(x.rows, x.cols);
+        for (int i = 0; i < x.v.length; i++) {
+            y.v[i] = c * x.v[i];
+        }
+        record(() -> {
+            if (y.g == null) {
+                return;
+            }
+            double[] gx = x.grad();
+            for (int i = 0; i < gx.length; i++) {
+                gx[i] += c * y.g[i];
             }
         });
         return y;

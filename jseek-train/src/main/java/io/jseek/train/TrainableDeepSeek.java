@@ -81,7 +81,7 @@ public final class TrainableDeepSeek {
             }
             params.put(p.name(), v);
         }
-        for (int l = 0; l < c.blockCount(); l++) {
+        for (int l = 0; l < c.blockCount() + c.nextnLayers(); l++) {
             if (isMoe(l)) {
                 selectionBias.put(l, new double[c.moe().expertCount()]);
                 load.put(l, new int[c.moe().expertCount()]);
@@ -101,6 +101,31 @@ public final class TrainableDeepSeek {
      * longs so a checkpoint can check what a config would allocate before allocating it.
      */
     static List<Param> layout(ModelConfig c) {
+        long d = c.embeddingLength();
+        int layers = c.blockCount();
+        List<Param> out = new ArrayList<>();
+        out.add(new Param("token_embd.weight", c.vocabSize(), d, 1.0));
+        for (int l = 0; l < layers; l++) {
+            blockLayout(c, l, out);
+        }
+        out.add(new Param("output_norm.weight", 1, d, -1));
+        out.add(new Param("output.weight", c.vocabSize(), d, 1 / Math.sqrt(d)));
+        if (c.nextnLayers() > 0) {
+            // The MTP block (docs/deepseek.md §5): a block of the model's kind, eh_proj and its norms; the embedding
+            // and the output head are the main model's (llama.cpp falls back to them, as jseek does).
+            int l = layers;
+            String p = "blk." + l + ".nextn.";
+            out.add(new Param(p + "enorm.weight", 1, d, -1));
+            out.add(new Param(p + "hnorm.weight", 1, d, -1));
+            out.add(new Param(p + "eh_proj.weight", d, 2 * d, 1 / Math.sqrt(2.0 * d)));
+            blockLayout(c, l, out);
+            out.add(new Param(p + "shared_head_norm.weight", 1, d, -1));
+        }
+        return out;
+    }
+
+    /** Block l's parameters: MLA, its norms, and a dense or MoE FFN. */
+    private static void blockLayout(ModelConfig c, int l, List<Param> out) {
         ModelConfig.Mla mla = c.mla();
         long d = c.embeddingLength();
         long h = c.headCount();
@@ -111,39 +136,32 @@ public final class TrainableDeepSeek {
         long vh = mla.vHeadDim();
         long ff = c.feedForwardLength();
         ModelConfig.Moe moe = c.moe();
-        List<Param> out = new ArrayList<>();
-        out.add(new Param("token_embd.weight", c.vocabSize(), d, 1.0));
-        for (int l = 0; l < layers; l++) {
-            String p = "blk." + l + ".";
-            out.add(new Param(p + "attn_norm.weight", 1, d, -1));
-            out.add(new Param(p + "attn_q.weight", h * (nope + rot), d, 1 / Math.sqrt(d)));
-            out.add(new Param(p + "attn_kv_a_mqa.weight", kvr + rot, d, 1 / Math.sqrt(d)));
-            out.add(new Param(p + "attn_kv_a_norm.weight", 1, kvr, -1));
-            out.add(new Param(p + "attn_kv_b.weight", h * (nope + vh), kvr, 1 / Math.sqrt(kvr)));
-            out.add(new Param(p + "attn_output.weight", d, h * vh, 1 / Math.sqrt(h * vh * 2.0 * layers)));
-            out.add(new Param(p + "ffn_norm.weight", 1, d, -1));
-            if (moe == null || l < moe.leadingDenseBlockCount()) {
-                out.add(new Param(p + "ffn_gate.weight", ff, d, 1 / Math.sqrt(d)));
-                out.add(new Param(p + "ffn_up.weight", ff, d, 1 / Math.sqrt(d)));
-                out.add(new Param(p + "ffn_down.weight", d, ff, 1 / Math.sqrt(ff * 2.0 * layers)));
-            } else {
-                long x = moe.expertCount();
-                long f = moe.expertFeedForwardLength();
-                out.add(new Param(p + "ffn_gate_inp.weight", x, d, 1 / Math.sqrt(d)));
-                out.add(new Param(p + "ffn_gate_exps.weight", x * f, d, 1 / Math.sqrt(d)));
-                out.add(new Param(p + "ffn_up_exps.weight", x * f, d, 1 / Math.sqrt(d)));
-                out.add(new Param(p + "ffn_down_exps.weight", x * d, f, 1 / Math.sqrt(f * 2.0 * layers)));
-                long fs = f * moe.expertSharedCount();
-                if (fs > 0) {
-                    out.add(new Param(p + "ffn_gate_shexp.weight", fs, d, 1 / Math.sqrt(d)));
-                    out.add(new Param(p + "ffn_up_shexp.weight", fs, d, 1 / Math.sqrt(d)));
-                    out.add(new Param(p + "ffn_down_shexp.weight", d, fs, 1 / Math.sqrt(fs * 2.0 * layers)));
-                }
+        String p = "blk." + l + ".";
+        out.add(new Param(p + "attn_norm.weight", 1, d, -1));
+        out.add(new Param(p + "attn_q.weight", h * (nope + rot), d, 1 / Math.sqrt(d)));
+        out.add(new Param(p + "attn_kv_a_mqa.weight", kvr + rot, d, 1 / Math.sqrt(d)));
+        out.add(new Param(p + "attn_kv_a_norm.weight", 1, kvr, -1));
+        out.add(new Param(p + "attn_kv_b.weight", h * (nope + vh), kvr, 1 / Math.sqrt(kvr)));
+        out.add(new Param(p + "attn_output.weight", d, h * vh, 1 / Math.sqrt(h * vh * 2.0 * layers)));
+        out.add(new Param(p + "ffn_norm.weight", 1, d, -1));
+        if (moe == null || l < moe.leadingDenseBlockCount()) {
+            out.add(new Param(p + "ffn_gate.weight", ff, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "ffn_up.weight", ff, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "ffn_down.weight", d, ff, 1 / Math.sqrt(ff * 2.0 * layers)));
+        } else {
+            long x = moe.expertCount();
+            long f = moe.expertFeedForwardLength();
+            out.add(new Param(p + "ffn_gate_inp.weight", x, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "ffn_gate_exps.weight", x * f, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "ffn_up_exps.weight", x * f, d, 1 / Math.sqrt(d)));
+            out.add(new Param(p + "ffn_down_exps.weight", x * d, f, 1 / Math.sqrt(f * 2.0 * layers)));
+            long fs = f * moe.expertSharedCount();
+            if (fs > 0) {
+                out.add(new Param(p + "ffn_gate_shexp.weight", fs, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_up_shexp.weight", fs, d, 1 / Math.sqrt(d)));
+                out.add(new Param(p + "ffn_down_shexp.weight", d, fs, 1 / Math.sqrt(fs * 2.0 * layers)));
             }
         }
-        out.add(new Param("output_norm.weight", 1, d, -1));
-        out.add(new Param("output.weight", c.vocabSize(), d, 1 / Math.sqrt(d)));
-        return out;
     }
 
     private boolean isMoe(int l) {
@@ -193,25 +211,96 @@ public final class TrainableDeepSeek {
      * each starts at position 0 and attends only to itself).
      */
     public Var forward(Tape t, int[][] sequences) {
-        int rows = 0;
-        for (int[] s : sequences) {
-            rows += s.length;
+        return forward(t, sequences, false).logits();
+    }
+
+    /**
+     * The main logits and, with {@code mtp} (the model must have the block), the MTP block's: row i of a sequence
+     * (i ≤ its length − 2) predicts token i + 2 from the main model's final hidden state at i (after the output norm)
+     * and token i + 1 (docs/deepseek.md §5), at position i; the rows are each sequence's rows 0 … length − 2 in turn ({@link #mtpTargets}).
+     */
+    public Outputs forward(Tape t, int[][] sequences, boolean mtp) {
+        if (mtp && c.nextnLayers() == 0) {
+            throw new IllegalStateException("the model has no MTP block");
         }
-        int[] ids = new int[rows];
-        int[] pos = new int[rows];
-        int[] start = new int[rows];
-        int r = 0;
-        for (int[] s : sequences) {
-            int s0 = r;
-            for (int i = 0; i < s.length; i++, r++) {
-                ids[r] = s[i];
-                pos[r] = i;
-                start[r] = s0;
-            }
-        }
+        Rows main = Rows.of(sequences, 0);
         for (int[] l : load.values()) {
             java.util.Arrays.fill(l, 0);
         }
+        double eps = c.rmsNormEps();
+        Var x = t.embedding(parameter("token_embd.weight"), main.ids);
+        for (int l = 0; l < c.blockCount(); l++) {
+            x = block(t, x, l, main);
+        }
+        Var out = t.rmsNorm(x, parameter("output_norm.weight"), eps);
+        Var logits = t.matmul(out, parameter("output.weight"));
+        if (!mtp) {
+            return new Outputs(logits, null);
+        }
+        // MTP rows: (h_i, t_{i+1}) for i < length − 1, each sequence its own causal run from position 0.
+        Rows m = Rows.of(sequences, 1);
+        int[] from = new int[m.ids.length];
+        for (int s = 0, r = 0, base = 0; s < sequences.length; base += sequences[s].length, s++) {
+            for (int i = 0; i + 1 < sequences[s].length; i++, r++) {
+                from[r] = base + i;
+                m.ids[r] = sequences[s][i + 1];
+            }
+        }
+        int l = c.blockCount();
+        String p = "blk." + l + ".nextn.";
+        Var e = t.rmsNorm(t.embedding(parameter("token_embd.weight"), m.ids), parameter(p + "enorm.weight"), eps);
+        Var h = t.rmsNorm(t.embedding(out, from), parameter(p + "hnorm.weight"), eps);
+        Var y = block(t, t.matmul(t.concat(e, h), parameter(p + "eh_proj.weight")), l, m);
+        Var mtpLogits = t.matmul(t.rmsNorm(y, parameter(p + "shared_head_norm.weight"), eps), parameter("output.weight"));
+        return new Outputs(logits, mtpLogits);
+    }
+
+    /** Main logits (every row) and the MTP block's (null when not computed). */
+    public record Outputs(Var logits, Var mtp) {
+    }
+
+    /**
+     * The MTP rows' targets: for each sequence, rows i ≤ length − 2 predict token i + 2, or −1 where {@code counts}
+     * (the main rows' targets, −1 for rows that do not count) says row i + 1's prediction does not count.
+     */
+    public static int[] mtpTargets(int[][] sequences, int[] mainTargets) {
+        int rows = 0;
+        for (int[] s : sequences) {
+            rows += Math.max(0, s.length - 1);
+        }
+        int[] out = new int[rows];
+        for (int s = 0, r = 0, base = 0; s < sequences.length; base += sequences[s].length, s++) {
+            for (int i = 0; i + 1 < sequences[s].length; i++, r++) {
+                out[r] = mainTargets[base + i + 1];
+            }
+        }
+        return out;
+    }
+
+    /** The rows of a packed batch: token ids, positions, and each row's sequence start. */
+    private record Rows(int[] ids, int[] pos, int[] start) {
+        /** Every sequence less its last {@code drop} rows. */
+        static Rows of(int[][] sequences, int drop) {
+            int rows = 0;
+            for (int[] s : sequences) {
+                rows += Math.max(0, s.length - drop);
+            }
+            Rows r = new Rows(new int[rows], new int[rows], new int[rows]);
+            int k = 0;
+            for (int[] s : sequences) {
+                int s0 = k;
+                for (int i = 0; i < s.length - drop; i++, k++) {
+                    r.ids[k] = s[i];
+                    r.pos[k] = i;
+                    r.start[k] = s0;
+                }
+            }
+            return r;
+        }
+    }
+
+    /** Block l over the rows: {@code x += attention(norm(x)); x += ffn(norm(x))}. */
+    private Var block(Tape t, Var x, int l, Rows rows) {
         int h = c.headCount();
         int nope = mla.qkNopeHeadDim();
         int rot = mla.qkRopeHeadDim();
@@ -219,34 +308,29 @@ public final class TrainableDeepSeek {
         double eps = c.rmsNormEps();
         Rope rope = Rope.of(c);
         double kqScale = Rope.mlaSoftmaxScale(c);
-        Var x = t.embedding(parameter("token_embd.weight"), ids);
-        for (int l = 0; l < c.blockCount(); l++) {
-            String p = "blk." + l + ".";
-            Var hn = t.rmsNorm(x, parameter(p + "attn_norm.weight"), eps);
-            Var q = t.rope(t.matmul(hn, parameter(p + "attn_q.weight")), h, nope + rot, nope, pos, rope);
-            Var kva = t.matmul(hn, parameter(p + "attn_kv_a_mqa.weight"));
-            Var cKv = t.rmsNorm(t.columns(kva, 0, kvr), parameter(p + "attn_kv_a_norm.weight"), eps);
-            Var kRope = t.rope(t.columns(kva, kvr, kvr + rot), 1, rot, 0, pos, rope);
-            Var kv = t.matmul(cKv, parameter(p + "attn_kv_b.weight"));
-            Var att = DeepSeekOps.mlaAttention(t, q, kv, kRope, h, nope, rot, mla.vHeadDim(), kqScale, start);
-            x = t.add(x, t.matmul(att, parameter(p + "attn_output.weight")));
-            Var fn = t.rmsNorm(x, parameter(p + "ffn_norm.weight"), eps);
-            Var ffn;
-            if (!isMoe(l)) {
-                ffn = swiglu(t, fn, p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight");
-            } else {
-                ffn = DeepSeekOps.moe(t, fn, parameter(p + "ffn_gate_inp.weight"), c.moe(),
-                        new Router(c.moe(), toFloat(selectionBias.get(l))), parameter(p + "ffn_gate_exps.weight"),
-                        parameter(p + "ffn_up_exps.weight"), parameter(p + "ffn_down_exps.weight"), load.get(l));
-                if (c.moe().expertSharedCount() > 0) {
-                    ffn = t.add(ffn, swiglu(t, fn, p + "ffn_gate_shexp.weight", p + "ffn_up_shexp.weight",
-                            p + "ffn_down_shexp.weight"));
-                }
+        String p = "blk." + l + ".";
+        Var hn = t.rmsNorm(x, parameter(p + "attn_norm.weight"), eps);
+        Var q = t.rope(t.matmul(hn, parameter(p + "attn_q.weight")), h, nope + rot, nope, rows.pos, rope);
+        Var kva = t.matmul(hn, parameter(p + "attn_kv_a_mqa.weight"));
+        Var cKv = t.rmsNorm(t.columns(kva, 0, kvr), parameter(p + "attn_kv_a_norm.weight"), eps);
+        Var kRope = t.rope(t.columns(kva, kvr, kvr + rot), 1, rot, 0, rows.pos, rope);
+        Var kv = t.matmul(cKv, parameter(p + "attn_kv_b.weight"));
+        Var att = DeepSeekOps.mlaAttention(t, q, kv, kRope, h, nope, rot, mla.vHeadDim(), kqScale, rows.start);
+        x = t.add(x, t.matmul(att, parameter(p + "attn_output.weight")));
+        Var fn = t.rmsNorm(x, parameter(p + "ffn_norm.weight"), eps);
+        Var ffn;
+        if (!isMoe(l)) {
+            ffn = swiglu(t, fn, p + "ffn_gate.weight", p + "ffn_up.weight", p + "ffn_down.weight");
+        } else {
+            ffn = DeepSeekOps.moe(t, fn, parameter(p + "ffn_gate_inp.weight"), c.moe(),
+                    new Router(c.moe(), toFloat(selectionBias.get(l))), parameter(p + "ffn_gate_exps.weight"),
+                    parameter(p + "ffn_up_exps.weight"), parameter(p + "ffn_down_exps.weight"), load.get(l));
+            if (c.moe().expertSharedCount() > 0) {
+                ffn = t.add(ffn, swiglu(t, fn, p + "ffn_gate_shexp.weight", p + "ffn_up_shexp.weight",
+                        p + "ffn_down_shexp.weight"));
             }
-            x = t.add(x, ffn);
         }
-        Var out = t.rmsNorm(x, parameter("output_norm.weight"), eps);
-        return t.matmul(out, parameter("output.weight"));
+        return t.add(x, ffn);
     }
 
     /** The selection bias as the engine holds it (exported as F32). */

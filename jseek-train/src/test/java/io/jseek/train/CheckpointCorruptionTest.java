@@ -27,11 +27,12 @@ class CheckpointCorruptionTest {
     @TempDir
     Path tmp;
 
-    /** Offsets of the version-3 header fields, from the layout Checkpoint.save writes. */
+    /** Offsets of the version-4 header fields, from the layout Checkpoint.save writes. */
     private static final class Layout {
         final int ints;   // the 17 config ints
         final int floats; // eps, base, factor, yarn log multiplier
         final int moe;    // the MoE flag, then 8 ints, a float, a flag
+        final int nextn;  // MTP blocks
         final int biasRate;
 
         Layout(byte[] b) {
@@ -39,7 +40,8 @@ class CheckpointCorruptionTest {
             ints = 10 + nameLength;
             floats = ints + 17 * 4;
             moe = floats + 16;
-            biasRate = b[moe] != 0 ? moe + 1 + 32 + 4 + 1 : moe + 1;
+            nextn = b[moe] != 0 ? moe + 1 + 32 + 4 + 1 : moe + 1;
+            biasRate = nextn + 4;
         }
     }
 
@@ -80,6 +82,7 @@ class CheckpointCorruptionTest {
         for (int[] f : forgedMoe) {
             cases.put("forged " + moe[f[0]] + " = " + f[1], b -> forge(putInt(b, moeInts + 4 * f[0], f[1])));
         }
+        cases.put("forged MTP blocks = 7", b -> forge(putInt(b, at.nextn, 7)));
         cases.put("forged eps = NaN", b -> forge(putInt(b, at.floats, Float.floatToIntBits(Float.NaN))));
         cases.put("forged bias rate = NaN", b -> forge(putLong(b, at.biasRate, Double.doubleToLongBits(Double.NaN))));
         cases.put("forged weight = NaN", b -> forge(putLong(b, firstValue, Double.doubleToLongBits(Double.NaN))));
@@ -92,14 +95,20 @@ class CheckpointCorruptionTest {
         });
         // Version 2 has no checksum: a flipped exponent bit makes a weight infinite.
         cases.put("version 2, weight made infinite", b -> {
-            byte[] v2 = Arrays.copyOf(putInt(b, 4, 2), b.length - 8);
-            v2[firstValue] = 0x7f;
-            v2[firstValue + 1] = (byte) 0xf0;
+            // Version 2: no MTP block count, no checksum.
+            byte[] v2 = new byte[b.length - 12];
+            System.arraycopy(b, 0, v2, 0, at.nextn);
+            System.arraycopy(b, at.nextn + 4, v2, at.nextn, b.length - 8 - at.nextn - 4);
+            putInt(v2, 4, 2);
+            int value = firstValue - 4;
+            v2[value] = 0x7f;
+            v2[value + 1] = (byte) 0xf0;
             for (int k = 2; k < 8; k++) {
-                v2[firstValue + k] = 0;
+                v2[value + k] = 0;
             }
             return v2;
         });
+        cases.put("version 2 read as if it had a block count", b -> Arrays.copyOf(putInt(b, 4, 2), b.length - 8));
         cases.put("version 99", b -> forge(putInt(b, 4, 99)));
         cases.put("not a checkpoint", b -> "hello, world".getBytes(StandardCharsets.UTF_8));
 

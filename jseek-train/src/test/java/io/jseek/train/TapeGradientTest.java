@@ -44,6 +44,13 @@ class TapeGradientTest {
     }
 
     @Test
+    void concatAndScale() {
+        Var a = GradCheck.random("a", 3, 4, rnd, 1);
+        Var b = GradCheck.random("b", 3, 2, rnd, 1);
+        GradCheck.check(List.of(a, b), t -> GradCheck.project(t, t.scale(t.concat(a, t.silu(b)), -0.3), 6), 100, TOL);
+    }
+
+    @Test
     void rope() {
         Var x = GradCheck.random("x", 3, 2 * 10, rnd, 1);
         int[] pos = {0, 5, 17};

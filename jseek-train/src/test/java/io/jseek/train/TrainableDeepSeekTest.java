@@ -59,6 +59,69 @@ class TrainableDeepSeekTest {
         GradCheck.check(m.parameters(), t -> t.crossEntropy(m.forward(t, seqs), targets), 6, 1e-5);
     }
 
+    /** The main loss plus λ times the MTP block's (V3's objective): every parameter, the block's included. */
+    @Test
+    void multiTokenPredictionGradientMatchesFiniteDifferences() {
+        TrainableDeepSeek.Config tc = tiny(8);
+        TrainableDeepSeek m = new TrainableDeepSeek(tc.toModelConfig().withNextnLayers(1), tc.biasRate(), 3);
+        int[][] seqs = sequences("12+7=19", "<think>3</think>");
+        int[] targets = targets(seqs);
+        int[] mtpTargets = TrainableDeepSeek.mtpTargets(seqs, targets);
+        assertEquals(seqs[0].length + seqs[1].length - 2, mtpTargets.length);
+        assertEquals(seqs[1][2], mtpTargets[seqs[0].length - 1], "the second sequence's first MTP row predicts its third token");
+        assertTrue(m.parameters().stream().anyMatch(p -> p.name.equals("blk.2.nextn.eh_proj.weight")));
+        GradCheck.check(m.parameters(), t -> {
+            TrainableDeepSeek.Outputs o = m.forward(t, seqs, true);
+            return t.add(t.crossEntropy(o.logits(), targets), t.scale(t.crossEntropy(o.mtp(), mtpTargets), 0.3));
+        }, 6, 1e-5);
+    }
+
+    /**
+     * After export the engine's MTP head gives the trainer's MTP logits (to 1e-4) from the engine's own hidden states,
+     * and the main logits are unchanged by the block's presence; the file says {@code nextn_predict_layers = 1} and
+     * counts the block in {@code block_count}, as llama.cpp's converter writes it.
+     */
+    @Test
+    void exportedMtpBlockGivesTheEngineTheSameLogits() throws Exception {
+        TrainableDeepSeek.Config tc = tiny(32);
+        TrainableDeepSeek m = new TrainableDeepSeek(tc.toModelConfig().withNextnLayers(1), tc.biasRate(), 5);
+        int[][] seqs = sequences("47+38+95=<think>7+8+5=20;4+3+9+2=18</think><answer>180</answer>", "Q 12+30=");
+        TrainableDeepSeek.Outputs o = m.forward(new Tape(), seqs, true);
+        Path file = tmp.resolve("tiny-mtp.gguf");
+        GgufExport.write(m, VOCAB, file, GgmlType.F32, "tiny-mtp", null);
+        try (GgufFile f = GgufFile.open(file); WorkerPool pool = new WorkerPool(1)) {
+            assertEquals(3, f.metadata().u32("deepseek2.block_count"));
+            assertEquals(1, f.metadata().u32("deepseek2.nextn_predict_layers"));
+            Model engine = Model.load(f, pool);
+            assertEquals(2, engine.config().blockCount());
+            assertTrue(engine.mtp() != null, "the engine loads the MTP block");
+            int row = 0;
+            int mtpRow = 0;
+            int v = VOCAB.size();
+            for (int[] s : seqs) {
+                Session session = engine.newSession(128);
+                session.captureHidden(true, 32);
+                float[][] got = engine.forward(session, s, true);
+                for (int i = 0; i < s.length; i++, row++) {
+                    for (int k = 0; k < v; k++) {
+                        assertEquals(o.logits().v[row * v + k], got[i][k], 1e-4, "main row " + row + " token " + k);
+                    }
+                }
+                float[][] hidden = new float[s.length - 1][];
+                for (int i = 0; i < hidden.length; i++) {
+                    hidden[i] = session.hidden().row(i).clone();
+                }
+                Session own = engine.mtp().newSession(128, io.jseek.model.CacheType.F32);
+                float[][] mtp = engine.mtp().forward(own, java.util.Arrays.copyOfRange(s, 1, s.length), hidden, true, null);
+                for (int i = 0; i + 1 < s.length; i++, mtpRow++) {
+                    for (int k = 0; k < v; k++) {
+                        assertEquals(o.mtp().v[mtpRow * v + k], mtp[i][k], 1e-4, "MTP row " + mtpRow + " token " + k);
+                    }
+                }
+            }
+        }
+    }
+
     @TempDir
     Path tmp;
 
