@@ -11,7 +11,8 @@ final class SpecOption {
     @Option(names = "--spec", paramLabel = "MODE", defaultValue = "none",
             description = "Speculative decoding (the same output, in fewer forward passes when drafts are kept): "
                     + "none; ngram[:N] (prompt lookup: up to N tokens, default 7, from where the last few tokens "
-                    + "occurred before; for answers that repeat their context, as code edits do); draft:MODEL.gguf[:N] "
+                    + "occurred before; for answers that repeat their context, as code edits do); mtp[:N] (the model's own "
+                    + "multi-token-prediction block drafts, as DeepSeek-V3's can; default N 1); draft:MODEL.gguf[:N] "
                     + "(a smaller model of the same vocabulary drafts). Default ${DEFAULT-VALUE}.")
     String spec;
 

@@ -191,6 +191,22 @@ class CliTest {
         assertTrue(missing.err().contains("--spec: no draft model at"), missing.err());
         Result vocab = run(null, "run", "-m", model, "-p", "x", "--spec", "draft:" + DATA.resolve("ds3-q4_0.gguf"));
         assertTrue(vocab.err().contains("has another vocabulary"), vocab.err());
+        Result noBlock = run(null, "run", "-m", model, "-p", "x", "--spec", "mtp");
+        assertEquals(1, noBlock.code());
+        assertTrue(noBlock.err().contains("has no multi-token-prediction block"), noBlock.err());
+    }
+
+    /** The embedded model drafts with its own MTP block: the same answer, and its drafts are mostly kept. */
+    @Test
+    void theEmbeddedModelDraftsWithItsMtpBlock() {
+        Result plain = run(null, "run", "--temp", "0", "-t", "1", "-p", "47+38+95=");
+        Result mtp = run(null, "run", "--temp", "0", "-t", "1", "-p", "47+38+95=", "--spec", "mtp");
+        assertEquals(0, mtp.code(), mtp.err());
+        assertEquals(plain.out(), mtp.out());
+        assertTrue(mtp.out().contains("<answer>180</answer>"), mtp.out());
+        assertTrue(mtp.err().matches("(?s).*drafts: \\d+ of \\d+ kept.*"), mtp.err());
+        Result info = run(null, "info");
+        assertTrue(info.out().contains("+ 1 multi-token-prediction block"), info.out());
     }
 
     @Test

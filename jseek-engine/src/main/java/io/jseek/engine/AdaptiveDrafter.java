@@ -22,6 +22,17 @@ abstract class AdaptiveDrafter implements Drafter {
     /** Up to {@code want} (at least 1) tokens proposed to follow {@code tokens[0, count)}, into {@code out}. */
     abstract int draft(int[] tokens, int count, int want, int[] out);
 
+    /** The likeliest of the first {@code vocab} tokens (a model's rows may be padded past its vocabulary). */
+    static int argmax(float[] logits, int vocab) {
+        int best = 0;
+        for (int i = 1; i < Math.min(vocab, logits.length); i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
     @Override
     public final int maxDraft() {
         return maxDraft;

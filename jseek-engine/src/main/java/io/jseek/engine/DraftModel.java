@@ -42,23 +42,13 @@ final class DraftModel extends AdaptiveDrafter {
         System.arraycopy(tokens, common, seen, common, count - common);
         float[] logits = model.forward(session, Arrays.copyOfRange(tokens, common, count), false)[0];
         for (int i = 0; i < want; i++) {
-            out[i] = argmax(logits);
+            out[i] = argmax(logits, vocab);
             if (i + 1 < want) {
                 seen[session.position()] = out[i];
                 logits = model.forward(session, new int[] {out[i]}, false)[0];
             }
         }
         return want;
-    }
-
-    private int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < Math.min(vocab, logits.length); i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     @Override

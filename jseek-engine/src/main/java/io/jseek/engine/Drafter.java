@@ -8,6 +8,13 @@ interface Drafter {
      */
     int propose(int[] tokens, int count, int max, int[] out);
 
+    /**
+     * Called with the sequence's session before its prompt is fed (a multi-token-prediction head asks the session to
+     * keep its hidden states).
+     */
+    default void attach(io.jseek.model.Session session) {
+    }
+
     /** The most tokens one proposal holds. */
     int maxDraft();
 

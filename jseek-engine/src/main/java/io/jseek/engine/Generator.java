@@ -23,27 +23,34 @@ final class Generator {
 
     /** Feeds {@code prompt} after what the session holds, then generates. {@code history} = all tokens so far (for penalties). */
     Generation generate(Session session, int[] prompt, int reused, int[] history, GenerationOptions opt, GenerationListener out) {
-        return generate(session, prompt, reused, history, opt, out, speculation.drafter());
+        return generate(session, prompt, reused, history, opt, out, speculation.drafter(model));
     }
 
     /** As above, drafts from {@code drafter} (null: none). */
     Generation generate(Session session, int[] prompt, int reused, int[] history, GenerationOptions opt,
                         GenerationListener out, Drafter drafter) {
         long t0 = System.nanoTime();
-        float[] logits = model.forward(session, prompt, false)[0];
-        long t1 = System.nanoTime();
-        Decoding d = new Decoding(tokenizer, history, opt, out);
-        if (d.step(logits, session.position() < session.contextLength())) {
-            if (drafter == null) {
-                do {
-                    logits = model.forward(session, new int[] {d.last()}, false)[0];
-                } while (d.step(logits, session.position() < session.contextLength()));
-            } else {
-                try {
+        if (drafter != null) {
+            drafter.attach(session);
+        }
+        long t1;
+        Decoding d;
+        try {
+            float[] logits = model.forward(session, prompt, false)[0];
+            t1 = System.nanoTime();
+            d = new Decoding(tokenizer, history, opt, out);
+            if (d.step(logits, session.position() < session.contextLength())) {
+                if (drafter == null) {
+                    do {
+                        logits = model.forward(session, new int[] {d.last()}, false)[0];
+                    } while (d.step(logits, session.position() < session.contextLength()));
+                } else {
                     speculate(session, d, drafter);
-                } finally {
-                    drafter.close();
                 }
+            }
+        } finally {
+            if (drafter != null) {
+                drafter.close();
             }
         }
         long t2 = System.nanoTime();

@@ -101,9 +101,14 @@ public final class LoadedModel implements AutoCloseable {
     /**
      * Decodes with drafts from now on ({@link Speculation}; {@link Speculation#NONE} turns it off): the same tokens,
      * fewer forward passes when the drafts are good. Applies to {@link #complete}, {@link #chat} conversations and
-     * schedulers. A draft model's vocabulary must be this model's; it stays the caller's to close.
+     * schedulers. A draft model's vocabulary must be this model's; it stays the caller's to close. {@code mtp} needs a
+     * model with a multi-token-prediction block ({@code nextn_predict_layers}).
      */
     public void useSpeculation(Speculation s) {
+        if (s.kind() == Speculation.Kind.MTP && model.mtp() == null) {
+            throw new JseekException(path.getFileName() + " has no multi-token-prediction block (nextn_predict_layers): "
+                    + "it cannot draft for itself; use ngram or a draft model");
+        }
         if (s.draft() != null) {
             byte[][] mine = tokenizer.pieces();
             byte[][] theirs = s.draft().tokenizer().pieces();

@@ -286,8 +286,11 @@ public final class Scheduler implements AutoCloseable {
             }
             s.started = System.nanoTime();
             s.session = net.newSession(config.contextLength(), pool);
-            s.drafter = model.speculation().drafter();
+            s.drafter = model.speculation().drafter(net);
             s.draft = s.drafter != null ? new int[s.drafter.maxDraft()] : null;
+            if (s.drafter != null) {
+                s.drafter.attach(s.session);
+            }
             if (!s.cancel && !config.batchInvariant()) {
                 List<KvBlock> prefix = cache.lookup(s.prompt);
                 s.session.attachPrefix(prefix);

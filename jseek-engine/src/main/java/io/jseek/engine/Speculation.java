@@ -26,7 +26,9 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
         /** Prompt lookup: the tokens that followed the latest earlier occurrence of the last few tokens. */
         NGRAM,
         /** A smaller model of the same vocabulary proposes its greedy continuation. */
-        DRAFT
+        DRAFT,
+        /** The model's own multi-token-prediction head (DeepSeek-V3's MTP block) proposes the token after the next. */
+        MTP
     }
 
     public Speculation {
@@ -36,6 +38,17 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
         if ((kind == Kind.DRAFT) != (draft != null)) {
             throw new IllegalArgumentException("a draft model goes with speculation kind DRAFT only");
         }
+    }
+
+    /** The most tokens an MTP proposal holds by default: the head was trained for one (its chained guesses are weaker). */
+    public static final int DEFAULT_MTP_DRAFT = 1;
+
+    /**
+     * Self-speculation with the model's multi-token-prediction head, up to {@code maxDraft} tokens a step (beyond the
+     * first, the head runs on its own output); the model must have one ({@link LoadedModel#useSpeculation} checks).
+     */
+    public static Speculation mtp(int maxDraft) {
+        return new Speculation(Kind.MTP, maxDraft, null);
     }
 
     /** Prompt lookup proposing up to {@code maxDraft} tokens a step. */
@@ -53,7 +66,8 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
 
     /**
      * {@code none}, {@code ngram} or {@code ngram:N} (N: the most tokens a step; default {@value #DEFAULT_DRAFT}, so
-     * that a verify pass of the last token and its drafts stays within the small-batch kernels' eight rows).
+     * that a verify pass of the last token and its drafts stays within the small-batch kernels' eight rows),
+     * {@code mtp} or {@code mtp:N} (default {@value #DEFAULT_MTP_DRAFT}).
      */
     public static Speculation parse(String text) {
         return parse(text, null);
@@ -81,8 +95,9 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
                 yield NONE;
             }
             case "ngram" -> ngram(parts.length > 1 ? draftLength(parts[1]) : DEFAULT_DRAFT);
+            case "mtp" -> mtp(parts.length > 1 ? draftLength(parts[1]) : DEFAULT_MTP_DRAFT);
             default -> throw new IllegalArgumentException("unknown speculation \"" + text + "\"; expected none, ngram, "
-                    + "ngram:N" + (open != null ? ", draft:MODEL.gguf or draft:MODEL.gguf:N" : ""));
+                    + "ngram:N, mtp, mtp:N" + (open != null ? ", draft:MODEL.gguf or draft:MODEL.gguf:N" : ""));
         };
     }
 
@@ -94,12 +109,13 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
         }
     }
 
-    /** A new drafter for one sequence (drafters keep per-sequence state), or null for none. */
-    Drafter drafter() {
+    /** A new drafter for one sequence of {@code model} (drafters keep per-sequence state), or null for none. */
+    Drafter drafter(io.jseek.model.Model model) {
         return switch (kind) {
             case NONE -> null;
             case NGRAM -> new PromptLookup(maxDraft);
             case DRAFT -> new DraftModel(draft, maxDraft);
+            case MTP -> new MtpDrafter(model, maxDraft);
         };
     }
 
@@ -109,6 +125,7 @@ public record Speculation(Kind kind, int maxDraft, LoadedModel draft) {
             case NONE -> "none";
             case NGRAM -> "ngram:" + maxDraft;
             case DRAFT -> "draft:" + draft.path() + ":" + maxDraft;
+            case MTP -> "mtp:" + maxDraft;
         };
     }
 }

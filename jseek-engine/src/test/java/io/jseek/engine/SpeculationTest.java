@@ -35,8 +35,8 @@ class SpeculationTest {
         Path path = (file.startsWith("models/") ? MODELS : DATA).resolve(Path.of(file).getFileName());
         MatMul.batchInvariant(true);
         try (LoadedModel m = LoadedModel.open(path, 2); LoadedModel draft = LoadedModel.open(path, 1)) {
-            int[] drafted = new int[3];
-            int[] accepted = new int[3];
+            int[] drafted = new int[4];
+            int[] accepted = new int[4];
             for (int i = 0; i < PROMPTS.length; i++) {
                 int[] prompt = m.tokenizer().encode(PROMPTS[i], true, false);
                 for (SamplerConfig sampler : new SamplerConfig[] {SamplerConfig.greedy(),
@@ -45,8 +45,10 @@ class SpeculationTest {
                     Generation plain = run(m, prompt, opt, null);
                     // Prompt lookup, and an oracle that knows the answer but spoils every other proposal's last
                     // token: kept and refused drafts on every model, whatever its random weights repeat.
-                    Drafter[] drafters = {Speculation.ngram(6).drafter(), new Oracle(prompt.length, plain.tokens()),
-                        Speculation.draft(draft, 4).drafter()};
+                    // A model with an MTP block also drafts with it (three tokens: the chained ones are refused more).
+                    Drafter[] drafters = {Speculation.ngram(6).drafter(m.network()), new Oracle(prompt.length, plain.tokens()),
+                        Speculation.draft(draft, 4).drafter(m.network()),
+                        m.network().mtp() != null ? Speculation.mtp(3).drafter(m.network()) : Speculation.ngram(2).drafter(m.network())};
                     for (int k = 0; k < drafters.length; k++) {
                         Generation spec = run(m, prompt, opt, drafters[k]);
                         String what = file + " prompt " + i + " " + sampler + " " + drafters[k].getClass().getSimpleName();
@@ -283,7 +285,7 @@ class SpeculationTest {
             for (int k = 0; k < 2; k++) {
                 Session s = m.network().newSession(128);
                 Generation g = new Generator(m.network(), m.tokenizer(), Speculation.NONE).generate(s, prompt, 0, prompt,
-                        opt, new GenerationListener() { }, k == 0 ? null : Speculation.ngram(4).drafter());
+                        opt, new GenerationListener() { }, k == 0 ? null : Speculation.ngram(4).drafter(m.network()));
                 tokens[k] = g.tokens();
                 assertEquals(prompt.length + g.generatedTokens() - 1, s.position(), "the last token is not fed");
                 next[k] = m.network().forward(s, new int[] {g.tokens()[g.generatedTokens() - 1]}, false)[0].clone();
@@ -301,9 +303,11 @@ class SpeculationTest {
      * those of the same scheduler without drafts, bit for bit.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"r1qwen-q8_0.gguf", "ds3-q4_0.gguf"})
-    void schedulerKeepsEveryTokenAndLogprob(String file) throws Exception {
-        try (LoadedModel m = LoadedModel.open(DATA.resolve(file), 2)) {
+    @ValueSource(strings = {"r1qwen-q8_0.gguf ngram:5", "ds3-q4_0.gguf ngram:5", "jseek-r1-addition.gguf mtp:2"})
+    void schedulerKeepsEveryTokenAndLogprob(String fileAndMode) throws Exception {
+        String file = fileAndMode.split(" ")[0];
+        Path path = file.startsWith("jseek-") ? MODELS.resolve(file) : DATA.resolve(file);
+        try (LoadedModel m = LoadedModel.open(path, 2)) {
             List<int[]> prompts = new java.util.ArrayList<>();
             List<GenerationOptions> options = new java.util.ArrayList<>();
             for (int i = 0; i < PROMPTS.length; i++) {
@@ -314,7 +318,7 @@ class SpeculationTest {
             }
             m.useSpeculation(Speculation.NONE);
             var plain = BatchInvariantSchedulerTest.runs(m, 4, true, prompts, options);
-            m.useSpeculation(Speculation.ngram(5));
+            m.useSpeculation(Speculation.parse(fileAndMode.split(" ")[1]));
             var spec = BatchInvariantSchedulerTest.runs(m, 4, true, prompts, options);
             int drafted = 0;
             int accepted = 0;
@@ -325,6 +329,48 @@ class SpeculationTest {
                 accepted += g.acceptedTokens();
             }
             assertTrue(accepted > 0 && accepted < drafted, file + ": " + accepted + " of " + drafted + " kept");
+        }
+    }
+
+    /**
+     * The embedded model drafting with its own MTP block, on its task (200 held-out-style problems, greedy and sampled at
+     * temperature 1): every answer is plain decoding's, bit for bit, in batch-invariant mode, and most drafts are kept
+     * (the block was trained for this: docs/benchmarks.md measures the rate).
+     */
+    @Test
+    void mtpDraftsOfTheEmbeddedModelAreKeptAndChangeNothing() {
+        MatMul.batchInvariant(true);
+        try (LoadedModel m = LoadedModel.open(MODELS.resolve("jseek-r1-addition.gguf"), 2)) {
+            java.util.Random rnd = new java.util.Random(5);
+            int drafted = 0;
+            int accepted = 0;
+            for (int i = 0; i < 200; i++) {
+                StringBuilder q = new StringBuilder("Q ");
+                for (int k = 0, terms = 3 + rnd.nextInt(2); k < terms; k++) {
+                    q.append(k > 0 ? "+" : "").append(10 + rnd.nextInt(90));
+                }
+                int[] prompt = m.tokenizer().encode(q.append('=').toString(), true, false);
+                SamplerConfig sampler = i % 2 == 0 ? SamplerConfig.greedy()
+                        : new SamplerConfig(1f, 0, 1, 0, 1, 0, 0, 64, i);
+                GenerationOptions opt = new GenerationOptions(64, sampler, List.of(), false);
+                Generation plain = run(m, prompt, opt, null);
+                Generation spec = run(m, prompt, opt, Speculation.mtp(1).drafter(m.network()));
+                assertArrayEquals(plain.tokens(), spec.tokens(), "problem " + i);
+                drafted += spec.draftedTokens();
+                accepted += spec.acceptedTokens();
+            }
+            assertTrue(accepted > 0.6 * drafted, accepted + " of " + drafted + " MTP drafts kept");
+        } finally {
+            MatMul.batchInvariant(false);
+        }
+    }
+
+    @Test
+    void mtpNeedsAModelWithTheBlock() {
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("ds3-q4_0.gguf"), 1)) {
+            var e = assertThrows(io.jseek.core.JseekException.class, () -> m.useSpeculation(Speculation.mtp(1)));
+            assertTrue(e.getMessage().contains("no multi-token-prediction block"), e.getMessage());
+            assertEquals(Speculation.NONE, m.speculation(), "unchanged");
         }
     }
 
@@ -360,6 +406,8 @@ class SpeculationTest {
         assertEquals(Speculation.ngram(Speculation.DEFAULT_DRAFT), Speculation.parse("ngram"));
         assertEquals(Speculation.ngram(5), Speculation.parse("NGRAM:5"));
         assertEquals(Speculation.NONE, Speculation.parse("none"));
+        assertEquals(Speculation.mtp(Speculation.DEFAULT_MTP_DRAFT), Speculation.parse("mtp"));
+        assertEquals(Speculation.mtp(3), Speculation.parse("mtp:3"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Speculation.parse("mtpx")).getMessage().contains("mtpx"));
         assertThrows(IllegalArgumentException.class, () -> Speculation.parse("ngram:0"));
         assertThrows(IllegalArgumentException.class, () -> Speculation.parse("ngram:x"));

@@ -47,6 +47,26 @@ class SpeculationServerTest {
         }
     }
 
+    /** The embedded model served with --spec mtp: its own MTP block drafts, nearly all kept, the answer unchanged. */
+    @Test
+    void theEmbeddedModelServesWithItsMtpBlock() throws Exception {
+        try (TestServer ts = TestServer.embedded()) {
+            String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"47+38+95=\"}],\"temperature\":0}";
+            var plain = ts.post("/v1/chat/completions", body);
+            assertEquals(200, plain.statusCode(), plain.body());
+            ts.model.useSpeculation(Speculation.mtp(1));
+            var r = ts.post("/v1/chat/completions", body);
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode j = Server.JSON.readTree(r.body());
+            assertEquals(Server.JSON.readTree(plain.body()).at("/choices/0/message"), j.at("/choices/0/message"));
+            assertTrue(j.at("/choices/0/message/content").asString().contains("180"), r.body());
+            JsonNode d = j.at("/usage/completion_tokens_details");
+            int kept = d.path("accepted_prediction_tokens").asInt(-1);
+            int refused = d.path("rejected_prediction_tokens").asInt(-1);
+            assertTrue(kept > 5 && kept > 4 * refused, r.body());
+        }
+    }
+
     private static double counter(String metrics, String name) {
         Matcher m = Pattern.compile("(?m)^" + name + " ([0-9.eE+]+)$").matcher(metrics);
         assertTrue(m.find(), name + " in " + metrics);
