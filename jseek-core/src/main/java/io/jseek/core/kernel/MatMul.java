@@ -194,10 +194,21 @@ public final class MatMul {
             panels(from, to);
         }
 
-        /** Rows row and row + apart times every token, four tokens at a time, into column {@code col}. */
+        /**
+         * Rows row and row + apart times every token, four tokens at a time (two for a last pair, where the type has
+         * such a kernel: the same products, without two padding tokens' work), into column {@code col}.
+         */
         private void smallBatch(Tensor w, long row, int apart, int col) {
             Scratch s = SCRATCH.get();
             for (int t = 0; t < tokens; t += 4) {
+                if (tokens - t == 2 && w.hasFusedDot2x2()) {
+                    s.xs[0] = x[t];
+                    s.xs[1] = x[t + 1];
+                    s.ys[0] = y[t];
+                    s.ys[1] = y[t + 1];
+                    w.dotRows2x2(row, apart, s.xs, xOff, s.ys, yOff + col);
+                    break;
+                }
                 for (int k = 0; k < 4; k++) {
                     // Past the last token, the last again: its results are just written twice.
                     int tk = Math.min(tokens - 1, t + k);

@@ -57,6 +57,23 @@ public interface BlockCodec {
         }
     }
 
+    /**
+     * As {@link #dot2x4} for two vectors ({@code xs[0..1]}, {@code ys[0..1]}): what a batch of two or six tokens (a
+     * speculative verify pass with one draft) needs without paying for four. Kernels that override it compute each
+     * token's products exactly as their {@link #dot2x4} does. The default pads to four.
+     */
+    default void dot2x2(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                        float[][] ys, int yOff, int yStride) {
+        float[][] x4 = {xs[0], xs[1], xs[1], xs[1]};
+        float[][] y4 = {ys[0], ys[1], ys[1], ys[1]};
+        dot2x4(src, offset, rowStride, n, x4, xOff, y4, yOff, yStride);
+    }
+
+    /** True when {@link #dot2x2} is a fused kernel of its own. */
+    default boolean hasDot2x2() {
+        return false;
+    }
+
     /** True when {@link #dot2x4} is a fused kernel (else the small-batch path is no faster). */
     default boolean hasDot2x4() {
         return false;

@@ -77,6 +77,21 @@ final class Q8_0Codec implements BlockCodec {
     }
 
     @Override
+    public void dot2x2(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                       float[][] ys, int yOff, int yStride) {
+        if (VectorApi.USABLE && Lanes.PAIRED) {
+            Lanes.dot2x2(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
+        } else {
+            BlockCodec.super.dot2x2(src, offset, rowStride, n, xs, xOff, ys, yOff, yStride);
+        }
+    }
+
+    @Override
+    public boolean hasDot2x2() {
+        return VectorApi.USABLE && Lanes.PAIRED;
+    }
+
+    @Override
     public boolean canQuantize() {
         return true;
     }
@@ -249,6 +264,68 @@ final class Q8_0Codec implements BlockCodec {
             ys[2][yOff + yStride] = s5.lane(0);
             ys[3][yOff] = s6.lane(0);
             ys[3][yOff + yStride] = s7.lane(0);
+        }
+
+        /**
+         * {@link #dot2x4}'s arithmetic for two tokens (each token's accumulators, FMAs and lane sums exactly as there, so
+         * the same bits): a 2-token pass — a speculative verify with one draft — without the two padding tokens' work.
+         * Written out by hand for the same reason.
+         */
+        static void dot2x2(MemorySegment src, long offset, long rowStride, int n, float[][] xs, int xOff,
+                           float[][] ys, int yOff, int yStride) {
+            float[] x0 = xs[0];
+            float[] x1 = xs[1];
+            FloatVector zero = FloatVector.zero(Simd.F);
+            FloatVector a0 = zero;
+            FloatVector b0 = zero;
+            FloatVector c0 = zero;
+            FloatVector e0 = zero;
+            FloatVector a1 = zero;
+            FloatVector b1 = zero;
+            FloatVector c1 = zero;
+            FloatVector e1 = zero;
+            long o0 = offset;
+            long o1 = offset + rowStride;
+            int blocks = n / QK;
+            for (int b = 0; b < blocks; b++) {
+                int xi = xOff + b * QK;
+                FloatVector d0 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o0));
+                FloatVector d1 = FloatVector.broadcast(Simd.F, Bytes.f16(src, o1));
+                FloatVector lo0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 2), 0)).mul(d0);
+                FloatVector hi0 = Simd.toFloat(Simd.widen(Simd.load16(src, o0 + 18), 0)).mul(d0);
+                FloatVector lo1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 2), 0)).mul(d1);
+                FloatVector hi1 = Simd.toFloat(Simd.widen(Simd.load16(src, o1 + 18), 0)).mul(d1);
+                FloatVector u0 = FloatVector.fromArray(Simd.F, x0, xi);
+                a0 = lo0.fma(u0, a0);
+                c0 = lo1.fma(u0, c0);
+                FloatVector u1 = FloatVector.fromArray(Simd.F, x1, xi);
+                a1 = lo0.fma(u1, a1);
+                c1 = lo1.fma(u1, c1);
+                FloatVector v0 = FloatVector.fromArray(Simd.F, x0, xi + 16);
+                b0 = hi0.fma(v0, b0);
+                e0 = hi1.fma(v0, e0);
+                FloatVector v1 = FloatVector.fromArray(Simd.F, x1, xi + 16);
+                b1 = hi0.fma(v1, b1);
+                e1 = hi1.fma(v1, e1);
+                o0 += BYTES;
+                o1 += BYTES;
+            }
+            FloatVector s0 = a0.add(b0);
+            FloatVector s1 = c0.add(e0);
+            FloatVector s2 = a1.add(b1);
+            FloatVector s3 = c1.add(e1);
+            int w = Simd.F.length();
+            for (int h = w / 2; h >= 1; h /= 2) {
+                VectorShuffle<Float> half = h == 8 ? LaneSums.F8 : h == 4 ? LaneSums.F4 : h == 2 ? LaneSums.F2 : LaneSums.F1;
+                s0 = s0.add(s0.rearrange(half));
+                s1 = s1.add(s1.rearrange(half));
+                s2 = s2.add(s2.rearrange(half));
+                s3 = s3.add(s3.rearrange(half));
+            }
+            ys[0][yOff] = s0.lane(0);
+            ys[0][yOff + yStride] = s1.lane(0);
+            ys[1][yOff] = s2.lane(0);
+            ys[1][yOff + yStride] = s3.lane(0);
         }
     }
 }

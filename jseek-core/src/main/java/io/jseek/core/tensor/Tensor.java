@@ -141,6 +141,17 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         codec().dot2x4(data, row * rb, apart * rb, rowLength(), xs, xOff, ys, yOff, apart);
     }
 
+    /** Rows {@code row} and {@code row + apart} times two vectors at once (see {@code BlockCodec.dot2x2}). */
+    public void dotRows2x2(long row, int apart, float[][] xs, int xOff, float[][] ys, int yOff) {
+        long rb = rowBytes();
+        codec().dot2x2(data, row * rb, apart * rb, rowLength(), xs, xOff, ys, yOff, apart);
+    }
+
+    /** True when {@link #dotRows2x2} is a fused kernel of its own for this tensor's type. */
+    public boolean hasFusedDot2x2() {
+        return codec().hasDot2x2();
+    }
+
     /** True when {@link #dotRows2x4} is a fused kernel for this tensor's type. */
     public boolean hasFusedDot2x4() {
         return codec().hasDot2x4();

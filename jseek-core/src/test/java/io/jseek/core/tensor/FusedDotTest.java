@@ -1,5 +1,6 @@
 package io.jseek.core.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -89,6 +90,18 @@ class FusedDotTest {
                 assertClose(t, "dotRows2x4 (first, vector " + k + ")", r, ys[k][r + 1], f * exact[r], f * scale[r]);
                 assertClose(t, "dotRows2x4 (second, vector " + k + ")", r + apart, ys[k][r + 1 + apart],
                         f * exact[r + apart], f * scale[r + apart]);
+            }
+        }
+        // Two rows times two vectors: the four-vector kernel's products for those two vectors, bit for bit (a batch
+        // of two rounds as the same two tokens in a batch of four).
+        float[][] ys2 = new float[2][rows + 1];
+        for (int r = 0; r < apart; r++) {
+            t.dotRows2x2(r, apart, new float[][] {xs[1], xs[2]}, 3, ys2, r + 1);
+            t.dotRows2x4(r, apart, new float[][] {xs[1], xs[2], xs[2], xs[2]}, 3, ys, r + 1);
+            for (int k = 0; k < 2; k++) {
+                assertEquals(ys[k][r + 1], ys2[k][r + 1], t.type() + " dotRows2x2 (first, vector " + k + ") row " + r);
+                assertEquals(ys[k][r + 1 + apart], ys2[k][r + 1 + apart],
+                        t.type() + " dotRows2x2 (second, vector " + k + ") row " + r);
             }
         }
     }
