@@ -31,7 +31,7 @@ public enum GgmlType {
     IQ4_XS(23, 256, 136, IQ4_XSCodec.INSTANCE),
     I8(24, 1, 1, null),
     I16(25, 1, 2, null),
-    I32(26, 1, 4, null),
+    I32(26, 1, 4, I32Codec.INSTANCE),
     I64(27, 1, 8, null),
     F64(28, 1, 8, null),
     IQ1_M(29, 256, 56, IQ1_MCodec.INSTANCE),

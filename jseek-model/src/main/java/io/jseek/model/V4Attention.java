@@ -1,0 +1,286 @@
+package io.jseek.model;
+
+import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.WorkerPool;
+import io.jseek.core.tensor.Matrix;
+
+/**
+ * DeepSeek-V4's attention of one layer over a whole sequence at once (docs/deepseek.md §6.3; the first, cache-less
+ * form, checked against the float64 reference): one RMS-normalised kv vector per token serves as key and value;
+ * queries per head RMS-normalised without a gain; RoPE (ggml's NORM pairs) on the last {@code rot} values, base 1e4
+ * for window-only layers and the compress base for the others; each token sees the last {@code window} tokens and,
+ * when the layer compresses ({@code ratio} 4 or 128), the compressed rows of the blocks completed before it — with
+ * ratio 4, only the {@code topK} its lightning indexer scores highest; a learned sink per head joins the softmax's
+ * denominator; the output's rope values are rotated back, then projected in groups of heads to a low rank and out.
+ */
+final class V4Attention {
+    private final WorkerPool pool;
+    private final int embd;
+    private final int heads;
+    private final int hd;
+    private final int rot;
+    private final int qLora;
+    private final int window;
+    private final int ratio;
+    private final int groups;
+    private final int oLora;
+    private final float eps;
+    private final double base;
+    private final Matrix wqA;
+    private final float[] qANorm;
+    private final Matrix wqB;
+    private final Matrix wkv;
+    private final float[] kvNorm;
+    private final float[] sinks;
+    private final Matrix woA;
+    private final Matrix woB;
+    private final Compressor compressor;
+    private final Compressor indexerCompressor;
+    private final Matrix indexerQ;
+    private final Matrix indexerProj;
+    private final int indexerHeads;
+    private final int indexerDim;
+    private final int topK;
+
+    /** A compressor: per-token kv and gate projections, a position bias, pooling of each complete block. */
+    private record Compressor(Matrix kv, Matrix gate, float[][] ape, float[] norm, int width, boolean overlap) {
+    }
+
+    V4Attention(Weights w, WorkerPool pool, int l, int embd, int heads, int hd, int rot, int qLora, int window, int ratio,
+                int groups, int oLora, float eps, double base, double compressBase, int indexerHeads, int indexerDim,
+                int topK) {
+        String p = "blk." + l + ".";
+        this.pool = pool;
+        this.embd = embd;
+        this.heads = heads;
+        this.hd = hd;
+        this.rot = rot;
+        this.qLora = qLora;
+        this.window = window;
+        this.ratio = ratio;
+        this.groups = groups;
+        this.oLora = oLora;
+        this.eps = eps;
+        this.base = ratio != 0 ? compressBase : base;
+        this.wqA = w.matrix(p + "attn_q_a.weight", embd, qLora);
+        this.qANorm = w.vector(p + "attn_q_a_norm.weight", qLora);
+        this.wqB = w.matrix(p + "attn_q_b.weight", qLora, (long) heads * hd);
+        this.wkv = w.matrix(p + "attn_kv.weight", embd, hd);
+        this.kvNorm = w.vector(p + "attn_kv_a_norm.weight", hd);
+        this.sinks = w.vector(p + "attn_sinks.weight", heads);
+        this.woA = w.matrix(p + "attn_output_a.weight", (long) heads * hd / groups, (long) groups * oLora);
+        this.woB = w.matrix(p + "attn_output_b.weight", (long) groups * oLora, embd);
+        this.compressor = ratio != 0 ? compressor(w, p + "attn_compressor", hd, ratio == 4) : null;
+        boolean indexed = ratio == 4;
+        this.indexerHeads = indexerHeads;
+        this.indexerDim = indexerDim;
+        this.topK = topK;
+        this.indexerCompressor = indexed ? compressor(w, p + "indexer_compressor", indexerDim, true) : null;
+        this.indexerQ = indexed ? w.matrix(p + "indexer.attn_q_b.weight", qLora, (long) indexerHeads * indexerDim) : null;
+        this.indexerProj = indexed ? w.matrix(p + "indexer.proj.weight", embd, indexerHeads) : null;
+    }
+
+    private Compressor compressor(Weights w, String p, int width, boolean overlap) {
+        int c = overlap ? 2 * width : width;
+        io.jseek.core.tensor.Tensor ape = w.tensor(p + "_ape.weight", c, ratio);
+        float[][] rows = new float[ratio][c];
+        for (int r = 0; r < ratio; r++) {
+            ape.dequantizeRow(r, rows[r]);
+        }
+        return new Compressor(w.matrix(p + "_kv.weight", embd, c), w.matrix(p + "_gate.weight", embd, c), rows,
+                w.vector(p + "_norm.weight", width), width, overlap);
+    }
+
+    /** The attention output of every row of a sequence's normed inputs {@code h} (positions 0 … t − 1). */
+    float[][] forward(float[][] h, int t) {
+        float[][] qa = mul(wqA, h, t, qLora);
+        for (int i = 0; i < t; i++) {
+            rmsNorm(qa[i], 0, qLora, qANorm);
+        }
+        float[][] q = mul(wqB, qa, t, heads * hd);
+        float[][] kv = mul(wkv, h, t, hd);
+        for (int i = 0; i < t; i++) {
+            for (int head = 0; head < heads; head++) {
+                rmsNorm(q[i], head * hd, hd, null);
+                rope(q[i], head * hd + hd - rot, i, base, 1);
+            }
+            rmsNorm(kv[i], 0, hd, kvNorm);
+            rope(kv[i], hd - rot, i, base, 1);
+        }
+        float[][] comp = compressor != null ? compress(compressor, h, t) : new float[0][];
+        int blocks = comp.length;
+        boolean[][] chosen = null;
+        if (indexerCompressor != null && blocks > 0) {
+            chosen = index(h, qa, t);
+        }
+        float scale = (float) (1 / Math.sqrt(hd));
+        float[][] o = new float[t][heads * hd];
+        float[] s = new float[t + blocks];
+        for (int i = 0; i < t; i++) {
+            int visible = ratio != 0 ? (i + 1) / ratio : 0;
+            for (int head = 0; head < heads; head++) {
+                float max = sinks[head];
+                for (int k = 0; k < t + blocks; k++) {
+                    boolean seen = k < t ? k <= i && i - k < window
+                            : k - t < visible && (chosen == null || chosen[i][k - t]);
+                    s[k] = seen ? dot(q[i], head * hd, k < t ? kv[k] : comp[k - t], hd) * scale : Float.NEGATIVE_INFINITY;
+                    max = Math.max(max, s[k]);
+                }
+                double sum = Math.exp(sinks[head] - max);
+                for (int k = 0; k < t + blocks; k++) {
+                    s[k] = (float) Math.exp(s[k] - max);
+                    sum += s[k];
+                }
+                for (int k = 0; k < t + blocks; k++) {
+                    if (s[k] != 0) {
+                        float[] v = k < t ? kv[k] : comp[k - t];
+                        float wgt = (float) (s[k] / sum);
+                        for (int d = 0; d < hd; d++) {
+                            o[i][head * hd + d] += wgt * v[d];
+                        }
+                    }
+                }
+                rope(o[i], head * hd + hd - rot, i, base, -1);
+            }
+        }
+        // Grouped low-rank output: group g's heads through rows [g·oLora, (g + 1)·oLora) of W_oA, then W_oB.
+        int per = heads * hd / groups;
+        float[][] low = new float[t][groups * oLora];
+        float[][] part = new float[t][];
+        for (int g = 0; g < groups; g++) {
+            for (int i = 0; i < t; i++) {
+                part[i] = java.util.Arrays.copyOfRange(o[i], g * per, (g + 1) * per);
+            }
+            MatMul.mul(pool, woA, (long) g * oLora, oLora, part, 0, t, low, g * oLora);
+        }
+        return mul(woB, low, t, embd);
+    }
+
+    /** Each complete block's pooled, normed and rotated row (positions b·ratio … (b + 1)·ratio − 1). */
+    private float[][] compress(Compressor c, float[][] h, int t) {
+        int width = c.overlap ? 2 * c.width : c.width;
+        float[][] kv = mul(c.kv, h, t, width);
+        float[][] score = mul(c.gate, h, t, width);
+        for (int i = 0; i < t; i++) {
+            for (int d = 0; d < width; d++) {
+                score[i][d] += c.ape[i % ratio][d];
+            }
+        }
+        int blocks = t / ratio;
+        float[][] out = new float[blocks][c.width];
+        for (int b = 0; b < blocks; b++) {
+            for (int d = 0; d < c.width; d++) {
+                // Overlapping (ratio 4): the previous block's first half of the values, then this block's second half.
+                double max = Double.NEGATIVE_INFINITY;
+                for (int pass = 0; pass < 2; pass++) {
+                    double sum = 0;
+                    double acc = 0;
+                    for (int r = c.overlap ? -ratio : 0; r < ratio; r++) {
+                        int row = b * ratio + r;
+                        float sc;
+                        float val;
+                        if (r < 0) {
+                            if (row < 0) {
+                                continue;
+                            }
+                            sc = score[row][d];
+                            val = kv[row][d];
+                        } else {
+                            sc = score[row][c.overlap ? c.width + d : d];
+                            val = kv[row][c.overlap ? c.width + d : d];
+                        }
+                        if (pass == 0) {
+                            max = Math.max(max, sc);
+                        } else {
+                            double e = Math.exp(sc - max);
+                            sum += e;
+                            acc += e * val;
+                        }
+                    }
+                    if (pass == 1) {
+                        out[b][d] = (float) (acc / sum);
+                    }
+                }
+            }
+            rmsNorm(out[b], 0, c.width, c.norm);
+            rope(out[b], c.width - rot, b * ratio, base, 1);
+        }
+        return out;
+    }
+
+    /** Per token, the compressed blocks its lightning indexer keeps: all visible when at most topK, else the topK best. */
+    private boolean[][] index(float[][] h, float[][] qa, int t) {
+        float[][] keys = compress(indexerCompressor, h, t);
+        float[][] q = mul(indexerQ, qa, t, indexerHeads * indexerDim);
+        float[][] w = mul(indexerProj, h, t, indexerHeads);
+        float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
+        boolean[][] keep = new boolean[t][keys.length];
+        for (int i = 0; i < t; i++) {
+            for (int head = 0; head < indexerHeads; head++) {
+                rope(q[i], head * indexerDim + indexerDim - rot, i, base, 1);
+            }
+            int visible = (i + 1) / ratio;
+            float[] score = new float[visible];
+            for (int b = 0; b < visible; b++) {
+                double s = 0;
+                for (int head = 0; head < indexerHeads; head++) {
+                    s += w[i][head] * norm * Math.max(0, dot(q[i], head * indexerDim, keys[b], indexerDim));
+                }
+                score[b] = (float) s;
+            }
+            if (visible <= topK) {
+                java.util.Arrays.fill(keep[i], 0, visible, true);
+                continue;
+            }
+            for (int k = 0; k < topK; k++) {
+                int best = -1;
+                for (int b = 0; b < visible; b++) {
+                    if (!keep[i][b] && (best < 0 || score[b] > score[best])) {
+                        best = b;
+                    }
+                }
+                keep[i][best] = true;
+            }
+        }
+        return keep;
+    }
+
+    private float[][] mul(Matrix m, float[][] x, int t, int rows) {
+        float[][] y = new float[t][rows];
+        MatMul.mul(pool, m, 0, rows, x, 0, t, y, 0);
+        return y;
+    }
+
+    private static float dot(float[] a, int off, float[] b, int n) {
+        double s = 0;
+        for (int d = 0; d < n; d++) {
+            s += (double) a[off + d] * b[d];
+        }
+        return (float) s;
+    }
+
+    /** RMSNorm of x[off, off + n) in place, times w when given. */
+    private void rmsNorm(float[] x, int off, int n, float[] w) {
+        double ss = 0;
+        for (int d = 0; d < n; d++) {
+            ss += (double) x[off + d] * x[off + d];
+        }
+        float r = (float) (1 / Math.sqrt(ss / n + eps));
+        for (int d = 0; d < n; d++) {
+            x[off + d] = x[off + d] * r * (w != null ? w[d] : 1);
+        }
+    }
+
+    /** ggml NORM-pair RoPE of x[off, off + rot) at position pos, {@code sign} −1 rotating back. */
+    private void rope(float[] x, int off, int pos, double base, int sign) {
+        for (int i = 0; i < rot / 2; i++) {
+            double theta = pos * Math.pow(base, -2.0 * i / rot);
+            double c = Math.cos(theta);
+            double s = sign * Math.sin(theta);
+            float a = x[off + 2 * i];
+            float b = x[off + 2 * i + 1];
+            x[off + 2 * i] = (float) (a * c - b * s);
+            x[off + 2 * i + 1] = (float) (a * s + b * c);
+        }
+    }
+}
