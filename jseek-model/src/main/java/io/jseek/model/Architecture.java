@@ -14,6 +14,11 @@ public enum Architecture {
     /** DeepSeek-V3.2, V3.2-Speciale: V3 with the lightning indexer's sparse attention (DSA). */
     DEEPSEEK32("deepseek32", RopeStyle.NORM, true,
             (c, w, pool) -> new DeepSeek2Model(c, w, pool, DeepSeek2Model.AttentionForm.CHEAPER)),
+    /**
+     * DeepSeek-V4: hyper-connection streams, attention over a sliding window plus compressed rows (CSA with a lightning
+     * indexer, HCA), sinks, grouped low-rank output, sqrt-softplus and hash-routed MoE.
+     */
+    DEEPSEEK4("deepseek4", RopeStyle.NORM, false, DeepSeek4Model::new),
     /** Qwen2 (DeepSeek-R1-Distill-Qwen). */
     QWEN2("qwen2", RopeStyle.NEOX, false, DenseModel::new),
     /** Llama (DeepSeek-R1-Distill-Llama). */

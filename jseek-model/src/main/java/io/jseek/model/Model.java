@@ -8,7 +8,7 @@ import io.jseek.core.kernel.WorkerPool;
  * A loaded model: weights bound to one architecture's forward pass. Stateless between calls; the KV
  * cache lives in a {@link Session}. The GGUF file must stay open while the model is used.
  */
-public sealed interface Model permits DenseModel, DeepSeek2Model {
+public sealed interface Model permits DenseModel, DeepSeek2Model, DeepSeek4Model {
 
     ModelConfig config();
 

@@ -14,6 +14,7 @@ import io.jseek.core.gguf.GgufValue;
  * @param mla         the MLA shape; null for architectures without MLA
  * @param moe         the DeepSeekMoE shape; null for dense models
  * @param indexer     V3.2's lightning indexer (DeepSeek Sparse Attention); null for dense attention
+ * @param v4          DeepSeek-V4's own shape ({@link Architecture#DEEPSEEK4}); null for every other architecture
  * @param nextnLayers multi-token-prediction (MTP) blocks stored after the {@code blockCount} main blocks
  *                    ({@code nextn_predict_layers}; GGUF's {@code block_count} counts both, as llama.cpp writes it)
  */
@@ -36,7 +37,8 @@ public record ModelConfig(
         Mla mla,
         Moe moe,
         Indexer indexer,
-        int nextnLayers) {
+        int nextnLayers,
+        V4 v4) {
 
     /** Refuses values no model has (a non-finite or non-positive epsilon or RoPE base) wherever a config comes from. */
     public ModelConfig {
@@ -59,6 +61,27 @@ public record ModelConfig(
         this(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength, headCount, headCountKv,
                 keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling, vocabSize, mla, moe, indexer,
                 0);
+    }
+
+    /** A config of any architecture but V4. */
+    public ModelConfig(Architecture architecture, String name, int blockCount, int contextLength, int embeddingLength,
+                       int feedForwardLength, int headCount, int headCountKv, int keyLength, int valueLength, float rmsNormEps,
+                       float ropeFreqBase, int ropeDimensionCount, RopeScaling ropeScaling, int vocabSize, Mla mla, Moe moe,
+                       Indexer indexer, int nextnLayers) {
+        this(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength, headCount, headCountKv,
+                keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling, vocabSize, mla, moe, indexer,
+                nextnLayers, null);
+    }
+
+    /**
+     * DeepSeek-V4's shape beyond the common fields (docs/deepseek.md §6.3; keys as llama.cpp b10573 reads them): the
+     * sliding window, each layer's compress ratio (0 window only, 4 CSA with the indexer, 128 HCA), the compressed
+     * layers' RoPE base, the hyper-connection streams and their Sinkhorn iterations and epsilon, the hash-routed
+     * layers, the grouped output projection, the query LoRA rank and each layer's SwiGLU clamps.
+     */
+    public record V4(int window, int[] compressRatios, float compressRopeBase, int hc, int sinkhornIterations, float hcEps,
+                     int hashLayers, int outputGroups, int outputLoraRank, int qLoraRank, float[] clampExperts,
+                     float[] clampShared) {
     }
 
     /** RoPE context scaling. {@code type} NONE means plain RoPE. */
@@ -88,7 +111,7 @@ public record ModelConfig(
             float weightsScale,
             boolean weightsNorm,
             Gating gating) {
-        public enum Gating { SOFTMAX, SIGMOID }
+        public enum Gating { SOFTMAX, SIGMOID, SQRT_SOFTPLUS }
 
         /** The routing must be able to run: experts used within the experts, groups that divide them. */
         public Moe {
@@ -121,21 +144,21 @@ public record ModelConfig(
     public ModelConfig withIndexer(Indexer i) {
         return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
                 headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
-                vocabSize, mla, moe, i, nextnLayers);
+                vocabSize, mla, moe, i, nextnLayers, v4);
     }
 
     /** This config with other MoE constants. */
     public ModelConfig withMoe(Moe m) {
         return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
                 headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
-                vocabSize, mla, m, indexer, nextnLayers);
+                vocabSize, mla, m, indexer, nextnLayers, v4);
     }
 
     /** This config with {@code n} MTP blocks. */
     public ModelConfig withNextnLayers(int n) {
         return new ModelConfig(architecture, name, blockCount, contextLength, embeddingLength, feedForwardLength,
                 headCount, headCountKv, keyLength, valueLength, rmsNormEps, ropeFreqBase, ropeDimensionCount, ropeScaling,
-                vocabSize, mla, moe, indexer, n);
+                vocabSize, mla, moe, indexer, n, v4);
     }
 
     public boolean isMoe() {
@@ -173,6 +196,9 @@ public record ModelConfig(
         RopeScaling scaling = ropeScaling(md, p, ctx);
         String name = md.string("general.name", "");
 
+        if (a == Architecture.DEEPSEEK4) {
+            return readV4(md, p, name, blocks, ctx, embd, ff, heads, eps, base, scaling, vocab);
+        }
         if (!a.latentAttention) {
             if (embd % heads != 0 && !md.has(p + "attention.key_length")) {
                 throw new JseekException(md.source() + ": embedding_length " + embd + " is not a multiple of head_count " + heads);
@@ -238,6 +264,42 @@ public record ModelConfig(
         }
         return new ModelConfig(a, name, blocks, ctx, embd, ff, heads, headsKv, kLen, vLen, eps, base, rope, scaling, vocab, mla, moe,
                 indexer, nextn);
+    }
+
+    private static ModelConfig readV4(GgufMetadata md, String p, String name, int blocks, int ctx, int embd, int ff, int heads,
+                                      float eps, float base, RopeScaling scaling, int vocab) {
+        int hd = positive(md, p + "attention.key_length", md.u32(p + "attention.key_length"));
+        int rot = md.u32(p + "rope.dimension_count");
+        int total = md.u32(p + "block_count");
+        int[] ratios = md.intArray(p + "attention.compress_ratios");
+        if (ratios.length < total) {
+            throw new JseekException(md.source() + ": " + p + "attention.compress_ratios has " + ratios.length
+                    + " entries for " + total + " blocks");
+        }
+        for (int r : ratios) {
+            if (r != 0 && r != 4 && r != 128) {
+                throw new JseekException(md.source() + ": compress ratio " + r + " is not supported (0, 4 or 128, as llama.cpp)");
+            }
+        }
+        int gating = md.u32(p + "expert_gating_func");
+        if (gating != 4) {
+            throw new JseekException(md.source() + ": deepseek4 needs sqrt-softplus expert scoring (expert_gating_func 4), not "
+                    + gating);
+        }
+        Moe moe = new Moe(0, md.u32(p + "expert_count"), md.u32(p + "expert_used_count"), md.u32(p + "expert_shared_count"),
+                md.u32(p + "expert_feed_forward_length"), 1, 1, md.f32(p + "expert_weights_scale", 0f),
+                md.bool(p + "expert_weights_norm", false), Moe.Gating.SQRT_SOFTPLUS);
+        Indexer indexer = new Indexer(md.u32(p + "attention.indexer.head_count"), md.u32(p + "attention.indexer.key_length"),
+                md.u32(p + "attention.indexer.top_k"));
+        float[] clampExp = md.floatArray(p + "swiglu_clamp_exp");
+        float[] clampSh = md.has(p + "swiglu_clamp_shexp") ? md.floatArray(p + "swiglu_clamp_shexp") : clampExp;
+        V4 v4 = new V4(md.u32(p + "attention.sliding_window"), java.util.Arrays.copyOf(ratios, total),
+                md.f32(p + "attention.compress_rope_freq_base"), md.u32(p + "hyper_connection.count"),
+                md.u32(p + "hyper_connection.sinkhorn_iterations"), md.f32(p + "hyper_connection.epsilon"),
+                md.u32(p + "hash_layer_count", 0), md.u32(p + "attention.output_group_count"),
+                md.u32(p + "attention.output_lora_rank"), md.u32(p + "attention.q_lora_rank"), clampExp, clampSh);
+        return new ModelConfig(Architecture.DEEPSEEK4, name, blocks, ctx, embd, ff, heads, 1, hd, hd, eps, base, rot, scaling,
+                vocab, null, moe, indexer, 0, v4);
     }
 
     /**
@@ -331,10 +393,48 @@ public record ModelConfig(
      * lightning indexer, entry blockCount + l is layer l's indexer keys.
      */
     public int[] cacheWidths() {
+        if (v4 != null) {
+            return v4CacheWidths();
+        }
         int attention = mla != null ? mla.kvLoraRank() + mla.qkRopeHeadDim() : headCountKv * (keyLength + valueLength);
         int[] w = new int[indexer == null ? blockCount : 2 * blockCount];
         java.util.Arrays.fill(w, 0, blockCount, attention);
         java.util.Arrays.fill(w, blockCount, w.length, indexer == null ? 0 : indexer.keyLength());
         return w;
+    }
+
+    /**
+     * V4's cache rows per layer, in this order: the kv vector (key = value); for a compressing layer its compressor's
+     * kv and gate projections (two blocks' halves when overlapping, ratio 4) and the pooled row of each block, kept at
+     * the block's last position; for ratio 4 the indexer compressor's projections and pooled keys likewise.
+     */
+    private int[] v4CacheWidths() {
+        java.util.List<Integer> w = new java.util.ArrayList<>();
+        for (int l = 0; l < blockCount; l++) {
+            int r = v4.compressRatios()[l];
+            w.add(keyLength);
+            if (r != 0) {
+                int c = r == 4 ? 2 * keyLength : keyLength;
+                w.add(c);
+                w.add(c);
+                w.add(keyLength);
+            }
+            if (r == 4) {
+                w.add(2 * indexer.keyLength());
+                w.add(2 * indexer.keyLength());
+                w.add(indexer.keyLength());
+            }
+        }
+        return w.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** V4: the first cache layer of block l (see {@link #cacheWidths}). */
+    int v4CacheBase(int l) {
+        int at = 0;
+        for (int k = 0; k < l; k++) {
+            int r = v4.compressRatios()[k];
+            at += 1 + (r != 0 ? 3 : 0) + (r == 4 ? 3 : 0);
+        }
+        return at;
     }
 }

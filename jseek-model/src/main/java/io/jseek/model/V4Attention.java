@@ -91,8 +91,35 @@ final class V4Attention {
                 w.vector(p + "_norm.weight", width), width, overlap);
     }
 
-    /** The attention output of every row of a sequence's normed inputs {@code h} (positions 0 … t − 1). */
+    /** The cache layers this attention uses (see {@link ModelConfig#cacheWidths}): kv; compressor kv, gate, pooled; indexer's. */
+    int[] cacheWidths() {
+        java.util.List<Integer> w = new java.util.ArrayList<>(java.util.List.of(hd));
+        if (compressor != null) {
+            int c = compressor.overlap ? 2 * hd : hd;
+            w.addAll(java.util.List.of(c, c, hd));
+        }
+        if (indexerCompressor != null) {
+            w.addAll(java.util.List.of(2 * indexerDim, 2 * indexerDim, indexerDim));
+        }
+        return w.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The attention output of every row of one sequence's normed inputs {@code h} (positions 0 … t − 1), in a cache of its own. */
     float[][] forward(float[][] h, int t) {
+        int[] widths = cacheWidths();
+        Session s = new Session(widths, t, new KvPool(widths, CacheType.F32, 0));
+        Batch batch = Batch.of(s, new int[t]);
+        s.reserve(t);
+        float[][] out = forward(batch, h, t, 0);
+        s.advance(t);
+        return out;
+    }
+
+    /**
+     * The attention output of the batch's rows {@code h} (normed), their kv rows and compressor state written to the
+     * cache layers from {@code cacheBase} at their positions first; a row completing a block pools it there.
+     */
+    float[][] forward(Batch batch, float[][] h, int t, int cacheBase) {
         float[][] qa = mul(wqA, h, t, qLora);
         for (int i = 0; i < t; i++) {
             rmsNorm(qa[i], 0, qLora, qANorm);
@@ -100,47 +127,63 @@ final class V4Attention {
         float[][] q = mul(wqB, qa, t, heads * hd);
         float[][] kv = mul(wkv, h, t, hd);
         for (int i = 0; i < t; i++) {
+            int pos = batch.position[i];
             for (int head = 0; head < heads; head++) {
                 rmsNorm(q[i], head * hd, hd, null);
-                rope(q[i], head * hd + hd - rot, i, base, 1);
+                rope(q[i], head * hd + hd - rot, pos, base, 1);
             }
             rmsNorm(kv[i], 0, hd, kvNorm);
-            rope(kv[i], hd - rot, i, base, 1);
+            rope(kv[i], hd - rot, pos, base, 1);
+            batch.cache(i, cacheBase).write(pos, 0, kv[i], 0, hd);
         }
-        float[][] comp = compressor != null ? compress(compressor, h, t) : new float[0][];
-        int blocks = comp.length;
-        boolean[][] chosen = null;
-        if (indexerCompressor != null && blocks > 0) {
-            chosen = index(h, qa, t);
+        if (compressor != null) {
+            compress(compressor, batch, h, t, cacheBase + 1);
+        }
+        if (indexerCompressor != null) {
+            compress(indexerCompressor, batch, h, t, cacheBase + 4);
         }
         float scale = (float) (1 / Math.sqrt(hd));
         float[][] o = new float[t][heads * hd];
-        float[] s = new float[t + blocks];
         for (int i = 0; i < t; i++) {
-            int visible = ratio != 0 ? (i + 1) / ratio : 0;
+            int pos = batch.position[i];
+            KvLayer raw = batch.cache(i, cacheBase);
+            int from = Math.max(0, pos - window + 1);
+            int visible = ratio != 0 ? (pos + 1) / ratio : 0;
+            boolean[] keep = indexerCompressor != null && visible > 0 ? index(batch, i, qa[i], h[i], visible, cacheBase + 6)
+                    : null;
+            int n = pos + 1 - from + visible;
+            float[][] keys = new float[n][];
+            for (int k = 0; k < pos + 1 - from; k++) {
+                keys[k] = new float[hd];
+                raw.read(from + k, 0, keys[k], 0, hd);
+            }
+            for (int b = 0; b < visible; b++) {
+                if (keep == null || keep[b]) {
+                    keys[pos + 1 - from + b] = new float[hd];
+                    batch.cache(i, cacheBase + 3).read((b + 1) * ratio - 1, 0, keys[pos + 1 - from + b], 0, hd);
+                }
+            }
+            float[] s = new float[n];
             for (int head = 0; head < heads; head++) {
                 float max = sinks[head];
-                for (int k = 0; k < t + blocks; k++) {
-                    boolean seen = k < t ? k <= i && i - k < window
-                            : k - t < visible && (chosen == null || chosen[i][k - t]);
-                    s[k] = seen ? dot(q[i], head * hd, k < t ? kv[k] : comp[k - t], hd) * scale : Float.NEGATIVE_INFINITY;
+                for (int k = 0; k < n; k++) {
+                    s[k] = keys[k] != null ? dot(q[i], head * hd, keys[k], hd) * scale : Float.NEGATIVE_INFINITY;
                     max = Math.max(max, s[k]);
                 }
                 double sum = Math.exp(sinks[head] - max);
-                for (int k = 0; k < t + blocks; k++) {
+                for (int k = 0; k < n; k++) {
                     s[k] = (float) Math.exp(s[k] - max);
                     sum += s[k];
                 }
-                for (int k = 0; k < t + blocks; k++) {
+                for (int k = 0; k < n; k++) {
                     if (s[k] != 0) {
-                        float[] v = k < t ? kv[k] : comp[k - t];
                         float wgt = (float) (s[k] / sum);
                         for (int d = 0; d < hd; d++) {
-                            o[i][head * hd + d] += wgt * v[d];
+                            o[i][head * hd + d] += wgt * keys[k][d];
                         }
                     }
                 }
-                rope(o[i], head * hd + hd - rot, i, base, -1);
+                rope(o[i], head * hd + hd - rot, pos, base, -1);
             }
         }
         // Grouped low-rank output: group g's heads through rows [g·oLora, (g + 1)·oLora) of W_oA, then W_oB.
@@ -156,91 +199,101 @@ final class V4Attention {
         return mul(woB, low, t, embd);
     }
 
-    /** Each complete block's pooled, normed and rotated row (positions b·ratio … (b + 1)·ratio − 1). */
-    private float[][] compress(Compressor c, float[][] h, int t) {
+    /**
+     * The compressor's projections of every row into cache layers {@code at} (kv) and {@code at + 1} (gate + position
+     * bias); then, for each row that completes a block, the block pooled (per dimension, a softmax of the gates over its
+     * rows — with overlap, the previous block's first half of the values and this block's second half), normed, rotated
+     * at the block's first position and kept at its last in layer {@code at + 2}.
+     */
+    private void compress(Compressor c, Batch batch, float[][] h, int t, int at) {
         int width = c.overlap ? 2 * c.width : c.width;
         float[][] kv = mul(c.kv, h, t, width);
         float[][] score = mul(c.gate, h, t, width);
         for (int i = 0; i < t; i++) {
+            int pos = batch.position[i];
             for (int d = 0; d < width; d++) {
-                score[i][d] += c.ape[i % ratio][d];
+                score[i][d] += c.ape[pos % ratio][d];
             }
+            batch.cache(i, at).write(pos, 0, kv[i], 0, width);
+            batch.cache(i, at + 1).write(pos, 0, score[i], 0, width);
         }
-        int blocks = t / ratio;
-        float[][] out = new float[blocks][c.width];
-        for (int b = 0; b < blocks; b++) {
-            for (int d = 0; d < c.width; d++) {
-                // Overlapping (ratio 4): the previous block's first half of the values, then this block's second half.
-                double max = Double.NEGATIVE_INFINITY;
-                for (int pass = 0; pass < 2; pass++) {
-                    double sum = 0;
-                    double acc = 0;
-                    for (int r = c.overlap ? -ratio : 0; r < ratio; r++) {
-                        int row = b * ratio + r;
-                        float sc;
-                        float val;
-                        if (r < 0) {
-                            if (row < 0) {
-                                continue;
-                            }
-                            sc = score[row][d];
-                            val = kv[row][d];
-                        } else {
-                            sc = score[row][c.overlap ? c.width + d : d];
-                            val = kv[row][c.overlap ? c.width + d : d];
-                        }
-                        if (pass == 0) {
-                            max = Math.max(max, sc);
-                        } else {
-                            double e = Math.exp(sc - max);
-                            sum += e;
-                            acc += e * val;
-                        }
-                    }
-                    if (pass == 1) {
-                        out[b][d] = (float) (acc / sum);
-                    }
-                }
-            }
-            rmsNorm(out[b], 0, c.width, c.norm);
-            rope(out[b], c.width - rot, b * ratio, base, 1);
-        }
-        return out;
-    }
-
-    /** Per token, the compressed blocks its lightning indexer keeps: all visible when at most topK, else the topK best. */
-    private boolean[][] index(float[][] h, float[][] qa, int t) {
-        float[][] keys = compress(indexerCompressor, h, t);
-        float[][] q = mul(indexerQ, qa, t, indexerHeads * indexerDim);
-        float[][] w = mul(indexerProj, h, t, indexerHeads);
-        float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
-        boolean[][] keep = new boolean[t][keys.length];
+        float[] v = new float[width];
+        float[] sc = new float[width];
+        float[] out = new float[c.width];
         for (int i = 0; i < t; i++) {
-            for (int head = 0; head < indexerHeads; head++) {
-                rope(q[i], head * indexerDim + indexerDim - rot, i, base, 1);
-            }
-            int visible = (i + 1) / ratio;
-            float[] score = new float[visible];
-            for (int b = 0; b < visible; b++) {
-                double s = 0;
-                for (int head = 0; head < indexerHeads; head++) {
-                    s += w[i][head] * norm * Math.max(0, dot(q[i], head * indexerDim, keys[b], indexerDim));
-                }
-                score[b] = (float) s;
-            }
-            if (visible <= topK) {
-                java.util.Arrays.fill(keep[i], 0, visible, true);
+            int pos = batch.position[i];
+            if ((pos + 1) % ratio != 0) {
                 continue;
             }
-            for (int k = 0; k < topK; k++) {
-                int best = -1;
-                for (int b = 0; b < visible; b++) {
-                    if (!keep[i][b] && (best < 0 || score[b] > score[best])) {
-                        best = b;
+            int b = (pos + 1) / ratio - 1;
+            KvLayer kvs = batch.cache(i, at);
+            KvLayer scores = batch.cache(i, at + 1);
+            for (int d = 0; d < c.width; d++) {
+                double max = Double.NEGATIVE_INFINITY;
+                double sum = 0;
+                double acc = 0;
+                for (int pass = 0; pass < 2; pass++) {
+                    for (int r = c.overlap ? -ratio : 0; r < ratio; r++) {
+                        int row = b * ratio + r;
+                        if (row < 0) {
+                            continue;
+                        }
+                        int col = r < 0 || !c.overlap ? d : c.width + d;
+                        scores.read(row, col, sc, 0, 1);
+                        if (pass == 0) {
+                            max = Math.max(max, sc[0]);
+                        } else {
+                            kvs.read(row, col, v, 0, 1);
+                            double e = Math.exp(sc[0] - max);
+                            sum += e;
+                            acc += e * v[0];
+                        }
                     }
                 }
-                keep[i][best] = true;
+                out[d] = (float) (acc / sum);
             }
+            rmsNorm(out, 0, c.width, c.norm);
+            rope(out, c.width - rot, b * ratio, base, 1);
+            batch.cache(i, at + 2).write(pos, 0, out, 0, c.width);
+        }
+    }
+
+    /**
+     * The compressed blocks row i's lightning indexer keeps of the {@code visible} complete ones: all when at most topK,
+     * else the topK it scores highest (Σ_h w_h · relu(q_h · k_b), ties to the earlier block), the pooled keys read from
+     * cache layer {@code keys}.
+     */
+    private boolean[] index(Batch batch, int i, float[] qa, float[] h, int visible, int keys) {
+        boolean[] keep = new boolean[visible];
+        if (visible <= topK) {
+            java.util.Arrays.fill(keep, true);
+            return keep;
+        }
+        int pos = batch.position[i];
+        float[][] q = mul(indexerQ, new float[][] {qa}, 1, indexerHeads * indexerDim);
+        float[][] w = mul(indexerProj, new float[][] {h}, 1, indexerHeads);
+        for (int head = 0; head < indexerHeads; head++) {
+            rope(q[0], head * indexerDim + indexerDim - rot, pos, base, 1);
+        }
+        float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
+        float[] key = new float[indexerDim];
+        float[] score = new float[visible];
+        for (int b = 0; b < visible; b++) {
+            batch.cache(i, keys).read((b + 1) * ratio - 1, 0, key, 0, indexerDim);
+            double s = 0;
+            for (int head = 0; head < indexerHeads; head++) {
+                s += w[0][head] * norm * Math.max(0, dot(q[0], head * indexerDim, key, indexerDim));
+            }
+            score[b] = (float) s;
+        }
+        for (int k = 0; k < topK; k++) {
+            int best = -1;
+            for (int b = 0; b < visible; b++) {
+                if (!keep[b] && (best < 0 || score[b] > score[best])) {
+                    best = b;
+                }
+            }
+            keep[best] = true;
         }
         return keep;
     }

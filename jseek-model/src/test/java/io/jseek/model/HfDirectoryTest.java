@@ -503,6 +503,7 @@ class HfDirectoryTest {
             case DEEPSEEK32 -> "deepseek_v32";
             case QWEN2 -> "qwen2";
             case LLAMA -> "llama";
+            case DEEPSEEK4 -> throw new IllegalArgumentException("no Hugging Face writer for deepseek4 yet");
         });
         j.put("num_hidden_layers", c.blockCount()).put("hidden_size", c.embeddingLength())
                 .put("intermediate_size", c.feedForwardLength()).put("num_attention_heads", c.headCount())
