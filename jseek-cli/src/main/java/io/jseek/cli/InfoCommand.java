@@ -80,6 +80,9 @@ final class InfoCommand implements Callable<Integer> {
         row(out, "architecture", c.architecture().ggufName + switch (c.architecture()) {
             case DEEPSEEK2 -> c.mla().splitKvB() ? " (MLA, absorbed form" : " (MLA, legacy kv_b form";
             case DEEPSEEK32 -> " (MLA with the lightning indexer's sparse attention, top " + c.indexer().topK();
+            case DEEPSEEK4 -> " (" + c.v4().hc() + " hyper-connection streams; window " + c.v4().window()
+                    + " + compressed rows, ratios " + java.util.Arrays.toString(c.v4().compressRatios()) + "; indexer top "
+                    + c.indexer().topK();
             default -> " (GQA";
         } + (c.isMoe() ? " + DeepSeekMoE)" : ", dense)"));
         row(out, "layers", c.blockCount() + (c.nextnLayers() > 0 ? " + " + c.nextnLayers()

@@ -268,6 +268,15 @@ public record ModelConfig(
 
     private static ModelConfig readV4(GgufMetadata md, String p, String name, int blocks, int ctx, int embd, int ff, int heads,
                                       float eps, float base, RopeScaling scaling, int vocab) {
+        // What this first deepseek4 does not compute yet is refused, not run wrong (issue 19): the compressed layers'
+        // YaRN (every released V4 file has it) and the MTP block.
+        if (scaling.type() != RopeScaling.Type.NONE) {
+            throw new JseekException(md.source() + ": deepseek4 with RoPE scaling (YaRN on the compressed layers) is not "
+                    + "supported yet; jseek runs deepseek4 test models without it");
+        }
+        if (md.u32(p + "nextn_predict_layers", 0) > 0) {
+            throw new JseekException(md.source() + ": deepseek4's multi-token-prediction block is not supported yet");
+        }
         int hd = positive(md, p + "attention.key_length", md.u32(p + "attention.key_length"));
         int rot = md.u32(p + "rope.dimension_count");
         int total = md.u32(p + "block_count");

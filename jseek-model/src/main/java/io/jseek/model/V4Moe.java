@@ -49,7 +49,7 @@ final class V4Moe {
         this.clampShared = clampShared;
         this.router = w.matrix(p + "ffn_gate_inp.weight", embd, experts);
         this.bias = hashed ? null : w.vector(p + "exp_probs_b.bias", experts);
-        this.table = hashed ? w.rows(p + "ffn_gate_tid2eid.weight", used) : null;
+        this.table = hashed ? w.table(p + "ffn_gate_tid2eid.weight", used) : null;
         this.gate = w.matrices(p + "ffn_gate_exps.weight", embd, expertWidth, experts);
         this.up = w.matrices(p + "ffn_up_exps.weight", embd, expertWidth, experts);
         this.down = w.matrices(p + "ffn_down_exps.weight", expertWidth, embd, experts);

@@ -33,8 +33,27 @@ final class Weights {
         return file.hasTensor(name);
     }
 
-    /** The tensor {@code name}, which must have exactly this shape (ggml order). */
+    /** The tensor {@code name}, which must have exactly this shape (ggml order) and hold numbers, not indices. */
     Tensor tensor(String name, long... shape) {
+        Tensor t = shaped(name, shape);
+        if (t.type() == io.jseek.core.tensor.GgmlType.I32) {
+            // Only index tables are integers (a damaged type field could otherwise turn weights into integers).
+            throw new JseekException(source + ": tensor " + name + " is I32; weights are never integers");
+        }
+        return t;
+    }
+
+    /** An index table ({@code name}, I32) of 2-D rows of {@code rowLength} values: e.g. V4's token-id → experts table. */
+    Tensor table(String name, long rowLength) {
+        Tensor t = file.hasTensor(name) ? file.tensor(name) : null;
+        t = shaped(name, rowLength, t == null || t.dims() != 2 ? 0 : t.dim(1));
+        if (t.type() != io.jseek.core.tensor.GgmlType.I32) {
+            throw new JseekException(source + ": tensor " + name + " is " + t.type() + "; an index table is I32");
+        }
+        return t;
+    }
+
+    private Tensor shaped(String name, long... shape) {
         if (!file.hasTensor(name)) {
             throw new JseekException(source + ": tensor " + name + " is missing");
         }
@@ -67,6 +86,9 @@ final class Weights {
         Matrix[] out = new Matrix[count];
         for (int i = 0; i < count; i++) {
             Tensor t = ts.get(i);
+            if (t.type() == io.jseek.core.tensor.GgmlType.I32) {
+                throw new JseekException(source + ": tensor " + name + " is I32; weights are never integers");
+            }
             if (!Arrays.equals(t.shape(), new long[] {cols, rows})) {
                 throw new JseekException(source + ": tensor " + t.name() + " has shape " + Arrays.toString(t.shape())
                         + ", expected " + Arrays.toString(new long[] {cols, rows}));

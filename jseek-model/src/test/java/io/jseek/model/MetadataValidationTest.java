@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,9 +29,14 @@ class MetadataValidationTest {
 
     /** {@code source} with one metadata key set to a u32. */
     private static void rewrite(Path source, Path out, String key, int value) throws IOException {
+        rewrite(source, out, key, GgufValue.u32(value));
+    }
+
+    /** {@code source} with one metadata key set. */
+    private static void rewrite(Path source, Path out, String key, GgufValue value) throws IOException {
         try (GgufFile in = GgufFile.open(source)) {
             Map<String, GgufValue> meta = new HashMap<>(in.metadata().asMap());
-            meta.put(key, GgufValue.u32(value));
+            meta.put(key, value);
             List<GgufWriter.TensorSpec> specs = new ArrayList<>();
             for (GgufTensorInfo t : in.tensorInfos()) {
                 specs.add(new GgufWriter.TensorSpec(t.name(), t.type(), t.shape()));
@@ -53,6 +59,29 @@ class MetadataValidationTest {
             JseekException e = assertThrows(JseekException.class, () -> Model.load(f, pool));
             assertTrue(e.getMessage().contains("declares " + value + " blocks") && e.getMessage().contains("has tensors for"),
                     e.getMessage());
+        }
+    }
+
+    /**
+     * What the first deepseek4 does not compute is refused, not run wrong: the compressed layers' YaRN (every released
+     * V4 file has it), the MTP block, a compress ratio llama.cpp does not know.
+     */
+    @Test
+    void deepseek4FeaturesNotYetComputedAreRefused() throws IOException {
+        Path source = DATA.resolve("ds4/ds4-f32.gguf");
+        Object[][] cases = {
+            {"deepseek4.rope.scaling.type", GgufValue.string("yarn"), "YaRN"},
+            {"deepseek4.nextn_predict_layers", GgufValue.u32(1), "multi-token-prediction"},
+            {"deepseek4.attention.compress_ratios", GgufValue.array(io.jseek.core.gguf.GgufValueType.INT32,
+                new int[] {0, 4, 64, 4}), "compress ratio 64"},
+        };
+        for (Object[] c : cases) {
+            Path bad = tmp.resolve("bad-v4.gguf");
+            rewrite(source, bad, (String) c[0], (GgufValue) c[1]);
+            try (GgufFile f = GgufFile.open(bad); WorkerPool pool = new WorkerPool(1)) {
+                JseekException e = assertThrows(JseekException.class, () -> Model.load(f, pool));
+                assertTrue(e.getMessage().contains((String) c[2]), e.getMessage());
+            }
         }
     }
 }
