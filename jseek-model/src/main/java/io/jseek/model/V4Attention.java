@@ -91,30 +91,6 @@ final class V4Attention {
                 w.vector(p + "_norm.weight", width), width, overlap);
     }
 
-    /** The cache layers this attention uses (see {@link ModelConfig#cacheWidths}): kv; compressor kv, gate, pooled; indexer's. */
-    int[] cacheWidths() {
-        java.util.List<Integer> w = new java.util.ArrayList<>(java.util.List.of(hd));
-        if (compressor != null) {
-            int c = compressor.overlap ? 2 * hd : hd;
-            w.addAll(java.util.List.of(c, c, hd));
-        }
-        if (indexerCompressor != null) {
-            w.addAll(java.util.List.of(2 * indexerDim, 2 * indexerDim, indexerDim));
-        }
-        return w.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    /** The attention output of every row of one sequence's normed inputs {@code h} (positions 0 … t − 1), in a cache of its own. */
-    float[][] forward(float[][] h, int t) {
-        int[] widths = cacheWidths();
-        Session s = new Session(widths, t, new KvPool(widths, CacheType.F32, 0));
-        Batch batch = Batch.of(s, new int[t]);
-        s.reserve(t);
-        float[][] out = forward(batch, h, t, 0);
-        s.advance(t);
-        return out;
-    }
-
     /**
      * The attention output of the batch's rows {@code h} (normed), their kv rows and compressor state written to the
      * cache layers from {@code cacheBase} at their positions first; a row completing a block pools it there.

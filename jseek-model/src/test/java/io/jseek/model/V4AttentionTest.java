@@ -30,8 +30,20 @@ class V4AttentionTest {
                 for (int i = 0; i < t; i++) {
                     VectorMath.rmsNorm(h[i], 0, in[i], 0, norm, 64, 1e-6f);
                 }
-                HyperConnectionsTest.close(dump.rows(l + ".attn.output"), a.forward(h, t), "layer " + l + " attention");
+                HyperConnectionsTest.close(dump.rows(l + ".attn.output"), run(a, ratios[l], h, t), "layer " + l + " attention");
             }
         }
+    }
+
+    /** The attention over one whole sequence of normed rows, in a cache of its own (ds4's shapes: hd 64, indexer 64). */
+    static float[][] run(V4Attention a, int ratio, float[][] h, int t) {
+        int[] widths = ratio == 0 ? new int[] {64} : ratio == 128 ? new int[] {64, 64, 64, 64}
+                : new int[] {64, 128, 128, 64, 128, 128, 64};
+        Session s = new Session(widths, t, new KvPool(widths, CacheType.F32, 0));
+        Batch batch = Batch.of(s, new int[t]);
+        s.reserve(t);
+        float[][] out = a.forward(batch, h, t, 0);
+        s.advance(t);
+        return out;
     }
 }

@@ -68,8 +68,8 @@ class V4WholeSequenceTest {
                         }
                         float[][] y;
                         if (sub.equals("attn")) {
-                            y = new V4Attention(w, pool, l, e, 4, 64, 16, 32, 8, ratios[l], 2, 32, 1e-6f, 10000, 160000, 16, 64, 4)
-                                    .forward(h, t);
+                            y = V4AttentionTest.run(new V4Attention(w, pool, l, e, 4, 64, 16, 32, 8, ratios[l], 2, 32, 1e-6f,
+                                    10000, 160000, 16, 64, 4), ratios[l], h, t);
                         } else {
                             y = new float[t][e];
                             new V4Moe(w, pool, l, e, 8, 2, 32, 1, l < 1, true, 1.5f, 1.5f, 1.5f).forward(h, tokens, t, y,
