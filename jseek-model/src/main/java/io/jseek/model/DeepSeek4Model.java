@@ -28,6 +28,8 @@ final class DeepSeek4Model implements Model {
     private final float[] headBase;
     private final float[] outputNorm;
     private final Matrix output;
+    /** The head's weightless norm over all streams. */
+    private final float[] ones;
 
     DeepSeek4Model(ModelConfig c, Weights w, WorkerPool pool) {
         this.c = c;
@@ -51,15 +53,14 @@ final class DeepSeek4Model implements Model {
                     c.v4CacheBase(l),
                     new HyperConnections(w, pool, p + "hc_ffn", hc, e, v4.sinkhornIterations(), v4.hcEps(), c.rmsNormEps()),
                     w.vector(p + "ffn_norm.weight", e),
-                    new V4Moe(w, pool, l, e, m.expertCount(), m.expertUsedCount(), m.expertFeedForwardLength(),
-                            m.expertSharedCount(), l < v4.hashLayers(), m.weightsNorm(), m.weightsScale(),
-                            v4.clampExperts()[l], v4.clampShared()[l]));
+                    new V4Moe(w, pool, l, e, m, l < v4.hashLayers(), v4.clampExperts()[l], v4.clampShared()[l]));
         }
         this.headFn = w.matrix("output_hc_fn.weight", (long) hc * e, hc);
         this.headScale = w.vector("output_hc_scale.weight", 1);
         this.headBase = w.vector("output_hc_base.weight", hc);
         this.outputNorm = w.vector("output_norm.weight", e);
         this.output = w.matrix("output.weight", e, vocab);
+        this.ones = HyperConnections.ones(hc * e);
     }
 
     @Override
@@ -103,7 +104,7 @@ final class DeepSeek4Model implements Model {
             layer.ffnMix.pre(streams, t, scratch, mix, input, post, comb);
             Blocks.rmsNorm(input, t, layer.ffnNorm, eps, h);
             float[][] f = new float[t][e];
-            layer.moe.forward(h, batch.tokens, t, f, new int[t][c.moe().expertUsedCount()]);
+            layer.moe.forward(batch, h, batch.tokens, t, f, new int[t][c.moe().expertUsedCount()]);
             layer.ffnMix.post(f, streams, t, post, comb, next);
             swap = streams;
             streams = next;
@@ -116,7 +117,7 @@ final class DeepSeek4Model implements Model {
         float[][] x = new float[rows.length][e];
         float[][] normed = new float[rows.length][hc * e];
         for (int k = 0; k < rows.length; k++) {
-            HyperConnections.rmsNormNoGain(streams[rows[k]], normed[k], eps);
+            HyperConnections.rmsNormNoGain(streams[rows[k]], normed[k], ones, eps);
         }
         float[][] m = new float[rows.length][hc];
         MatMul.mul(pool, headFn, 0, hc, normed, 0, rows.length, m, 0);

@@ -22,6 +22,7 @@ final class HyperConnections {
     private final float[] scale;
     private final float[] base;
     private final WorkerPool pool;
+    private final float[] ones;
 
     /**
      * The mixing weights {@code prefix + "_fn.weight"} / {@code _scale} / {@code _base} of one sub-block
@@ -34,6 +35,7 @@ final class HyperConnections {
         this.eps = eps;
         this.normEps = normEps;
         this.pool = pool;
+        this.ones = ones(hc * e);
         int mix = (2 + hc) * hc;
         this.fn = w.matrix(prefix + "_fn.weight", (long) hc * e, mix);
         this.scale = w.vector(prefix + "_scale.weight", 3);
@@ -52,7 +54,7 @@ final class HyperConnections {
      */
     void pre(float[][] streams, int t, float[][] normed, float[][] mix, float[][] input, float[][] post, float[][] comb) {
         for (int i = 0; i < t; i++) {
-            rmsNormNoGain(streams[i], normed[i], normEps);
+            rmsNormNoGain(streams[i], normed[i], ones, normEps);
         }
         MatMul.mul(pool, fn, 0, mixWidth(), normed, 0, t, mix, 0);
         for (int i = 0; i < t; i++) {
@@ -139,15 +141,15 @@ final class HyperConnections {
         return (float) (1 / (1 + Math.exp(-z)));
     }
 
-    /** x / sqrt(mean(x²) + eps), no gain. */
-    static void rmsNormNoGain(float[] x, float[] out, float eps) {
-        double ss = 0;
-        for (float v : x) {
-            ss += (double) v * v;
-        }
-        float r = (float) (1 / Math.sqrt(ss / x.length + eps));
-        for (int k = 0; k < x.length; k++) {
-            out[k] = x[k] * r;
-        }
+    /** x / sqrt(mean(x²) + eps): RMSNorm with {@code ones} (x.length of them) as the gain. */
+    static void rmsNormNoGain(float[] x, float[] out, float[] ones, float eps) {
+        io.jseek.core.kernel.VectorMath.rmsNorm(out, 0, x, 0, ones, x.length, eps);
+    }
+
+    /** n ones: the gain of a weightless norm. */
+    static float[] ones(int n) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, 1f);
+        return a;
     }
 }

@@ -144,11 +144,20 @@ public final class Rope {
 
     /** Rotates {@code x[off, off + dims)} for position {@code pos}. */
     void apply(float[] x, int off, int pos) {
+        rotate(x, off, pos, 1);
+    }
+
+    /** The transposed rotation of {@link #apply} (angles negated; its inverse without scaling): V4's output RoPE. */
+    void applyInverse(float[] x, int off, int pos) {
+        rotate(x, off, pos, -1);
+    }
+
+    private void rotate(float[] x, int off, int pos, int sign) {
         int half = dims / 2;
         for (int i = 0; i < half; i++) {
             double theta = angle(pos, i);
             float cos = (float) (Math.cos(theta) * mscale);
-            float sin = (float) (Math.sin(theta) * mscale);
+            float sin = (float) (sign * Math.sin(theta) * mscale);
             int a = neox ? off + i : off + 2 * i;
             int b = neox ? off + i + half : off + 2 * i + 1;
             float x0 = x[a];

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * weights (docs/gguf.md §2.1, docs/deepseek.md §3.2) — gate probabilities by softmax (V2) or sigmoid (V3),
  * selection scores = probabilities + the layer's selection bias (V3), groups of experts scored and the best
  * kept when the model routes by groups, the top-k experts by selection score (ties to the lower id), gate
- * weights = their probabilities, normalized and scaled as the model says. Holds the layer's bias and the
+ * weights = their probabilities, normalized and scaled as the model says (V4: sqrt-softplus probabilities). Holds the layer's bias and the
  * model's constants; the per-call buffers are the caller's ({@link Scratch}), so one router serves
  * forward passes on several threads. The trainer chooses experts with this class too, so that its routing is
  * the engine's.
@@ -69,6 +69,12 @@ public final class Router {
         if (m.gating() == ModelConfig.Moe.Gating.SOFTMAX) {
             System.arraycopy(logits, 0, probs, 0, n);
             VectorMath.softmax(probs, 0, n);
+        } else if (m.gating() == ModelConfig.Moe.Gating.SQRT_SOFTPLUS) {
+            // V4: sqrt(softplus(z)), softplus(z) = z where exp(z) would swamp the 1.
+            for (int i = 0; i < n; i++) {
+                float z = logits[i];
+                probs[i] = (float) Math.sqrt(z > 20 ? z : Math.log1p(Math.exp(z)));
+            }
         } else {
             for (int i = 0; i < n; i++) {
                 probs[i] = VectorMath.sigmoid(logits[i]);

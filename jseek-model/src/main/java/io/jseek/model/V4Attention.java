@@ -1,6 +1,7 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 
@@ -25,7 +26,10 @@ final class V4Attention {
     private final int groups;
     private final int oLora;
     private final float eps;
-    private final double base;
+    /** The per-head query norm's weight: none (all ones). */
+    private final float[] ones;
+    /** RoPE of this layer's base (1e4 window-only, else the compress base), ggml's NORM pairs. */
+    private final Rope rope;
     private final Matrix wqA;
     private final float[] qANorm;
     private final Matrix wqB;
@@ -61,7 +65,8 @@ final class V4Attention {
         this.groups = groups;
         this.oLora = oLora;
         this.eps = eps;
-        this.base = ratio != 0 ? compressBase : base;
+        this.ones = HyperConnections.ones(hd);
+        this.rope = Rope.plain(rot, ratio != 0 ? compressBase : base, Architecture.RopeStyle.NORM);
         this.wqA = w.matrix(p + "attn_q_a.weight", embd, qLora);
         this.qANorm = w.vector(p + "attn_q_a_norm.weight", qLora);
         this.wqB = w.matrix(p + "attn_q_b.weight", qLora, (long) heads * hd);
@@ -98,18 +103,18 @@ final class V4Attention {
     float[][] forward(Batch batch, float[][] h, int t, int cacheBase) {
         float[][] qa = mul(wqA, h, t, qLora);
         for (int i = 0; i < t; i++) {
-            rmsNorm(qa[i], 0, qLora, qANorm);
+            VectorMath.rmsNorm(qa[i], 0, qa[i], 0, qANorm, qLora, eps);
         }
         float[][] q = mul(wqB, qa, t, heads * hd);
         float[][] kv = mul(wkv, h, t, hd);
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             for (int head = 0; head < heads; head++) {
-                rmsNorm(q[i], head * hd, hd, null);
-                rope(q[i], head * hd + hd - rot, pos, base, 1);
+                VectorMath.rmsNorm(q[i], head * hd, q[i], head * hd, ones, hd, eps);
+                rope.apply(q[i], head * hd + hd - rot, pos);
             }
-            rmsNorm(kv[i], 0, hd, kvNorm);
-            rope(kv[i], hd - rot, pos, base, 1);
+            VectorMath.rmsNorm(kv[i], 0, kv[i], 0, kvNorm, hd, eps);
+            rope.apply(kv[i], hd - rot, pos);
             batch.cache(i, cacheBase).write(pos, 0, kv[i], 0, hd);
         }
         if (compressor != null) {
@@ -143,7 +148,7 @@ final class V4Attention {
             for (int head = 0; head < heads; head++) {
                 float max = sinks[head];
                 for (int k = 0; k < n; k++) {
-                    s[k] = keys[k] != null ? dot(q[i], head * hd, keys[k], hd) * scale : Float.NEGATIVE_INFINITY;
+                    s[k] = keys[k] != null ? VectorMath.dot(q[i], head * hd, keys[k], 0, hd) * scale : Float.NEGATIVE_INFINITY;
                     max = Math.max(max, s[k]);
                 }
                 double sum = Math.exp(sinks[head] - max);
@@ -159,7 +164,7 @@ final class V4Attention {
                         }
                     }
                 }
-                rope(o[i], head * hd + hd - rot, pos, base, -1);
+                rope.applyInverse(o[i], head * hd + hd - rot, pos);
             }
         }
         // Grouped low-rank output: group g's heads through rows [g·oLora, (g + 1)·oLora) of W_oA, then W_oB.
@@ -228,8 +233,8 @@ final class V4Attention {
                 }
                 out[d] = (float) (acc / sum);
             }
-            rmsNorm(out, 0, c.width, c.norm);
-            rope(out, c.width - rot, b * ratio, base, 1);
+            VectorMath.rmsNorm(out, 0, out, 0, c.norm, c.width, eps);
+            rope.apply(out, c.width - rot, b * ratio);
             batch.cache(i, at + 2).write(pos, 0, out, 0, c.width);
         }
     }
@@ -249,7 +254,7 @@ final class V4Attention {
         float[][] q = mul(indexerQ, new float[][] {qa}, 1, indexerHeads * indexerDim);
         float[][] w = mul(indexerProj, new float[][] {h}, 1, indexerHeads);
         for (int head = 0; head < indexerHeads; head++) {
-            rope(q[0], head * indexerDim + indexerDim - rot, pos, base, 1);
+            rope.apply(q[0], head * indexerDim + indexerDim - rot, pos);
         }
         float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
         float[] key = new float[indexerDim];
@@ -258,7 +263,7 @@ final class V4Attention {
             batch.cache(i, keys).read((b + 1) * ratio - 1, 0, key, 0, indexerDim);
             double s = 0;
             for (int head = 0; head < indexerHeads; head++) {
-                s += w[0][head] * norm * Math.max(0, dot(q[0], head * indexerDim, key, indexerDim));
+                s += w[0][head] * norm * Math.max(0, VectorMath.dot(q[0], head * indexerDim, key, 0, indexerDim));
             }
             score[b] = (float) s;
         }
@@ -278,38 +283,5 @@ final class V4Attention {
         float[][] y = new float[t][rows];
         MatMul.mul(pool, m, 0, rows, x, 0, t, y, 0);
         return y;
-    }
-
-    private static float dot(float[] a, int off, float[] b, int n) {
-        double s = 0;
-        for (int d = 0; d < n; d++) {
-            s += (double) a[off + d] * b[d];
-        }
-        return (float) s;
-    }
-
-    /** RMSNorm of x[off, off + n) in place, times w when given. */
-    private void rmsNorm(float[] x, int off, int n, float[] w) {
-        double ss = 0;
-        for (int d = 0; d < n; d++) {
-            ss += (double) x[off + d] * x[off + d];
-        }
-        float r = (float) (1 / Math.sqrt(ss / n + eps));
-        for (int d = 0; d < n; d++) {
-            x[off + d] = x[off + d] * r * (w != null ? w[d] : 1);
-        }
-    }
-
-    /** ggml NORM-pair RoPE of x[off, off + rot) at position pos, {@code sign} −1 rotating back. */
-    private void rope(float[] x, int off, int pos, double base, int sign) {
-        for (int i = 0; i < rot / 2; i++) {
-            double theta = pos * Math.pow(base, -2.0 * i / rot);
-            double c = Math.cos(theta);
-            double s = sign * Math.sin(theta);
-            float a = x[off + 2 * i];
-            float b = x[off + 2 * i + 1];
-            x[off + 2 * i] = (float) (a * c - b * s);
-            x[off + 2 * i + 1] = (float) (a * s + b * c);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 import io.jseek.core.tensor.Tensor;
@@ -13,17 +14,15 @@ import io.jseek.core.tensor.Tensor;
  * (up into ±limit, gate to at most limit; no clamp when the limit is 0).
  */
 final class V4Moe {
+    private final ModelConfig.Moe m;
     private final int embd;
-    private final int experts;
-    private final int used;
     private final int expertWidth;
     private final int sharedWidth;
-    private final boolean normalise;
-    private final float scale;
     private final float clampExperts;
     private final float clampShared;
+    private final int layer;
     private final Matrix router;
-    private final float[] bias;
+    private final Router routing;
     /** The hash layer's table, {@code [token][k]}, or null. */
     private final Tensor table;
     private final Matrix[] gate;
@@ -34,22 +33,22 @@ final class V4Moe {
     private final Matrix sharedDown;
     private final WorkerPool pool;
 
-    V4Moe(Weights w, WorkerPool pool, int l, int embd, int experts, int used, int expertWidth, int sharedExperts,
-          boolean hashed, boolean normalise, float scale, float clampExperts, float clampShared) {
+    /** Block l's MoE of shape {@code m} (SQRT_SOFTPLUS gating); {@code hashed}: routed by the token-id table. */
+    V4Moe(Weights w, WorkerPool pool, int l, int embd, ModelConfig.Moe m, boolean hashed, float clampExperts,
+          float clampShared) {
         String p = "blk." + l + ".";
+        this.m = m;
         this.pool = pool;
+        this.layer = l;
         this.embd = embd;
-        this.experts = experts;
-        this.used = used;
-        this.expertWidth = expertWidth;
-        this.sharedWidth = expertWidth * sharedExperts;
-        this.normalise = normalise;
-        this.scale = scale != 0 ? scale : 1;
+        int experts = m.expertCount();
+        this.expertWidth = m.expertFeedForwardLength();
+        this.sharedWidth = expertWidth * m.expertSharedCount();
         this.clampExperts = clampExperts;
         this.clampShared = clampShared;
         this.router = w.matrix(p + "ffn_gate_inp.weight", embd, experts);
-        this.bias = hashed ? null : w.vector(p + "exp_probs_b.bias", experts);
-        this.table = hashed ? w.table(p + "ffn_gate_tid2eid.weight", used) : null;
+        this.routing = new Router(m, hashed ? null : w.vector(p + "exp_probs_b.bias", experts));
+        this.table = hashed ? w.table(p + "ffn_gate_tid2eid.weight", m.expertUsedCount()) : null;
         this.gate = w.matrices(p + "ffn_gate_exps.weight", embd, expertWidth, experts);
         this.up = w.matrices(p + "ffn_up_exps.weight", embd, expertWidth, experts);
         this.down = w.matrices(p + "ffn_down_exps.weight", expertWidth, embd, experts);
@@ -58,57 +57,42 @@ final class V4Moe {
         this.sharedDown = w.matrix(p + "ffn_down_shexp.weight", sharedWidth, embd);
     }
 
-    /** out[i] = the layer's output for the normed rows h[i], i < t, of tokens[i]; chosen[i] receives the experts. */
-    void forward(float[][] h, int[] tokens, int t, float[][] out, int[][] chosen) {
+    /**
+     * out[i] = the layer's output for the normed rows h[i], i < t, of tokens[i]; chosen[i] receives the experts. The
+     * {@link Router} weighs them (and chooses them, but in a hash layer, where the table does); with a {@code batch},
+     * experts its sessions force ({@link Session#forceRouting}) replace the choice.
+     */
+    void forward(Batch batch, float[][] h, int[] tokens, int t, float[][] out, int[][] chosen) {
+        int experts = m.expertCount();
+        int used = m.expertUsedCount();
         float[][] logits = new float[t][experts];
         MatMul.mul(pool, router, 0, experts, h, 0, t, logits, 0);
         float[] g = new float[Math.max(expertWidth, sharedWidth)];
         float[] u = new float[g.length];
         float[] y = new float[embd];
         float[] row = new float[used];
+        int[] hashed = new int[used];
+        float[] weights = new float[used];
+        float[] scores = new float[experts];
+        Router.Scratch scratch = new Router.Scratch(m);
         for (int i = 0; i < t; i++) {
-            float[] probs = new float[experts];
-            for (int x = 0; x < experts; x++) {
-                float z = logits[i][x];
-                probs[x] = (float) Math.sqrt(z > 20 ? z : Math.log1p(Math.exp(z)));
-            }
-            int[] top = chosen[i];
-            if (table != null) {
+            int[] forced = batch == null ? null : batch.parts[batch.partOf[i]].forcedExperts(batch.position[i], layer);
+            if (forced == null && table != null) {
                 table.dequantizeRow(tokens[i], row);
                 for (int k = 0; k < used; k++) {
-                    top[k] = (int) row[k];
+                    hashed[k] = (int) row[k];
                 }
-            } else {
-                boolean[] taken = new boolean[experts];
-                for (int k = 0; k < used; k++) {
-                    int best = -1;
-                    for (int x = 0; x < experts; x++) {
-                        if (!taken[x] && (best < 0 || probs[x] + bias[x] > probs[best] + bias[best])) {
-                            best = x;
-                        }
-                    }
-                    taken[best] = true;
-                    top[k] = best;
-                }
+                forced = hashed;
             }
-            float sum = 0;
-            for (int k = 0; k < used; k++) {
-                sum += probs[top[k]];
-            }
-            float norm = normalise ? Math.max(sum, Router.WEIGHT_SUM_MIN) : 1;
+            routing.route(logits[i], forced, scratch, chosen[i], weights, scores);
             java.util.Arrays.fill(out[i], 0f);
             for (int k = 0; k < used; k++) {
-                int e = top[k];
+                int e = chosen[i][k];
                 swiglu(gate[e], up[e], down[e], expertWidth, clampExperts, h[i], g, u, y);
-                float wgt = probs[e] / norm * scale;
-                for (int d = 0; d < embd; d++) {
-                    out[i][d] += wgt * y[d];
-                }
+                VectorMath.axpy(weights[k], y, 0, out[i], 0, embd);
             }
             swiglu(sharedGate, sharedUp, sharedDown, sharedWidth, clampShared, h[i], g, u, y);
-            for (int d = 0; d < embd; d++) {
-                out[i][d] += y[d];
-            }
+            VectorMath.axpy(1f, y, 0, out[i], 0, embd);
         }
     }
 

@@ -11,6 +11,9 @@ import org.junit.jupiter.api.Test;
 /** V4's MoE against the float64 reference, layer by layer on ds4-f32: the same experts (hash and scored) and outputs. */
 class V4MoeTest {
     private static final Path DATA = Path.of(System.getProperty("jseek.testdata", "../testdata"));
+    /** ds4's experts: 8 routed (top 2) + 1 shared, 32 wide, normalised weights scaled 1.5. */
+    static final ModelConfig.Moe MOE = new ModelConfig.Moe(0, 8, 2, 1, 32, 1, 1, 1.5f, true,
+            ModelConfig.Moe.Gating.SQRT_SOFTPLUS);
 
     @Test
     void expertsAndOutputsAreTheReferences() throws Exception {
@@ -24,7 +27,7 @@ class V4MoeTest {
         try (GgufFile f = GgufFile.open(DATA.resolve("ds4/ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Weights w = new Weights(f, pool, false);
             for (int l = 0; l < 4; l++) {
-                V4Moe moe = new V4Moe(w, pool, l, 64, 8, 2, 32, 1, l < 1, true, 1.5f, 1.5f, 1.5f);
+                V4Moe moe = new V4Moe(w, pool, l, 64, V4MoeTest.MOE, l < 1, 1.5f, 1.5f);
                 float[][] in = dump.rows(l + ".ffn.input");
                 float[] norm = w.vector("blk." + l + ".ffn_norm.weight", 64);
                 float[][] h = new float[t][64];
@@ -33,7 +36,7 @@ class V4MoeTest {
                 }
                 float[][] out = new float[t][64];
                 int[][] chosen = new int[t][2];
-                moe.forward(h, tokens, t, out, chosen);
+                moe.forward(null, h, tokens, t, out, chosen);
                 float[][] want = dump.rows(l + ".ffn.experts");
                 for (int i = 0; i < t; i++) {
                     assertArrayEquals(new int[] {(int) want[i][0], (int) want[i][1]}, chosen[i], "layer " + l + " row " + i);

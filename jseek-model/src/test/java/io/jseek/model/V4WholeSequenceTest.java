@@ -72,7 +72,7 @@ class V4WholeSequenceTest {
                                     10000, 160000, 16, 64, 4), ratios[l], h, t);
                         } else {
                             y = new float[t][e];
-                            new V4Moe(w, pool, l, e, 8, 2, 32, 1, l < 1, true, 1.5f, 1.5f, 1.5f).forward(h, tokens, t, y,
+                            new V4Moe(w, pool, l, e, V4MoeTest.MOE, l < 1, 1.5f, 1.5f).forward(null, h, tokens, t, y,
                                     new int[t][2]);
                         }
                         float[][] next = new float[t][hc * e];
@@ -83,7 +83,7 @@ class V4WholeSequenceTest {
                 float[][] normed = new float[t][hc * e];
                 float[][] m = new float[t][hc];
                 for (int i = 0; i < t; i++) {
-                    HyperConnections.rmsNormNoGain(streams[i], normed[i], 1e-6f);
+                    HyperConnections.rmsNormNoGain(streams[i], normed[i], HyperConnections.ones(hc * e), 1e-6f);
                 }
                 MatMul.mul(pool, headFn, 0, hc, normed, 0, t, m, 0);
                 float[][] x = new float[t][e];
