@@ -5,7 +5,7 @@ tested on its own: per layer and sub-block the streams going in, the mixed input
 output, the experts chosen; then the logits. Writes NAME.layers.f32 (float32 little-endian) and NAME.layers.json
 (name -> [offset in floats, shape]).
 
-  scripts/ds4-layer-dump.py testdata/ds4/ds4-f32.gguf testdata/ds4/ds4-f32.json long testdata/ds4/ds4-f32
+  scripts/ds4-layer-dump.py testdata/ds4-f32.gguf testdata/ds4-f32.json long testdata/ds4/ds4-f32
 """
 import json
 import os

@@ -41,15 +41,12 @@ final class DeepSeek4Model implements Model {
         int vocab = Math.toIntExact(tokenEmbd.rowCount());
         this.layers = new Layer[c.blockCount()];
         ModelConfig.Moe m = c.moe();
-        ModelConfig.Indexer ix = c.indexer();
         for (int l = 0; l < layers.length; l++) {
             String p = "blk." + l + ".";
             layers[l] = new Layer(
                     new HyperConnections(w, pool, p + "hc_attn", hc, e, v4.sinkhornIterations(), v4.hcEps(), c.rmsNormEps()),
                     w.vector(p + "attn_norm.weight", e),
-                    new V4Attention(w, pool, l, e, c.headCount(), c.keyLength(), c.ropeDimensionCount(), v4.qLoraRank(),
-                            v4.window(), v4.compressRatios()[l], v4.outputGroups(), v4.outputLoraRank(), c.rmsNormEps(),
-                            c.ropeFreqBase(), v4.compressRopeBase(), ix.headCount(), ix.keyLength(), ix.topK()),
+                    new V4Attention(w, pool, c, l),
                     c.v4CacheBase(l),
                     new HyperConnections(w, pool, p + "hc_ffn", hc, e, v4.sinkhornIterations(), v4.hcEps(), c.rmsNormEps()),
                     w.vector(p + "ffn_norm.weight", e),

@@ -16,7 +16,10 @@ public final class KvPool {
 
     /** Per cache layer: values per position. */
     private final int[] widths;
+    /** The cache type asked for. */
     private final CacheType type;
+    /** Per cache layer: its storage, {@link #type} but where the model keeps a layer exact. */
+    private final CacheType[] types;
     private final int maxBlocks;
     private final ArrayDeque<KvBlock> free = new ArrayDeque<>();
     private int allocated;
@@ -25,12 +28,18 @@ public final class KvPool {
 
     /** A pool for {@code model}'s cache layout; {@code maxBlocks} ≤ 0 means unbounded. */
     public KvPool(Model model, CacheType type, int maxBlocks) {
-        this(model.config().cacheWidths(), type, maxBlocks);
+        this(model.config().cacheWidths(), type, model.config().cacheTypes(type), maxBlocks);
     }
 
+    /** A pool whose every layer is stored as {@code type}. */
     KvPool(int[] widths, CacheType type, int maxBlocks) {
+        this(widths, type, java.util.Collections.nCopies(widths.length, type).toArray(CacheType[]::new), maxBlocks);
+    }
+
+    private KvPool(int[] widths, CacheType type, CacheType[] types, int maxBlocks) {
         this.widths = widths.clone();
         this.type = type;
+        this.types = types.clone();
         this.maxBlocks = maxBlocks;
     }
 
@@ -41,6 +50,11 @@ public final class KvPool {
 
     public CacheType cacheType() {
         return type;
+    }
+
+    /** How cache layer l is stored. */
+    CacheType layerType(int l) {
+        return types[l];
     }
 
     /** The most blocks the pool hands out, or 0 when unbounded. */
@@ -73,7 +87,7 @@ public final class KvPool {
         if (b == null) {
             Object[] data = new Object[widths.length];
             for (int l = 0; l < widths.length; l++) {
-                data[l] = KvLayer.newPage(type, widths[l]);
+                data[l] = KvLayer.newPage(types[l], widths[l]);
             }
             b = new KvBlock(data);
             allocated++;

@@ -82,6 +82,31 @@ public record ModelConfig(
     public record V4(int window, int[] compressRatios, float compressRopeBase, int hc, int sinkhornIterations, float hcEps,
                      int hashLayers, int outputGroups, int outputLoraRank, int qLoraRank, float[] clampExperts,
                      float[] clampShared) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof V4 v && window == v.window && java.util.Arrays.equals(compressRatios, v.compressRatios)
+                    && Float.compare(compressRopeBase, v.compressRopeBase) == 0 && hc == v.hc
+                    && sinkhornIterations == v.sinkhornIterations && Float.compare(hcEps, v.hcEps) == 0
+                    && hashLayers == v.hashLayers && outputGroups == v.outputGroups && outputLoraRank == v.outputLoraRank
+                    && qLoraRank == v.qLoraRank && java.util.Arrays.equals(clampExperts, v.clampExperts)
+                    && java.util.Arrays.equals(clampShared, v.clampShared);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(window, java.util.Arrays.hashCode(compressRatios), compressRopeBase, hc,
+                    sinkhornIterations, hcEps, hashLayers, outputGroups, outputLoraRank, qLoraRank,
+                    java.util.Arrays.hashCode(clampExperts), java.util.Arrays.hashCode(clampShared));
+        }
+
+        @Override
+        public String toString() {
+            return "V4[window=" + window + ", compressRatios=" + java.util.Arrays.toString(compressRatios)
+                    + ", compressRopeBase=" + compressRopeBase + ", hc=" + hc + ", sinkhornIterations=" + sinkhornIterations
+                    + ", hcEps=" + hcEps + ", hashLayers=" + hashLayers + ", outputGroups=" + outputGroups
+                    + ", outputLoraRank=" + outputLoraRank + ", qLoraRank=" + qLoraRank + ", clampExperts="
+                    + java.util.Arrays.toString(clampExperts) + ", clampShared=" + java.util.Arrays.toString(clampShared) + "]";
+        }
     }
 
     /** RoPE context scaling. {@code type} NONE means plain RoPE. */
@@ -268,11 +293,10 @@ public record ModelConfig(
 
     private static ModelConfig readV4(GgufMetadata md, String p, String name, int blocks, int ctx, int embd, int ff, int heads,
                                       float eps, float base, RopeScaling scaling, int vocab) {
-        // What this first deepseek4 does not compute yet is refused, not run wrong (issue 19): the compressed layers'
-        // YaRN (every released V4 file has it) and the MTP block.
-        if (scaling.type() != RopeScaling.Type.NONE) {
-            throw new JseekException(md.source() + ": deepseek4 with RoPE scaling (YaRN on the compressed layers) is not "
-                    + "supported yet; jseek runs deepseek4 test models without it");
+        // What deepseek4 does not compute yet is refused, not run wrong (issue 19): the MTP block; RoPE scaling
+        // other than YaRN (which the compressed layers take, Rope.v4).
+        if (scaling.type() == RopeScaling.Type.LINEAR) {
+            throw new JseekException(md.source() + ": deepseek4 with linear RoPE scaling is not supported (YaRN is)");
         }
         if (md.u32(p + "nextn_predict_layers", 0) > 0) {
             throw new JseekException(md.source() + ": deepseek4's multi-token-prediction block is not supported yet");
@@ -365,7 +389,27 @@ public record ModelConfig(
             m.put(p + "expert_group_used_count", GgufValue.u32(moe.groupUsedCount()));
             m.put(p + "expert_weights_scale", GgufValue.f32(moe.weightsScale()));
             m.put(p + "expert_weights_norm", GgufValue.bool(moe.weightsNorm()));
-            m.put(p + "expert_gating_func", GgufValue.u32(moe.gating() == Moe.Gating.SIGMOID ? 2 : 1));
+            m.put(p + "expert_gating_func", GgufValue.u32(switch (moe.gating()) {
+                case SOFTMAX -> 1;
+                case SIGMOID -> 2;
+                case SQRT_SOFTPLUS -> 4;
+            }));
+        }
+        if (v4 != null) {
+            m.put(p + "attention.sliding_window", GgufValue.u32(v4.window()));
+            m.put(p + "attention.compress_ratios", GgufValue.array(io.jseek.core.gguf.GgufValueType.UINT32,
+                    v4.compressRatios().clone()));
+            m.put(p + "attention.compress_rope_freq_base", GgufValue.f32(v4.compressRopeBase()));
+            m.put(p + "hyper_connection.count", GgufValue.u32(v4.hc()));
+            m.put(p + "hyper_connection.sinkhorn_iterations", GgufValue.u32(v4.sinkhornIterations()));
+            m.put(p + "hyper_connection.epsilon", GgufValue.f32(v4.hcEps()));
+            m.put(p + "hash_layer_count", GgufValue.u32(v4.hashLayers()));
+            m.put(p + "attention.output_group_count", GgufValue.u32(v4.outputGroups()));
+            m.put(p + "attention.output_lora_rank", GgufValue.u32(v4.outputLoraRank()));
+            m.put(p + "attention.q_lora_rank", GgufValue.u32(v4.qLoraRank()));
+            m.put(p + "swiglu_clamp_exp", GgufValue.array(io.jseek.core.gguf.GgufValueType.FLOAT32, v4.clampExperts().clone()));
+            m.put(p + "swiglu_clamp_shexp", GgufValue.array(io.jseek.core.gguf.GgufValueType.FLOAT32, v4.clampShared().clone()));
+            m.put(p + "embedding_length_out", GgufValue.u32(v4.hc() * embeddingLength));
         }
         if (nextnLayers > 0) {
             m.put(p + "nextn_predict_layers", GgufValue.u32(nextnLayers));
@@ -435,6 +479,30 @@ public record ModelConfig(
             }
         }
         return w.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * How each cache layer of {@link #cacheWidths} is stored when the cache type {@code type} is asked for: as it,
+     * but V4's compressor projections (the partial blocks' kv and gate rows), which stay F32 as llama.cpp keeps them —
+     * a softmax over gate logits rounded to 8 bits would move every pooled row.
+     */
+    public CacheType[] cacheTypes(CacheType type) {
+        int[] widths = cacheWidths();
+        CacheType[] types = new CacheType[widths.length];
+        java.util.Arrays.fill(types, type);
+        if (v4 != null) {
+            for (int l = 0; l < blockCount; l++) {
+                int at = v4CacheBase(l);
+                int r = v4.compressRatios()[l];
+                if (r != 0) {
+                    types[at + 1] = types[at + 2] = CacheType.F32;
+                }
+                if (r == 4) {
+                    types[at + 4] = types[at + 5] = CacheType.F32;
+                }
+            }
+        }
+        return types;
     }
 
     /** V4: the first cache layer of block l (see {@link #cacheWidths}). */

@@ -58,8 +58,10 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
     /** Bytes of KV cache per token for all layers, stored as {@code type}. */
     public static long kvBytesPerToken(ModelConfig config, CacheType type) {
         long bytes = 0;
-        for (int w : config.cacheWidths()) {
-            bytes += type.bytes(w);
+        int[] widths = config.cacheWidths();
+        CacheType[] types = config.cacheTypes(type);
+        for (int l = 0; l < widths.length; l++) {
+            bytes += types[l].bytes(widths[l]);
         }
         return bytes;
     }

@@ -22,6 +22,12 @@ public final class Rope {
      */
     private Rope(int dims, double base, ModelConfig.RopeScaling scaling, float[] freqFactors, boolean neox,
          boolean deepseek2, double mscaleAllDim) {
+        this(dims, base, scaling, freqFactors, neox, deepseek2, mscaleAllDim, false);
+    }
+
+    /** @param unitMagnitude YaRN's frequencies without its magnitude: the attention factor cancels mscale (V4) */
+    private Rope(int dims, double base, ModelConfig.RopeScaling scaling, float[] freqFactors, boolean neox,
+         boolean deepseek2, double mscaleAllDim, boolean unitMagnitude) {
         this.dims = dims;
         this.neox = neox;
         double fs = 1;
@@ -38,6 +44,9 @@ public final class Rope {
                 af = yarnMscale(f, 1);
             }
             af *= 1 / (1 + 0.1 * Math.log(f));
+            if (unitMagnitude) {
+                af = 1 / (1 + 0.1 * Math.log(f));
+            }
         } else if (scaling.type() == ModelConfig.RopeScaling.Type.LINEAR && f != 0) {
             fs = 1 / f;
         }
@@ -75,6 +84,19 @@ public final class Rope {
     /** RoPE without scaling over {@code dims} values. */
     public static Rope plain(int dims, double base, Architecture.RopeStyle style) {
         return new Rope(dims, base, ModelConfig.RopeScaling.NONE, null, style == Architecture.RopeStyle.NEOX, false, 0);
+    }
+
+    /**
+     * DeepSeek-V4's RoPE of a layer with compress ratio {@code ratio} (NORM pairs over the head's last rope values):
+     * window-only layers (0) rotate at the model's base without scaling; compressing layers at the compress base
+     * with the model's YaRN frequencies, whose magnitude llama.cpp b10573 cancels (attention factor 1 / (1 + 0.1 ln
+     * factor)) — so every V4 rotation keeps lengths and its inverse is its transpose.
+     */
+    static Rope v4(ModelConfig c, int ratio) {
+        if (ratio == 0) {
+            return plain(c.ropeDimensionCount(), c.ropeFreqBase(), Architecture.RopeStyle.NORM);
+        }
+        return new Rope(c.ropeDimensionCount(), c.v4().compressRopeBase(), c.ropeScaling(), null, false, false, 0, true);
     }
 
     /**

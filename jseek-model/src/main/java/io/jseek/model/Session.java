@@ -39,7 +39,7 @@ public final class Session implements AutoCloseable {
         this.pool = pool;
         this.cache = new KvLayer[widths.length];
         for (int l = 0; l < widths.length; l++) {
-            cache[l] = KvLayer.of(pool.cacheType(), widths[l]);
+            cache[l] = KvLayer.of(pool.layerType(l), widths[l]);
         }
     }
 

@@ -28,7 +28,7 @@ final class V4Attention {
     private final float eps;
     /** The per-head query norm's weight: none (all ones). */
     private final float[] ones;
-    /** RoPE of this layer's base (1e4 window-only, else the compress base), ggml's NORM pairs. */
+    /** This layer's RoPE ({@link Rope#v4}: the compressing layers' with the compress base and YaRN). */
     private final Rope rope;
     private final Matrix wqA;
     private final float[] qANorm;
@@ -45,28 +45,33 @@ final class V4Attention {
     private final int indexerHeads;
     private final int indexerDim;
     private final int topK;
+    /** This block's index and the model's block count (for recorded and forced indexer choices). */
+    private final int layer;
+    private final int layers;
 
     /** A compressor: per-token kv and gate projections, a position bias, pooling of each complete block. */
     private record Compressor(Matrix kv, Matrix gate, float[][] ape, float[] norm, int width, boolean overlap) {
     }
 
-    V4Attention(Weights w, WorkerPool pool, int l, int embd, int heads, int hd, int rot, int qLora, int window, int ratio,
-                int groups, int oLora, float eps, double base, double compressBase, int indexerHeads, int indexerDim,
-                int topK) {
+    /** Block l's attention of the deepseek4 model {@code c}. */
+    V4Attention(Weights w, WorkerPool pool, ModelConfig c, int l) {
+        ModelConfig.V4 v4 = c.v4();
         String p = "blk." + l + ".";
         this.pool = pool;
-        this.embd = embd;
-        this.heads = heads;
-        this.hd = hd;
-        this.rot = rot;
-        this.qLora = qLora;
-        this.window = window;
-        this.ratio = ratio;
-        this.groups = groups;
-        this.oLora = oLora;
-        this.eps = eps;
+        this.layer = l;
+        this.layers = c.blockCount();
+        this.embd = c.embeddingLength();
+        this.heads = c.headCount();
+        this.hd = c.keyLength();
+        this.rot = c.ropeDimensionCount();
+        this.qLora = v4.qLoraRank();
+        this.window = v4.window();
+        this.ratio = v4.compressRatios()[l];
+        this.groups = v4.outputGroups();
+        this.oLora = v4.outputLoraRank();
+        this.eps = c.rmsNormEps();
         this.ones = HyperConnections.ones(hd);
-        this.rope = Rope.plain(rot, ratio != 0 ? compressBase : base, Architecture.RopeStyle.NORM);
+        this.rope = Rope.v4(c, ratio);
         this.wqA = w.matrix(p + "attn_q_a.weight", embd, qLora);
         this.qANorm = w.vector(p + "attn_q_a_norm.weight", qLora);
         this.wqB = w.matrix(p + "attn_q_b.weight", qLora, (long) heads * hd);
@@ -77,9 +82,9 @@ final class V4Attention {
         this.woB = w.matrix(p + "attn_output_b.weight", (long) groups * oLora, embd);
         this.compressor = ratio != 0 ? compressor(w, p + "attn_compressor", hd, ratio == 4) : null;
         boolean indexed = ratio == 4;
-        this.indexerHeads = indexerHeads;
-        this.indexerDim = indexerDim;
-        this.topK = topK;
+        this.indexerHeads = c.indexer().headCount();
+        this.indexerDim = c.indexer().keyLength();
+        this.topK = c.indexer().topK();
         this.indexerCompressor = indexed ? compressor(w, p + "indexer_compressor", indexerDim, true) : null;
         this.indexerQ = indexed ? w.matrix(p + "indexer.attn_q_b.weight", qLora, (long) indexerHeads * indexerDim) : null;
         this.indexerProj = indexed ? w.matrix(p + "indexer.proj.weight", embd, indexerHeads) : null;
@@ -123,6 +128,17 @@ final class V4Attention {
         if (indexerCompressor != null) {
             compress(indexerCompressor, batch, h, t, cacheBase + 4);
         }
+        // The indexer's queries and head weights, for the rows that will choose (those seeing more than topK blocks).
+        float[][] iq = null;
+        float[][] iw = null;
+        boolean chooses = false;
+        for (int i = 0; i < t && indexerCompressor != null; i++) {
+            chooses |= (batch.position[i] + 1) / ratio > topK;
+        }
+        if (chooses) {
+            iq = mul(indexerQ, qa, t, indexerHeads * indexerDim);
+            iw = mul(indexerProj, h, t, indexerHeads);
+        }
         float scale = (float) (1 / Math.sqrt(hd));
         float[][] o = new float[t][heads * hd];
         for (int i = 0; i < t; i++) {
@@ -130,8 +146,8 @@ final class V4Attention {
             KvLayer raw = batch.cache(i, cacheBase);
             int from = Math.max(0, pos - window + 1);
             int visible = ratio != 0 ? (pos + 1) / ratio : 0;
-            boolean[] keep = indexerCompressor != null && visible > 0 ? index(batch, i, qa[i], h[i], visible, cacheBase + 6)
-                    : null;
+            boolean[] keep = indexerCompressor != null && visible > 0 ? index(batch, i, iq == null ? null : iq[i],
+                    iw == null ? null : iw[i], visible, cacheBase + 6) : null;
             int n = pos + 1 - from + visible;
             float[][] keys = new float[n][];
             for (int k = 0; k < pos + 1 - from; k++) {
@@ -241,20 +257,27 @@ final class V4Attention {
 
     /**
      * The compressed blocks row i's lightning indexer keeps of the {@code visible} complete ones: all when at most topK,
-     * else the topK it scores highest (Σ_h w_h · relu(q_h · k_b), ties to the earlier block), the pooled keys read from
-     * cache layer {@code keys}.
+     * else the topK its query {@code q} (rotated here) and head weights {@code w} score highest (Σ_h w_h · relu(q_h · k_b), ties to the earlier block), the pooled keys read from
+     * cache layer {@code keys}; a session's forced choice ({@link Session#forceSelections}, compressed block indices)
+     * replaces it, and a session recording choices receives it, ascending.
      */
-    private boolean[] index(Batch batch, int i, float[] qa, float[] h, int visible, int keys) {
+    private boolean[] index(Batch batch, int i, float[] q, float[] w, int visible, int keys) {
         boolean[] keep = new boolean[visible];
         if (visible <= topK) {
             java.util.Arrays.fill(keep, true);
             return keep;
         }
         int pos = batch.position[i];
-        float[][] q = mul(indexerQ, new float[][] {qa}, 1, indexerHeads * indexerDim);
-        float[][] w = mul(indexerProj, new float[][] {h}, 1, indexerHeads);
+        Session part = batch.parts[batch.partOf[i]];
+        int[] forced = part.forcedSelection(pos, layer);
+        if (forced != null) {
+            for (int b : forced) {
+                keep[b] = true;
+            }
+            return keep;
+        }
         for (int head = 0; head < indexerHeads; head++) {
-            rope.apply(q[0], head * indexerDim + indexerDim - rot, pos);
+            rope.apply(q, head * indexerDim + indexerDim - rot, pos);
         }
         float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
         float[] key = new float[indexerDim];
@@ -263,7 +286,7 @@ final class V4Attention {
             batch.cache(i, keys).read((b + 1) * ratio - 1, 0, key, 0, indexerDim);
             double s = 0;
             for (int head = 0; head < indexerHeads; head++) {
-                s += w[0][head] * norm * Math.max(0, VectorMath.dot(q[0], head * indexerDim, key, 0, indexerDim));
+                s += w[head] * norm * Math.max(0, VectorMath.dot(q, head * indexerDim, key, 0, indexerDim));
             }
             score[b] = (float) s;
         }
@@ -276,6 +299,13 @@ final class V4Attention {
             }
             keep[best] = true;
         }
+        int[] chosen = new int[topK];
+        for (int b = 0, k = 0; b < visible; b++) {
+            if (keep[b]) {
+                chosen[k++] = b;
+            }
+        }
+        part.addSelection(pos, layer, layers, chosen, topK);
         return keep;
     }
 

@@ -60,20 +60,18 @@ final class V4Moe {
     /**
      * out[i] = the layer's output for the normed rows h[i], i < t, of tokens[i]; chosen[i] receives the experts. The
      * {@link Router} weighs them (and chooses them, but in a hash layer, where the table does); with a {@code batch},
-     * experts its sessions force ({@link Session#forceRouting}) replace the choice.
+     * experts its sessions force ({@link Session#forceRouting}) replace the choice, and sessions recording routing
+     * ({@link Session#recordRouting}) receive the experts and their selection scores.
      */
     void forward(Batch batch, float[][] h, int[] tokens, int t, float[][] out, int[][] chosen) {
         int experts = m.expertCount();
         int used = m.expertUsedCount();
         float[][] logits = new float[t][experts];
         MatMul.mul(pool, router, 0, experts, h, 0, t, logits, 0);
-        float[] g = new float[Math.max(expertWidth, sharedWidth)];
-        float[] u = new float[g.length];
-        float[] y = new float[embd];
         float[] row = new float[used];
         int[] hashed = new int[used];
-        float[] weights = new float[used];
-        float[] scores = new float[experts];
+        float[][] weights = new float[t][used];
+        float[][] scores = new float[t][experts];
         Router.Scratch scratch = new Router.Scratch(m);
         for (int i = 0; i < t; i++) {
             int[] forced = batch == null ? null : batch.parts[batch.partOf[i]].forcedExperts(batch.position[i], layer);
@@ -84,36 +82,56 @@ final class V4Moe {
                 }
                 forced = hashed;
             }
-            routing.route(logits[i], forced, scratch, chosen[i], weights, scores);
-            java.util.Arrays.fill(out[i], 0f);
-            for (int k = 0; k < used; k++) {
-                int e = chosen[i][k];
-                swiglu(gate[e], up[e], down[e], expertWidth, clampExperts, h[i], g, u, y);
-                VectorMath.axpy(weights[k], y, 0, out[i], 0, embd);
+            routing.route(logits[i], forced, scratch, chosen[i], weights[i], scores[i]);
+        }
+        if (batch != null) {
+            for (int p = 0, first = 0; p < batch.parts.length; first += batch.partTokens[p].length, p++) {
+                batch.parts[p].addRouting(chosen, scores, first, batch.partTokens[p].length);
             }
-            swiglu(sharedGate, sharedUp, sharedDown, sharedWidth, clampShared, h[i], g, u, y);
-            VectorMath.axpy(1f, y, 0, out[i], 0, embd);
+        }
+        // The shared expert over every row, then each routed expert once over the rows that chose it, in expert order.
+        swiglu(sharedGate, sharedUp, sharedDown, sharedWidth, clampShared, h, t, out);
+        int[] rows = new int[t];
+        float[] rowWeights = new float[t];
+        float[][] in = new float[t][];
+        float[][] y = new float[t][embd];
+        for (int e = 0; e < experts; e++) {
+            int n = 0;
+            for (int i = 0; i < t; i++) {
+                for (int k = 0; k < used; k++) {
+                    if (chosen[i][k] == e) {
+                        rows[n] = i;
+                        rowWeights[n] = weights[i][k];
+                        in[n++] = h[i];
+                    }
+                }
+            }
+            if (n > 0) {
+                swiglu(gate[e], up[e], down[e], expertWidth, clampExperts, in, n, y);
+                for (int r = 0; r < n; r++) {
+                    VectorMath.axpy(rowWeights[r], y[r], 0, out[rows[r]], 0, embd);
+                }
+            }
         }
     }
 
-    /** y = down · (silu(min(g, limit)) · clip(u, ±limit)) with g = gate·x, u = up·x. */
-    private void swiglu(Matrix gate, Matrix up, Matrix down, int width, float limit, float[] x, float[] g, float[] u,
-                        float[] y) {
-        mv(gate, width, x, g);
-        mv(up, width, x, u);
-        for (int j = 0; j < width; j++) {
-            float gj = g[j];
-            float uj = u[j];
-            if (limit > 1e-6f) {
-                uj = Math.max(-limit, Math.min(limit, uj));
-                gj = Math.min(gj, limit);
+    /** y[i] = down · (silu(min(g, limit)) · clip(u, ±limit)) with g = gate·x[i], u = up·x[i], for i < n. */
+    private void swiglu(Matrix gate, Matrix up, Matrix down, int width, float limit, float[][] x, int n, float[][] y) {
+        float[][] g = new float[n][width];
+        float[][] u = new float[n][width];
+        MatMul.mul(pool, gate, 0, width, x, 0, n, g, 0);
+        MatMul.mul(pool, up, 0, width, x, 0, n, u, 0);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < width; j++) {
+                float gj = g[i][j];
+                float uj = u[i][j];
+                if (limit > 1e-6f) {
+                    uj = Math.max(-limit, Math.min(limit, uj));
+                    gj = Math.min(gj, limit);
+                }
+                g[i][j] = (float) (gj / (1 + Math.exp(-gj))) * uj;
             }
-            g[j] = (float) (gj / (1 + Math.exp(-gj))) * uj;
         }
-        mv(down, embd, g, y);
-    }
-
-    private void mv(Matrix w, int rows, float[] x, float[] y) {
-        MatMul.mul(pool, w, 0, rows, new float[][] {x}, 0, 1, new float[][] {y}, 0);
+        MatMul.mul(pool, down, 0, embd, g, 0, n, y, 0);
     }
 }

@@ -14,7 +14,7 @@ class HyperConnectionsTest {
     @Test
     void mixingAndSinkhornAreTheReferences() throws Exception {
         V4LayerDump dump = new V4LayerDump(DATA.resolve("ds4/ds4-f32"));
-        try (GgufFile f = GgufFile.open(DATA.resolve("ds4/ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Weights w = new Weights(f, pool, false);
             int hc = 4;
             int e = 64;

@@ -1,5 +1,6 @@
 package io.jseek.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -58,6 +59,10 @@ class ModelConfigTest {
         assertEquals(cfg.get("ctx_len").asInt(), c.contextLength());
         assertEquals((float) cfg.get("rms_eps").asDouble(), c.rmsNormEps());
         assertEquals((float) cfg.get("rope_theta").asDouble(), c.ropeFreqBase());
+        if (c.v4() != null) {
+            assertV4(cfg, c);
+            return;
+        }
         if (!c.architecture().latentAttention) {
             assertEquals(cfg.get("n_head_kv").asInt(), c.headCountKv());
             assertEquals(cfg.get("n_embd").asInt() / cfg.get("n_head").asInt(), c.keyLength());
@@ -96,6 +101,42 @@ class ModelConfigTest {
         } else {
             assertEquals(ModelConfig.RopeScaling.Type.NONE, c.ropeScaling().type());
         }
+    }
+
+    /** A deepseek4 file's V4 fields, its MoE and indexer against the generator's configuration. */
+    private static void assertV4(JsonNode cfg, ModelConfig c) {
+        ModelConfig.V4 v = c.v4();
+        int layers = cfg.get("n_layer").asInt();
+        assertEquals(cfg.get("head_dim").asInt(), c.keyLength());
+        assertEquals(cfg.get("n_rot").asInt(), c.ropeDimensionCount());
+        assertEquals(cfg.get("q_lora_rank").asInt(), v.qLoraRank());
+        assertEquals(cfg.get("o_groups").asInt(), v.outputGroups());
+        assertEquals(cfg.get("o_lora_rank").asInt(), v.outputLoraRank());
+        assertEquals(cfg.get("sliding_window").asInt(), v.window());
+        int[] ratios = new int[layers];
+        for (int l = 0; l < layers; l++) {
+            ratios[l] = cfg.get("compress_ratios").get(l).asInt();
+        }
+        assertArrayEquals(ratios, v.compressRatios());
+        assertEquals((float) cfg.get("compress_rope_theta").asDouble(), v.compressRopeBase());
+        assertEquals(cfg.get("hc_mult").asInt(), v.hc());
+        assertEquals(cfg.get("hc_sinkhorn_iters").asInt(), v.sinkhornIterations());
+        assertEquals((float) cfg.get("hc_eps").asDouble(), v.hcEps());
+        assertEquals(cfg.get("hash_layer_count").asInt(), v.hashLayers());
+        float clamp = (float) cfg.get("swiglu_clamp_exp").asDouble();
+        for (int l = 0; l < layers; l++) {
+            assertEquals(clamp, v.clampExperts()[l]);
+        }
+        ModelConfig.Moe e = c.moe();
+        assertEquals(cfg.get("n_expert").asInt(), e.expertCount());
+        assertEquals(cfg.get("n_expert_used").asInt(), e.expertUsedCount());
+        assertEquals(cfg.get("n_expert_shared").asInt(), e.expertSharedCount());
+        assertEquals(cfg.get("n_ff_exp").asInt(), e.expertFeedForwardLength());
+        assertEquals(ModelConfig.Moe.Gating.SQRT_SOFTPLUS, e.gating());
+        assertEquals(cfg.get("expert_weights_norm").asBoolean(), e.weightsNorm());
+        assertEquals((float) cfg.get("expert_weights_scale").asDouble(), e.weightsScale());
+        assertEquals(new ModelConfig.Indexer(cfg.get("index_n_heads").asInt(), cfg.get("index_head_dim").asInt(),
+                cfg.get("index_topk").asInt()), c.indexer());
     }
 
     @Test

@@ -82,6 +82,36 @@ class ReferenceLogitsTest {
             return t.stream().mapToInt(Integer::intValue).toArray();
         }
 
+        /**
+         * llama.cpp's lightning-indexer choices for a deepseek4 sequence, {@code [position][layer]} as {@link
+         * Session#forceSelections} takes them, from {@code MODEL.indexer.json} (recorded with
+         * scripts/ds4-indexer-capture.cpp); null for other models. As with routing, a score that int8 activations
+         * move across another (measured on ds4-q8_0: 11 of 266 choices, scores moved by 1–3 %) would otherwise change
+         * everything after it.
+         */
+        int[][][] forcedSelections(JsonNode seq, int positions, int layers) throws IOException {
+            Path file = DATA.resolve(model + ".indexer.json");
+            if (!Files.exists(file)) {
+                return null;
+            }
+            JsonNode recorded = new ObjectMapper().readTree(file.toFile()).get("sequences").get(seq.get("name").asText())
+                    .get("layers");
+            int[][][] forced = new int[positions][layers][];
+            recorded.properties().forEach(e -> {
+                int layer = Integer.parseInt(e.getKey());
+                for (int pos = 0; pos < positions; pos++) {
+                    JsonNode chosen = e.getValue().get(pos);
+                    if (!chosen.isNull()) {
+                        forced[pos][layer] = new int[chosen.size()];
+                        for (int k = 0; k < chosen.size(); k++) {
+                            forced[pos][layer][k] = chosen.get(k).asInt();
+                        }
+                    }
+                }
+            });
+            return forced;
+        }
+
         double bound(JsonNode seq, int pos) {
             JsonNode d = json.get("numpy_reference_check").get("results").get(seq.get("name").asText())
                     .get("per_position_max_abs_diff");
@@ -167,6 +197,7 @@ class ReferenceLogitsTest {
                 int prompt = seq.get("tokens").size();
                 Session s = m.newSession(tokens.length);
                 s.forceRouting(forcedRouting(seq, tokens.length));
+                s.forceSelections(c.forcedSelections(seq, tokens.length, m.config().blockCount()));
                 float[][] got = new float[tokens.length][];
                 if (stepwise) {
                     for (int i = 0; i < tokens.length; i++) {
@@ -254,6 +285,37 @@ class ReferenceLogitsTest {
         }
     }
 
+    static Stream<String> floatIndexerRecordings() throws IOException {
+        return floatMoeModels().filter(m -> Files.exists(DATA.resolve(m + ".indexer.json")));
+    }
+
+    /** Unforced, the lightning indexer's choices at every position and CSA layer are llama.cpp's (V4, float weights). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("floatIndexerRecordings")
+    void indexerChoicesMatchLlamaCpp(String model) throws IOException {
+        Case c = Case.of(model);
+        try (GgufFile f = GgufFile.open(DATA.resolve(model + ".gguf"))) {
+            Model m = Model.load(f, POOL);
+            int compared = 0;
+            for (JsonNode seq : c.json.get("sequences")) {
+                int[] tokens = c.allTokens(seq);
+                Session s = m.newSession(tokens.length);
+                s.recordSelections();
+                m.forward(s, tokens, false);
+                int[][][] expected = c.forcedSelections(seq, tokens.length, m.config().blockCount());
+                for (int pos = 0; pos < tokens.length; pos++) {
+                    for (int l = 0; l < m.config().blockCount(); l++) {
+                        int[] mine = s.selections()[pos] == null ? null : s.selections()[pos][l];
+                        assertArrayEquals(expected[pos][l], mine, model + "/" + seq.get("name").asText() + " position "
+                                + pos + " layer " + l);
+                        compared += mine == null ? 0 : 1;
+                    }
+                }
+            }
+            assertTrue(compared > 100, "only " + compared + " indexer choices compared");
+        }
+    }
+
     static Stream<String> quantizedMoeModels() throws IOException {
         return models().filter(m -> m.startsWith("ds") && !m.endsWith("f32"));
     }
@@ -284,7 +346,9 @@ class ReferenceLogitsTest {
             Model m = Model.load(f, POOL);
             ModelConfig.Moe moe = m.config().moe();
             sparse = m.config().indexer() != null;
-            int sparseFrom = sparse ? m.config().indexer().topK() : Integer.MAX_VALUE;
+            // The first position whose indexer chooses: past top-k positions (V3.2), or past top-k blocks of 4 (V4).
+            int sparseFrom = !sparse ? Integer.MAX_VALUE
+                    : m.config().v4() != null ? 4 * (m.config().indexer().topK() + 1) - 1 : m.config().indexer().topK();
             for (JsonNode seq : c.json.get("sequences")) {
                 int[] tokens = c.allTokens(seq);
                 int prompt = seq.get("tokens").size();

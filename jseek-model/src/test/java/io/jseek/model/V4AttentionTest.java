@@ -18,11 +18,10 @@ class V4AttentionTest {
     void everyLayerIsTheReferences() throws Exception {
         V4LayerDump dump = new V4LayerDump(DATA.resolve("ds4/ds4-f32"));
         int[] ratios = {0, 4, 128, 4};
-        try (GgufFile f = GgufFile.open(DATA.resolve("ds4/ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Weights w = new Weights(f, pool, false);
             for (int l = 0; l < 4; l++) {
-                V4Attention a = new V4Attention(w, pool, l, 64, 4, 64, 16, 32, 8, ratios[l], 2, 32, 1e-6f, 10000, 160000,
-                        16, 64, 4);
+                V4Attention a = new V4Attention(w, pool, ModelConfig.fromGguf(f.metadata()), l);
                 float[][] in = dump.rows(l + ".attn.input");
                 int t = in.length;
                 float[] norm = w.vector("blk." + l + ".attn_norm.weight", 64);

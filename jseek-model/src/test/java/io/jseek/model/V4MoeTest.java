@@ -24,7 +24,7 @@ class V4MoeTest {
         for (int i = 0; i < t; i++) {
             tokens[i] = (int) tok[i][0];
         }
-        try (GgufFile f = GgufFile.open(DATA.resolve("ds4/ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Weights w = new Weights(f, pool, false);
             for (int l = 0; l < 4; l++) {
                 V4Moe moe = new V4Moe(w, pool, l, 64, V4MoeTest.MOE, l < 1, 1.5f, 1.5f);

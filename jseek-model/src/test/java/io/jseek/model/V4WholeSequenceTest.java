@@ -25,15 +25,15 @@ class V4WholeSequenceTest {
 
     @Test
     void logitsAreLlamaCpps() throws Exception {
-        JsonNode c = JsonMapper.builder().build().readTree(Files.readString(DATA.resolve("ds4/ds4-f32.json")));
-        byte[] raw = Files.readAllBytes(DATA.resolve("ds4/ds4-f32.logits.f32"));
+        JsonNode c = JsonMapper.builder().build().readTree(Files.readString(DATA.resolve("ds4-f32.json")));
+        byte[] raw = Files.readAllBytes(DATA.resolve("ds4-f32.logits.f32"));
         float[] ref = new float[raw.length / 4];
         ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(ref);
         int vocab = c.get("n_vocab").asInt();
         int[] ratios = {0, 4, 128, 4};
         int hc = 4;
         int e = 64;
-        try (GgufFile f = GgufFile.open(DATA.resolve("ds4/ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf")); WorkerPool pool = new WorkerPool(1)) {
             Weights w = new Weights(f, pool, false);
             io.jseek.core.tensor.Tensor embd = w.rows("token_embd.weight", e);
             Matrix output = w.matrix("output.weight", e, vocab);
@@ -68,8 +68,7 @@ class V4WholeSequenceTest {
                         }
                         float[][] y;
                         if (sub.equals("attn")) {
-                            y = V4AttentionTest.run(new V4Attention(w, pool, l, e, 4, 64, 16, 32, 8, ratios[l], 2, 32, 1e-6f,
-                                    10000, 160000, 16, 64, 4), ratios[l], h, t);
+                            y = V4AttentionTest.run(new V4Attention(w, pool, ModelConfig.fromGguf(f.metadata()), l), ratios[l], h, t);
                         } else {
                             y = new float[t][e];
                             new V4Moe(w, pool, l, e, V4MoeTest.MOE, l < 1, 1.5f, 1.5f).forward(null, h, tokens, t, y,
