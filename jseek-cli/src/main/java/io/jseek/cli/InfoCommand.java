@@ -127,7 +127,10 @@ final class InfoCommand implements Callable<Integer> {
         long f16 = ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F16);
         row(out, "KV cache", f16 + " bytes per token at F16 (" + bytes(f16 * c.contextLength()) + " for the full "
                 + c.contextLength() + " context), " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.Q8_0)
-                + " at Q8_0, " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F32) + " at F32");
+                + " at Q8_0, " + ModelStats.kvBytesPerToken(c, io.jseek.model.CacheType.F32) + " at F32"
+                + (ModelStats.kvBytesPerSequence(c, io.jseek.model.CacheType.F16) > 0 ? "; plus at most "
+                + bytes(ModelStats.kvBytesPerSequence(c, io.jseek.model.CacheType.F16))
+                + " per sequence at F16 for the window and compressor state, whatever its length" : ""));
         if (tokenizerKeys.has("tokenizer.ggml.model")) {
             Tokenizer t = Tokenizer.fromGguf(tokenizerKeys);
             row(out, "tokenizer", tokenizerKeys.string("tokenizer.ggml.model") + " BPE, pre-tokenizer "

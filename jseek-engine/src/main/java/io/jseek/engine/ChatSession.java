@@ -89,7 +89,7 @@ public final class ChatSession {
         while (common < limit && cached[common] == tokens[common]) {
             common++;
         }
-        session.truncate(common);
+        common = session.truncate(common);  // 0 where the model's cache no longer holds what the prefix needs
         Generation g = model.generator().generate(session, Arrays.copyOfRange(tokens, common, tokens.length), common,
                 tokens, options, listener);
         history.add(message);

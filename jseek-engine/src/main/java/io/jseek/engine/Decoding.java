@@ -3,6 +3,7 @@ package io.jseek.engine;
 import io.jseek.core.tokenizer.TokenDecoder;
 import io.jseek.core.tokenizer.Tokenizer;
 import io.jseek.engine.grammar.TokenMask;
+import io.jseek.model.Session;
 import java.util.Arrays;
 
 /**
@@ -180,6 +181,16 @@ final class Decoding {
     int propose(Drafter drafter, int room, int[] draft) {
         int max = Math.min(room, tokensLeft() - 1);
         return max > 0 ? drafter.propose(recent, recentCount, max, draft) : 0;
+    }
+
+    /**
+     * Cuts the rejected drafts from the cache: keeps its first {@code n} positions. Drafts are at most 64 tokens, which
+     * every cache can take back ({@link Session#REWIND_MARGIN}); a cache that could not would lose the sequence.
+     */
+    static void rewind(Session session, int n) {
+        if (session.truncate(n) != n) {
+            throw new IllegalStateException("the cache could not take back the drafts after position " + n);
+        }
     }
 
     /**

@@ -38,7 +38,7 @@ final class DraftModel extends AdaptiveDrafter {
         while (common < limit && seen[common] == tokens[common]) {
             common++;
         }
-        session.truncate(common);
+        common = session.truncate(common);  // 0 where the model's cache no longer holds what the prefix needs
         System.arraycopy(tokens, common, seen, common, count - common);
         float[] logits = model.forward(session, Arrays.copyOfRange(tokens, common, count), false)[0];
         for (int i = 0; i < want; i++) {

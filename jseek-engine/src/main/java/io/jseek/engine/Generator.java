@@ -74,7 +74,7 @@ final class Generator {
             // is allocated per pass.
             float[][] rows = n == 0 ? model.forward(session, feed, false)
                     : model.forward(new Batch.Builder().add(session, feed, feed.length).build(), false);
-            session.truncate(base + 1 + d.verify(rows, 0, draft, n, base, session.contextLength(), drafter));
+            Decoding.rewind(session, base + 1 + d.verify(rows, 0, draft, n, base, session.contextLength(), drafter));
         } while (!d.stopped());
     }
 

@@ -152,7 +152,8 @@ public final class LoadedModel implements AutoCloseable {
     /**
      * The context and cache type to use. Unset values get defaults: an F32 cache when the model's whole
      * trained context fits in a quarter of the heap that way, else F16; the trained context, capped so the
-     * cache takes at most half of the free heap ({@code note} says so when it caps).
+     * cache (its bytes per token and, for V4, its bounded window and compressor state) takes at most half of the
+     * free heap ({@code note} says so when it caps).
      */
     public ContextPlan plan(Integer contextLength, CacheType cacheType, java.util.function.Consumer<String> note) {
         int trained = model.config().contextLength() > 0 ? model.config().contextLength() : 4096;
@@ -163,7 +164,8 @@ public final class LoadedModel implements AutoCloseable {
         if (contextLength != null) {
             return new ContextPlan(contextLength, type);
         }
-        long fit = Math.max(256, free / 2 / Math.max(1, kvBytesPerToken(type)));
+        long fit = Math.max(256, (free / 2 - ModelStats.kvBytesPerSequence(model.config(), type))
+                / Math.max(1, kvBytesPerToken(type)));
         if (fit < trained) {
             note.accept(String.format("context capped at %d tokens: the model was trained for %d, its %s KV cache "
                     + "takes %d bytes per token, and the heap has room for about %d. Raise the heap "

@@ -384,7 +384,7 @@ public final class Scheduler implements AutoCloseable {
                 }
                 int base = s.session.position() - chunks.get(i).length;
                 int kept = s.decoding.verify(logits, from, s.draft, s.drafts, base, s.session.contextLength(), s.drafter);
-                s.session.truncate(base + 1 + kept);
+                Decoding.rewind(s.session, base + 1 + kept);
                 generatedTokens.addAndGet(1 + kept);
                 draftedTokens.addAndGet(s.drafts);
                 acceptedTokens.addAndGet(kept);

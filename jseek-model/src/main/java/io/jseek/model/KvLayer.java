@@ -22,27 +22,49 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     static final int MASK = KvPool.BLOCK_TOKENS - 1;
 
     final int width;
+    /** log2 of the positions per stored row: 0 for a row per position; a sparse layer keeps one per 2^k. */
+    private final int strideShift;
 
-    KvLayer(int width) {
+    KvLayer(int width, int stride) {
         this.width = width;
+        this.strideShift = Integer.numberOfTrailingZeros(stride);
     }
 
-    static KvLayer of(CacheType type, int width) {
+    /**
+     * A layer of {@code width} values per row, a row for every {@code stride} positions (a power of two up to
+     * {@link KvPool#BLOCK_TOKENS}; position p is kept in row (p mod 16) / stride of its page, so a sparse layer is
+     * written only at positions p with (p + 1) a multiple of the stride — V4's compressed rows, one per block).
+     */
+    static KvLayer of(CacheType type, int width, int stride) {
         return switch (type) {
-            case F32 -> new F32(width);
-            case F16 -> new F16(width);
-            case Q8_0 -> new Q8(width);
+            case F32 -> new F32(width, stride);
+            case F16 -> new F16(width, stride);
+            case Q8_0 -> new Q8(width, stride);
         };
     }
 
-    /** A page's array for {@code width} values per position. */
-    static Object newPage(CacheType type, int width) {
-        int n = Math.multiplyExact(KvPool.BLOCK_TOKENS, width);
+    /** Rows of a page of a layer with this stride. */
+    static int pageRows(int stride) {
+        if (stride < 1 || stride > KvPool.BLOCK_TOKENS || Integer.bitCount(stride) != 1) {
+            throw new IllegalArgumentException("cache stride " + stride + " is not a power of two up to " + KvPool.BLOCK_TOKENS);
+        }
+        return KvPool.BLOCK_TOKENS / stride;
+    }
+
+    /** A page's array for {@code width} values per row and a row every {@code stride} positions. */
+    static Object newPage(CacheType type, int width, int stride) {
+        int rows = pageRows(stride);
+        int n = Math.multiplyExact(rows, width);
         return switch (type) {
             case F32 -> new float[n];
             case F16 -> new short[n];
-            case Q8_0 -> new byte[Math.toIntExact(KvPool.BLOCK_TOKENS * type.bytes(width))];
+            case Q8_0 -> new byte[Math.toIntExact(rows * type.bytes(width))];
         };
+    }
+
+    /** Row of pos within its page. */
+    final int slot(int pos) {
+        return (pos & MASK) >> strideShift;
     }
 
     /** Makes {@code data} (this layer's array of a block) page {@code index}. */
@@ -50,7 +72,7 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
 
     /** Index of pos within its page's array. */
     final int at(int pos, int off) {
-        return (pos & MASK) * width + off;
+        return slot(pos) * width + off;
     }
 
     /** Stores src[srcOff, +n) at position pos, values [off, off + n). */
@@ -74,8 +96,8 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     static final class F32 extends KvLayer {
         private float[][] pages = new float[4][];
 
-        F32(int width) {
-            super(width);
+        F32(int width, int stride) {
+            super(width, stride);
         }
 
         @Override
@@ -118,8 +140,8 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     static final class F16 extends KvLayer {
         private short[][] pages = new short[4][];
 
-        F16(int width) {
-            super(width);
+        F16(int width, int stride) {
+            super(width, stride);
         }
 
         @Override
@@ -205,8 +227,8 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
         private final int rowBytes;
         private byte[][] pages = new byte[4][];
 
-        Q8(int width) {
-            super(width);
+        Q8(int width, int stride) {
+            super(width, stride);
             this.rowBytes = (width + QK - 1) / QK * BLOCK;
         }
 
@@ -225,7 +247,7 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
                         + (off + n) + ") of " + width);
             }
             byte[] page = pages[pos >> SHIFT];
-            int row = (pos & MASK) * rowBytes;
+            int row = slot(pos) * rowBytes;
             for (int b = 0; b * QK < width; b++) {
                 int o = row + b * BLOCK;
                 short d = io.jseek.core.tensor.Activations.quantizeQ8_0(src, srcOff + b * QK, Math.min(QK, width - b * QK), page, o + 2);
@@ -238,7 +260,7 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
         @Override
         void read(int pos, int off, float[] dst, int dstOff, int n) {
             byte[] page = pages[pos >> SHIFT];
-            int row = (pos & MASK) * rowBytes;
+            int row = slot(pos) * rowBytes;
             for (int i = 0; i < n; ) {
                 int v = off + i;
                 int b = v / QK;

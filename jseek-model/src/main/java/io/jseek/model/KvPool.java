@@ -20,6 +20,10 @@ public final class KvPool {
     private final CacheType type;
     /** Per cache layer: its storage, {@link #type} but where the model keeps a layer exact. */
     private final CacheType[] types;
+    /** Per cache layer: positions per stored row ({@link KvLayer#of}). */
+    private final int[] strides;
+    /** Per cache layer: positions before the next one it must hold ({@link ModelConfig#cacheHorizons}). */
+    private final int[] horizons;
     private final int maxBlocks;
     private final ArrayDeque<KvBlock> free = new ArrayDeque<>();
     private int allocated;
@@ -28,19 +32,44 @@ public final class KvPool {
 
     /** A pool for {@code model}'s cache layout; {@code maxBlocks} ≤ 0 means unbounded. */
     public KvPool(Model model, CacheType type, int maxBlocks) {
-        this(model.config().cacheWidths(), type, model.config().cacheTypes(type), maxBlocks);
+        this(model.config().cacheWidths(), type, model.config().cacheTypes(type), model.config().cacheStrides(),
+                model.config().cacheHorizons(), maxBlocks);
     }
 
     /** A pool whose every layer is stored as {@code type}. */
     KvPool(int[] widths, CacheType type, int maxBlocks) {
-        this(widths, type, java.util.Collections.nCopies(widths.length, type).toArray(CacheType[]::new), maxBlocks);
+        this(widths, type, java.util.Collections.nCopies(widths.length, type).toArray(CacheType[]::new),
+                filled(widths.length, 1), filled(widths.length, Integer.MAX_VALUE), maxBlocks);
     }
 
-    private KvPool(int[] widths, CacheType type, CacheType[] types, int maxBlocks) {
+    private KvPool(int[] widths, CacheType type, CacheType[] types, int[] strides, int[] horizons, int maxBlocks) {
         this.widths = widths.clone();
         this.type = type;
         this.types = types.clone();
+        this.strides = strides.clone();
+        this.horizons = horizons.clone();
         this.maxBlocks = maxBlocks;
+    }
+
+    private static int[] filled(int n, int value) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, value);
+        return a;
+    }
+
+    /** Positions before the next one cache layer l must hold (Integer.MAX_VALUE: all). */
+    int horizon(int l) {
+        return horizons[l];
+    }
+
+    /** Whether some layer keeps only recent positions (then blocks are not shared as prefixes). */
+    boolean forgets() {
+        return java.util.Arrays.stream(horizons).anyMatch(h -> h != Integer.MAX_VALUE);
+    }
+
+    /** A new page for cache layer l (one given back earlier, when its block is used again). */
+    Object newPage(int l) {
+        return KvLayer.newPage(types[l], widths[l], strides[l]);
     }
 
     /** Blocks needed for {@code tokens} positions. */
@@ -52,9 +81,9 @@ public final class KvPool {
         return type;
     }
 
-    /** How cache layer l is stored. */
-    CacheType layerType(int l) {
-        return types[l];
+    /** A new session's view of cache layer l (of {@code width} values per row). */
+    KvLayer newLayer(int l, int width) {
+        return KvLayer.of(types[l], width, strides[l]);
     }
 
     /** The most blocks the pool hands out, or 0 when unbounded. */
@@ -84,10 +113,17 @@ public final class KvPool {
             }
         }
         KvBlock b = free.poll();
+        if (b != null) {
+            for (int l = 0; l < widths.length; l++) {
+                if (b.layers[l] == null) {
+                    b.layers[l] = newPage(l);
+                }
+            }
+        }
         if (b == null) {
             Object[] data = new Object[widths.length];
             for (int l = 0; l < widths.length; l++) {
-                data[l] = KvLayer.newPage(types[l], widths[l]);
+                data[l] = KvLayer.newPage(types[l], widths[l], strides[l]);
             }
             b = new KvBlock(data);
             allocated++;

@@ -505,6 +505,54 @@ public record ModelConfig(
         return types;
     }
 
+    /**
+     * Positions per stored row of each cache layer of {@link #cacheWidths}: 1, but V4's pooled rows — one per block of
+     * {@code ratio} positions, at its last — which keep a row per min(ratio, 16) positions.
+     */
+    public int[] cacheStrides() {
+        int[] strides = new int[cacheWidths().length];
+        java.util.Arrays.fill(strides, 1);
+        if (v4 != null) {
+            for (int l = 0; l < blockCount; l++) {
+                int at = v4CacheBase(l);
+                int r = v4.compressRatios()[l];
+                int stride = Math.min(r, KvPool.BLOCK_TOKENS);
+                if (r != 0) {
+                    strides[at + 3] = stride;
+                }
+                if (r == 4) {
+                    strides[at + 6] = stride;
+                }
+            }
+        }
+        return strides;
+    }
+
+    /**
+     * How many positions before the next one each cache layer of {@link #cacheWidths} must still hold: all
+     * ({@link Integer#MAX_VALUE}), but V4's kv rows (window − 1: only the window is attended to) and compressor
+     * projections (2·ratio − 1 with the overlap of ratio 4, ratio − 1 for 128: only an incomplete block's rows are
+     * pooled), whose older rows a session gives back as it goes ({@link Session}).
+     */
+    public int[] cacheHorizons() {
+        int[] horizons = new int[cacheWidths().length];
+        java.util.Arrays.fill(horizons, Integer.MAX_VALUE);
+        if (v4 != null) {
+            for (int l = 0; l < blockCount; l++) {
+                int at = v4CacheBase(l);
+                int r = v4.compressRatios()[l];
+                horizons[at] = v4.window() - 1;
+                if (r != 0) {
+                    horizons[at + 1] = horizons[at + 2] = (r == 4 ? 2 * r : r) - 1;
+                }
+                if (r == 4) {
+                    horizons[at + 4] = horizons[at + 5] = 2 * r - 1;
+                }
+            }
+        }
+        return horizons;
+    }
+
     /** V4: the first cache layer of block l (see {@link #cacheWidths}). */
     int v4CacheBase(int l) {
         int at = 0;

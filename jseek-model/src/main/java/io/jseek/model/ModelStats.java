@@ -55,13 +55,40 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
         }
     }
 
-    /** Bytes of KV cache per token for all layers, stored as {@code type}. */
+    /**
+     * Bytes of KV cache each token adds, stored as {@code type}: the layers that keep every position (a sparse one's
+     * row per stride counted per position); the layers that keep only recent positions (V4's window and compressor
+     * state) add none — they are {@link #kvBytesPerSequence}.
+     */
     public static long kvBytesPerToken(ModelConfig config, CacheType type) {
         long bytes = 0;
         int[] widths = config.cacheWidths();
         CacheType[] types = config.cacheTypes(type);
+        int[] strides = config.cacheStrides();
+        int[] horizons = config.cacheHorizons();
         for (int l = 0; l < widths.length; l++) {
-            bytes += types[l].bytes(widths[l]);
+            if (horizons[l] == Integer.MAX_VALUE) {
+                bytes += types[l].bytes(widths[l]) * KvLayer.pageRows(strides[l]);
+            }
+        }
+        return bytes / KvPool.BLOCK_TOKENS;
+    }
+
+    /**
+     * Bytes of KV cache a sequence holds at most, whatever its length, in the layers that keep only recent positions
+     * (0 for models without): per layer, the blocks spanning its horizon and {@link Session#REWIND_MARGIN}, plus the
+     * block being written and one partly past.
+     */
+    public static long kvBytesPerSequence(ModelConfig config, CacheType type) {
+        long bytes = 0;
+        int[] widths = config.cacheWidths();
+        CacheType[] types = config.cacheTypes(type);
+        int[] horizons = config.cacheHorizons();
+        for (int l = 0; l < widths.length; l++) {
+            if (horizons[l] != Integer.MAX_VALUE) {
+                int blocks = (horizons[l] + Session.REWIND_MARGIN) / KvPool.BLOCK_TOKENS + 2;
+                bytes += (long) blocks * KvPool.BLOCK_TOKENS * types[l].bytes(widths[l]);
+            }
         }
         return bytes;
     }

@@ -24,6 +24,8 @@ public final class Session implements AutoCloseable {
     /** V3.2's indexer choices: recorded, and forced, per [position][layer]. */
     private int[][][] selections;
     private int[][][] forcedSelections;
+    /** Per cache layer: blocks before this one were looked at for giving pages back (null: no layer forgets). */
+    private int[] forgotten;
     /** The final hidden states captured for a drafter, or null. */
     private HiddenStates hidden;
     /** The model's buffers for single-token steps, created on the first one. */
@@ -38,8 +40,9 @@ public final class Session implements AutoCloseable {
         this.contextLength = contextLength;
         this.pool = pool;
         this.cache = new KvLayer[widths.length];
+        this.forgotten = pool.forgets() ? new int[widths.length] : null;
         for (int l = 0; l < widths.length; l++) {
-            cache[l] = KvLayer.of(pool.layerType(l), widths[l]);
+            cache[l] = pool.newLayer(l, widths[l]);
         }
     }
 
@@ -52,6 +55,11 @@ public final class Session implements AutoCloseable {
      * which must {@link KvPool#retain} those it keeps).
      */
     public java.util.List<KvBlock> fullBlocks() {
+        if (pool.forgets()) {
+            // A prefix of such a model needs its last positions' rows of the forgetting layers, which this session
+            // may have given back for any shorter prefix: nothing is offered for sharing.
+            return java.util.List.of();
+        }
         return java.util.List.copyOf(blocks.subList(0, position / KvPool.BLOCK_TOKENS));
     }
 
@@ -92,14 +100,82 @@ public final class Session implements AutoCloseable {
         return contextLength;
     }
 
-    /** Forgets everything after the first {@code n} positions (n ≤ position). */
-    public void truncate(int n) {
+    /**
+     * Forgets everything after the first {@code n} positions (n ≤ position) and returns the positions kept: n, but
+     * 0 when the model's cache keeps only recent positions of some layer (V4's window and compressor state, {@link
+     * ModelConfig#cacheHorizons}) and those n needs were given back — more than {@link #REWIND_MARGIN} positions
+     * behind what they had to be. Then the caller feeds the sequence again from its start.
+     */
+    public int truncate(int n) {
         if (n < 0 || n > position) {
             throw new IllegalArgumentException("cannot truncate to " + n + " of " + position + " positions");
         }
+        if (n < position && !rewindable(n)) {
+            n = 0;
+        }
         position = n;
+        if (forgotten != null) {
+            for (int l = 0; l < cache.length; l++) {
+                forgotten[l] = Math.min(forgotten[l], n / KvPool.BLOCK_TOKENS);
+            }
+        }
+        // Rows from n on will be written again: blocks from n's on get back the pages they gave.
+        for (int i = n / KvPool.BLOCK_TOKENS; i < blocks.size(); i++) {
+            KvBlock b = blocks.get(i);
+            for (int l = 0; l < cache.length; l++) {
+                if (b.layers[l] == null) {
+                    b.layers[l] = pool.newPage(l);
+                    cache[l].page(i, b.layers[l]);
+                }
+            }
+        }
         if (hidden != null) {
             hidden.truncate(n);
+        }
+        return n;
+    }
+
+    /**
+     * Positions a layer that keeps only recent ones holds beyond its horizon, so that rejected drafts can be taken
+     * back: the longest speculative draft (64 tokens, the engine's {@code Speculation}).
+     */
+    public static final int REWIND_MARGIN = 64;
+
+    /** Whether every layer still holds the rows a continuation from position n reads. */
+    private boolean rewindable(int n) {
+        for (int l = 0; l < cache.length; l++) {
+            int h = pool.horizon(l);
+            if (h == Integer.MAX_VALUE) {
+                continue;
+            }
+            for (int i = Math.max(0, n - h) / KvPool.BLOCK_TOKENS; i * KvPool.BLOCK_TOKENS < n; i++) {
+                if (blocks.get(i).layers[l] == null) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Gives back the pages of the layers that keep only recent positions, in blocks wholly more than their horizon
+     * and {@link #REWIND_MARGIN} behind the next position and held by this session alone.
+     */
+    private void forgetOld() {
+        for (int l = 0; l < cache.length; l++) {
+            int h = pool.horizon(l);
+            if (h == Integer.MAX_VALUE) {
+                continue;
+            }
+            long keepFrom = (long) position - h - REWIND_MARGIN;
+            for (int i = forgotten[l]; (long) (i + 1) * KvPool.BLOCK_TOKENS <= keepFrom; i++) {
+                KvBlock b = blocks.get(i);
+                if (b.layers[l] != null && pool.refs(b) == 1) {
+                    b.layers[l] = null;
+                    cache[l].page(i, null);
+                }
+                forgotten[l] = i + 1;
+            }
         }
     }
 
@@ -218,7 +294,9 @@ public final class Session implements AutoCloseable {
                 KvBlock copy = pool.take();
                 for (int l = 0; l < cache.length; l++) {
                     Object from = b.layers[l];
-                    System.arraycopy(from, 0, copy.layers[l], 0, java.lang.reflect.Array.getLength(from));
+                    if (from != null) {
+                        System.arraycopy(from, 0, copy.layers[l], 0, java.lang.reflect.Array.getLength(from));
+                    }
                 }
                 setBlock(i, copy);
                 pool.release(b);
@@ -242,6 +320,9 @@ public final class Session implements AutoCloseable {
 
     void advance(int n) {
         position += n;
+        if (forgotten != null) {
+            forgetOld();
+        }
     }
 
     /** The session's own buffers for single-token steps (so decoding allocates nothing). */
@@ -250,6 +331,17 @@ public final class Session implements AutoCloseable {
             decodeWorkspace = create.apply(1);
         }
         return decodeWorkspace;
+    }
+
+    /** Pages the session's blocks hold now, over all cache layers (those given back not counted). */
+    int heldPages() {
+        int n = 0;
+        for (KvBlock b : blocks) {
+            for (Object page : b.layers) {
+                n += page != null ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     /** The cache of layer {@code l}. */

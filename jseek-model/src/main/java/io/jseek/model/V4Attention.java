@@ -106,12 +106,33 @@ final class V4Attention {
      * cache layers from {@code cacheBase} at their positions first; a row completing a block pools it there.
      */
     float[][] forward(Batch batch, float[][] h, int t, int cacheBase) {
-        float[][] qa = mul(wqA, h, t, qLora);
+        // The indexer's queries and head weights are needed only when a row sees more than topK blocks.
+        boolean chooses = false;
+        for (int i = 0; i < t && indexerCompressor != null; i++) {
+            chooses |= (batch.position[i] + 1) / ratio > topK;
+        }
+        // Every projection of h in one dispatch, then those of the query latent in another.
+        MatMul.Products products = new MatMul.Products(8);
+        float[][] qa = new float[t][qLora];
+        float[][] kv = new float[t][hd];
+        products.add(wqA, 0, qLora, h, 0, t, qa, 0).add(wkv, 0, hd, h, 0, t, kv, 0);
+        float[][][] comp = compressor != null ? project(products, compressor, h, t) : null;
+        float[][][] indexerComp = indexerCompressor != null ? project(products, indexerCompressor, h, t) : null;
+        float[][] iw = chooses ? new float[t][indexerHeads] : null;
+        if (chooses) {
+            products.add(indexerProj, 0, indexerHeads, h, 0, t, iw, 0);
+        }
+        MatMul.mul(pool, products);
         for (int i = 0; i < t; i++) {
             VectorMath.rmsNorm(qa[i], 0, qa[i], 0, qANorm, qLora, eps);
         }
-        float[][] q = mul(wqB, qa, t, heads * hd);
-        float[][] kv = mul(wkv, h, t, hd);
+        float[][] q = new float[t][heads * hd];
+        float[][] iq = chooses ? new float[t][indexerHeads * indexerDim] : null;
+        products.clear().add(wqB, 0, heads * hd, qa, 0, t, q, 0);
+        if (chooses) {
+            products.add(indexerQ, 0, indexerHeads * indexerDim, qa, 0, t, iq, 0);
+        }
+        MatMul.mul(pool, products);
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             for (int head = 0; head < heads; head++) {
@@ -123,24 +144,16 @@ final class V4Attention {
             batch.cache(i, cacheBase).write(pos, 0, kv[i], 0, hd);
         }
         if (compressor != null) {
-            compress(compressor, batch, h, t, cacheBase + 1);
+            compress(compressor, batch, comp[0], comp[1], t, cacheBase + 1);
         }
         if (indexerCompressor != null) {
-            compress(indexerCompressor, batch, h, t, cacheBase + 4);
-        }
-        // The indexer's queries and head weights, for the rows that will choose (those seeing more than topK blocks).
-        float[][] iq = null;
-        float[][] iw = null;
-        boolean chooses = false;
-        for (int i = 0; i < t && indexerCompressor != null; i++) {
-            chooses |= (batch.position[i] + 1) / ratio > topK;
-        }
-        if (chooses) {
-            iq = mul(indexerQ, qa, t, indexerHeads * indexerDim);
-            iw = mul(indexerProj, h, t, indexerHeads);
+            compress(indexerCompressor, batch, indexerComp[0], indexerComp[1], t, cacheBase + 4);
         }
         float scale = (float) (1 / Math.sqrt(hd));
         float[][] o = new float[t][heads * hd];
+        // Each row's visible rows — its window, then the compressed rows (null where the indexer passed one over) —
+        // gathered once into buffers kept across rows, then attended by every head, the heads shared out among threads.
+        float[][] keys = new float[0][];
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             KvLayer raw = batch.cache(i, cacheBase);
@@ -148,64 +161,76 @@ final class V4Attention {
             int visible = ratio != 0 ? (pos + 1) / ratio : 0;
             boolean[] keep = indexerCompressor != null && visible > 0 ? index(batch, i, iq == null ? null : iq[i],
                     iw == null ? null : iw[i], visible, cacheBase + 6) : null;
-            int n = pos + 1 - from + visible;
-            float[][] keys = new float[n][];
-            for (int k = 0; k < pos + 1 - from; k++) {
-                keys[k] = new float[hd];
-                raw.read(from + k, 0, keys[k], 0, hd);
+            int local = pos + 1 - from;
+            int n = local + visible;
+            if (keys.length < n) {
+                keys = java.util.Arrays.copyOf(keys, Math.max(n, 2 * keys.length));
+            }
+            float[][] rows = keys;
+            float[][] kept = new float[n][];
+            for (int k = 0; k < local; k++) {
+                kept[k] = rows[k] != null ? rows[k] : (rows[k] = new float[hd]);
+                raw.read(from + k, 0, kept[k], 0, hd);
             }
             for (int b = 0; b < visible; b++) {
                 if (keep == null || keep[b]) {
-                    keys[pos + 1 - from + b] = new float[hd];
-                    batch.cache(i, cacheBase + 3).read((b + 1) * ratio - 1, 0, keys[pos + 1 - from + b], 0, hd);
+                    int k = local + b;
+                    kept[k] = rows[k] != null ? rows[k] : (rows[k] = new float[hd]);
+                    batch.cache(i, cacheBase + 3).read((b + 1) * ratio - 1, 0, kept[k], 0, hd);
                 }
             }
-            float[] s = new float[n];
-            for (int head = 0; head < heads; head++) {
-                float max = sinks[head];
-                for (int k = 0; k < n; k++) {
-                    s[k] = keys[k] != null ? VectorMath.dot(q[i], head * hd, keys[k], 0, hd) * scale : Float.NEGATIVE_INFINITY;
-                    max = Math.max(max, s[k]);
+            float[] qi = q[i];
+            float[] oi = o[i];
+            pool.forRange(heads, (h0, h1) -> {
+                float[] s = new float[n];
+                for (int head = h0; head < h1; head++) {
+                    attend(qi, head, kept, n, scale, s, oi, pos);
                 }
-                double sum = Math.exp(sinks[head] - max);
-                for (int k = 0; k < n; k++) {
-                    s[k] = (float) Math.exp(s[k] - max);
-                    sum += s[k];
-                }
-                for (int k = 0; k < n; k++) {
-                    if (s[k] != 0) {
-                        float wgt = (float) (s[k] / sum);
-                        for (int d = 0; d < hd; d++) {
-                            o[i][head * hd + d] += wgt * keys[k][d];
-                        }
-                    }
-                }
-                rope.applyInverse(o[i], head * hd + hd - rot, pos);
-            }
+            });
         }
-        // Grouped low-rank output: group g's heads through rows [g·oLora, (g + 1)·oLora) of W_oA, then W_oB.
+        // Grouped low-rank output: group g's heads through rows [g·oLora, (g + 1)·oLora) of W_oA (in one dispatch),
+        // then W_oB.
         int per = heads * hd / groups;
         float[][] low = new float[t][groups * oLora];
-        float[][] part = new float[t][];
+        products.clear();
         for (int g = 0; g < groups; g++) {
-            for (int i = 0; i < t; i++) {
-                part[i] = java.util.Arrays.copyOfRange(o[i], g * per, (g + 1) * per);
-            }
-            MatMul.mul(pool, woA, (long) g * oLora, oLora, part, 0, t, low, g * oLora);
+            products.add(woA, (long) g * oLora, oLora, o, g * per, t, low, g * oLora);
         }
+        MatMul.mul(pool, products);
         return mul(woB, low, t, embd);
     }
 
     /**
-     * The compressor's projections of every row into cache layers {@code at} (kv) and {@code at + 1} (gate + position
+     * One head's output of one row into {@code o}: softmax over the scores of its {@code n} visible rows ({@code keys},
+     * null for one passed over) and the head's sink, the rows weighted and summed, the rope values rotated back.
+     */
+    private void attend(float[] q, int head, float[][] keys, int n, float scale, float[] s, float[] o, int pos) {
+        float max = sinks[head];
+        for (int k = 0; k < n; k++) {
+            s[k] = keys[k] != null ? VectorMath.dot(q, head * hd, keys[k], 0, hd) * scale : Float.NEGATIVE_INFINITY;
+            max = Math.max(max, s[k]);
+        }
+        double sum = Math.exp(sinks[head] - max);
+        for (int k = 0; k < n; k++) {
+            s[k] = (float) Math.exp(s[k] - max);
+            sum += s[k];
+        }
+        for (int k = 0; k < n; k++) {
+            if (s[k] != 0) {
+                VectorMath.axpy((float) (s[k] / sum), keys[k], 0, o, head * hd, hd);
+            }
+        }
+        rope.applyInverse(o, head * hd + hd - rot, pos);
+    }
+
+    /**
+     * The compressor's projections of every row ({@link #project}ed) into cache layers {@code at} (kv) and {@code at + 1} (gate + position
      * bias); then, for each row that completes a block, the block pooled (per dimension, a softmax of the gates over its
      * rows — with overlap, the previous block's first half of the values and this block's second half), normed, rotated
      * at the block's first position and kept at its last in layer {@code at + 2}.
      */
-    private void compress(Compressor c, Batch batch, float[][] h, int t, int at) {
+    private void compress(Compressor c, Batch batch, float[][] kv, float[][] score, int t, int at) {
         int width = c.overlap ? 2 * c.width : c.width;
-        float[][] kv = mul(c.kv, h, t, width);
-        float[][] score = mul(c.gate, h, t, width);
         for (int i = 0; i < t; i++) {
             int pos = batch.position[i];
             for (int d = 0; d < width; d++) {
@@ -307,6 +332,14 @@ final class V4Attention {
         }
         part.addSelection(pos, layer, layers, chosen, topK);
         return keep;
+    }
+
+    /** Adds compressor c's kv and gate projections of h to {@code products}; returns their outputs, {kv, gate}. */
+    private static float[][][] project(MatMul.Products products, Compressor c, float[][] h, int t) {
+        int width = c.overlap ? 2 * c.width : c.width;
+        float[][][] out = new float[2][t][width];
+        products.add(c.kv, 0, width, h, 0, t, out[0], 0).add(c.gate, 0, width, h, 0, t, out[1], 0);
+        return out;
     }
 
     private float[][] mul(Matrix m, float[][] x, int t, int rows) {

@@ -89,38 +89,55 @@ final class V4Moe {
                 batch.parts[p].addRouting(chosen, scores, first, batch.partTokens[p].length);
             }
         }
-        // The shared expert over every row, then each routed expert once over the rows that chose it, in expert order.
-        swiglu(sharedGate, sharedUp, sharedDown, sharedWidth, clampShared, h, t, out);
-        int[] rows = new int[t];
-        float[] rowWeights = new float[t];
-        float[][] in = new float[t][];
-        float[][] y = new float[t][embd];
-        for (int e = 0; e < experts; e++) {
-            int n = 0;
-            for (int i = 0; i < t; i++) {
-                for (int k = 0; k < used; k++) {
-                    if (chosen[i][k] == e) {
-                        rows[n] = i;
-                        rowWeights[n] = weights[i][k];
-                        in[n++] = h[i];
-                    }
-                }
+        // The shared expert over every row and each routed expert once over the rows that chose it: all gate and up
+        // products in one dispatch, all down products in another; the outputs summed shared first, then in expert order.
+        int[][] rows = new int[experts][t];
+        float[][] rowWeights = new float[experts][t];
+        float[][][] in = new float[experts][t][];
+        int[] n = new int[experts];
+        for (int i = 0; i < t; i++) {
+            for (int k = 0; k < used; k++) {
+                int e = chosen[i][k];
+                rows[e][n[e]] = i;
+                rowWeights[e][n[e]] = weights[i][k];
+                in[e][n[e]++] = h[i];
             }
-            if (n > 0) {
-                swiglu(gate[e], up[e], down[e], expertWidth, clampExperts, in, n, y);
-                for (int r = 0; r < n; r++) {
-                    VectorMath.axpy(rowWeights[r], y[r], 0, out[rows[r]], 0, embd);
-                }
+        }
+        MatMul.Products upper = new MatMul.Products(2 * experts + 2);
+        float[][] sg = new float[t][sharedWidth];
+        float[][] su = new float[t][sharedWidth];
+        upper.add(sharedGate, 0, sharedWidth, h, 0, t, sg, 0).add(sharedUp, 0, sharedWidth, h, 0, t, su, 0);
+        float[][][] g = new float[experts][][];
+        float[][][] u = new float[experts][][];
+        for (int e = 0; e < experts; e++) {
+            if (n[e] > 0) {
+                g[e] = new float[n[e]][expertWidth];
+                u[e] = new float[n[e]][expertWidth];
+                upper.add(gate[e], 0, expertWidth, in[e], 0, n[e], g[e], 0).add(up[e], 0, expertWidth, in[e], 0, n[e], u[e], 0);
+            }
+        }
+        MatMul.mul(pool, upper);
+        MatMul.Products lower = new MatMul.Products(experts + 1);
+        clampedSwiglu(sg, su, t, sharedWidth, clampShared);
+        lower.add(sharedDown, 0, embd, sg, 0, t, out, 0);
+        float[][][] y = new float[experts][][];
+        for (int e = 0; e < experts; e++) {
+            if (n[e] > 0) {
+                clampedSwiglu(g[e], u[e], n[e], expertWidth, clampExperts);
+                y[e] = new float[n[e]][embd];
+                lower.add(down[e], 0, embd, g[e], 0, n[e], y[e], 0);
+            }
+        }
+        MatMul.mul(pool, lower);
+        for (int e = 0; e < experts; e++) {
+            for (int r = 0; r < n[e]; r++) {
+                VectorMath.axpy(rowWeights[e][r], y[e][r], 0, out[rows[e][r]], 0, embd);
             }
         }
     }
 
-    /** y[i] = down · (silu(min(g, limit)) · clip(u, ±limit)) with g = gate·x[i], u = up·x[i], for i < n. */
-    private void swiglu(Matrix gate, Matrix up, Matrix down, int width, float limit, float[][] x, int n, float[][] y) {
-        float[][] g = new float[n][width];
-        float[][] u = new float[n][width];
-        MatMul.mul(pool, gate, 0, width, x, 0, n, g, 0);
-        MatMul.mul(pool, up, 0, width, x, 0, n, u, 0);
+    /** g[i] = silu(min(g[i], limit)) · clip(u[i], ±limit) for i < n (no clamp when the limit is 0). */
+    private static void clampedSwiglu(float[][] g, float[][] u, int n, int width, float limit) {
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < width; j++) {
                 float gj = g[i][j];
@@ -132,6 +149,5 @@ final class V4Moe {
                 g[i][j] = (float) (gj / (1 + Math.exp(-gj))) * uj;
             }
         }
-        MatMul.mul(pool, down, 0, embd, g, 0, n, y, 0);
     }
 }

@@ -127,7 +127,7 @@ class CacheTypesTest {
             assertEquals(KvPool.BLOCK_TOKENS * ModelStats.kvBytesPerToken(c, CacheType.Q8_0), bytes, "a pool block holds both rows");
         }
         // The pool's pages are those sizes.
-        assertEquals(16 * 576 * 34 / 32, ((byte[]) KvLayer.newPage(CacheType.Q8_0, 576)).length);
-        assertEquals(16 * 576, ((short[]) KvLayer.newPage(CacheType.F16, 576)).length);
+        assertEquals(16 * 576 * 34 / 32, ((byte[]) KvLayer.newPage(CacheType.Q8_0, 576, 1)).length);
+        assertEquals(16 * 576, ((short[]) KvLayer.newPage(CacheType.F16, 576, 1)).length);
     }
 }

@@ -15,8 +15,8 @@ class KvLayerTest {
     @EnumSource(CacheType.class)
     void blockReadsMatchPositionReads(CacheType type) {
         int width = 576;
-        KvLayer layer = KvLayer.of(type, width);
-        layer.page(0, KvLayer.newPage(type, width));
+        KvLayer layer = KvLayer.of(type, width, 1);
+        layer.page(0, KvLayer.newPage(type, width, 1));
         java.util.Random rnd = new java.util.Random(7);
         float[] special = {0f, -0f, 6e-8f, -6e-8f, 3e-5f, 65504f, -65504f, 1e6f, Float.POSITIVE_INFINITY,
                 Float.NEGATIVE_INFINITY, Float.NaN, 1f, -2.5f};
@@ -39,6 +39,42 @@ class KvLayerTest {
                     assertEquals(Float.floatToRawIntBits(one[i]), Float.floatToRawIntBits(block[p * s[1] + i]),
                             type + " slice " + s[0] + "+" + s[1] + " position " + p + " value " + i + ": " + one[i]
                                     + " vs " + block[p * s[1] + i]);
+                }
+            }
+        }
+    }
+
+    /**
+     * A sparse layer (V4's pooled rows: one per block of positions, at its last) keeps a page of 16 / stride rows and
+     * gives back every row written at a position p with (p + 1) a multiple of the stride, across pages.
+     */
+    @ParameterizedTest
+    @EnumSource(CacheType.class)
+    void sparseLayersKeepARowPerStride(CacheType type) {
+        int width = 64;
+        for (int stride : new int[] {4, 16}) {
+            KvLayer layer = KvLayer.of(type, width, stride);
+            int pages = 3;
+            for (int b = 0; b < pages; b++) {
+                Object page = KvLayer.newPage(type, width, stride);
+                int values = type == CacheType.Q8_0 ? ((byte[]) page).length : java.lang.reflect.Array.getLength(page);
+                assertEquals(type == CacheType.Q8_0 ? 16 / stride * type.bytes(width) : 16 / stride * width, values);
+                layer.page(b, page);
+            }
+            float[][] rows = new float[pages * KvPool.BLOCK_TOKENS][];
+            for (int p = stride - 1; p < rows.length; p += stride) {
+                rows[p] = new float[width];
+                for (int i = 0; i < width; i++) {
+                    rows[p][i] = (p + 1) * 0.25f + i / 64f;  // exact in F16; Q8_0 within 1/127 of the row's largest
+                }
+                layer.write(p, 0, rows[p], 0, width);
+            }
+            float[] got = new float[width];
+            for (int p = stride - 1; p < rows.length; p += stride) {
+                layer.read(p, 0, got, 0, width);
+                for (int i = 0; i < width; i++) {
+                    assertEquals(rows[p][i], got[i], type == CacheType.Q8_0 ? rows[p][width - 1] / 127 : 0,
+                            type + " stride " + stride + " position " + p + " value " + i);
                 }
             }
         }
