@@ -52,6 +52,9 @@ final class DeepSeek4Model implements Model {
                     w.vector(p + "ffn_norm.weight", e),
                     new V4Moe(w, pool, l, e, m, l < v4.hashLayers(), v4.clampExperts()[l], v4.clampShared()[l]));
         }
+        for (int l = layers.length; l < layers.length + c.nextnLayers(); l++) {
+            skipMtpBlock(w, l, v4.compressRatios()[l]);
+        }
         this.headFn = w.matrix("output_hc_fn.weight", (long) hc * e, hc);
         this.headScale = w.vector("output_hc_scale.weight", 1);
         this.headBase = w.vector("output_hc_base.weight", hc);
@@ -60,13 +63,67 @@ final class DeepSeek4Model implements Model {
         this.ones = HyperConnections.ones(hc * e);
     }
 
+    /**
+     * Accepts the tensors of V4's multi-token-prediction block {@code l} (a regular layer's, by its compress ratio,
+     * and the nextn ones) without reading them: llama.cpp also loads past the block unless asked to run it, which
+     * jseek does not do for V4 yet ({@link #mtp} is null). Any other tensor of the block is still refused.
+     */
+    private static void skipMtpBlock(Weights w, int l, int ratio) {
+        String p = "blk." + l + ".";
+        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of("attn_norm", "attn_sinks", "attn_q_a",
+                "attn_q_a_norm", "attn_q_b", "attn_kv", "attn_kv_a_norm", "attn_output_a", "attn_output_b", "hc_attn_fn",
+                "hc_attn_base", "hc_attn_scale", "hc_ffn_fn", "hc_ffn_base", "hc_ffn_scale", "ffn_gate_inp",
+                "ffn_gate_tid2eid", "ffn_norm", "ffn_gate_exps", "ffn_down_exps", "ffn_up_exps", "ffn_gate_shexp",
+                "ffn_down_shexp", "ffn_up_shexp", "nextn.eh_proj", "nextn.enorm", "nextn.hnorm", "nextn.embed_tokens",
+                "nextn.shared_head_head", "nextn.shared_head_norm"));
+        if (ratio != 0) {
+            names.addAll(java.util.List.of("attn_compressor_kv", "attn_compressor_gate", "attn_compressor_ape",
+                    "attn_compressor_norm"));
+        }
+        if (ratio == 4) {
+            names.addAll(java.util.List.of("indexer.proj", "indexer.attn_q_b", "indexer_compressor_kv",
+                    "indexer_compressor_gate", "indexer_compressor_ape", "indexer_compressor_norm"));
+        }
+        for (String n : names) {
+            w.ignore(p + n + ".weight");
+        }
+        w.ignore(p + "exp_probs_b.bias");
+    }
+
     @Override
     public ModelConfig config() {
         return c;
     }
 
+    /**
+     * Rows of a long prompt fed per pass: a pass holds every row's queries (heads × head size, 128 KiB a row for
+     * V4-Flash) and projections at once, so a 4096-token prompt in one pass took 6.4 GiB of heap on the V4-shaped
+     * benchmark model (docs/benchmarks.md); in passes of 512 it takes 2.2 GiB. Passes of 256 cost 9 % of pp512's speed
+     * there, 512 nothing measurable. The logits are the same however a prompt is cut: the kernels are batch-invariant.
+     */
+    static final int PROMPT_ROWS = 512;
+
     @Override
     public float[][] forward(Batch batch, boolean allLogits) {
+        int t = batch.rows();
+        boolean lastOnly = batch.logitRows.length == 1 && batch.logitRows[0] == t - 1;
+        if (batch.parts.length > 1 || t <= PROMPT_ROWS || !(allLogits || lastOnly)) {
+            return pass(batch, allLogits);
+        }
+        float[][] all = allLogits ? new float[t][] : null;
+        float[][] last = null;
+        for (int from = 0; from < t; from += PROMPT_ROWS) {
+            int to = Math.min(t, from + PROMPT_ROWS);
+            last = pass(Batch.of(batch.parts[0], java.util.Arrays.copyOfRange(batch.tokens, from, to)), allLogits);
+            if (allLogits) {
+                System.arraycopy(last, 0, all, from, to - from);
+            }
+        }
+        return allLogits ? all : last;
+    }
+
+    /** One pass over all of the batch's rows. */
+    private float[][] pass(Batch batch, boolean allLogits) {
         int e = c.embeddingLength();
         int hc = v4.hc();
         Model.checkTokens(batch.tokens, Math.toIntExact(tokenEmbd.rowCount()));

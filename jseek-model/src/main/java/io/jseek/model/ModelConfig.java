@@ -293,14 +293,13 @@ public record ModelConfig(
 
     private static ModelConfig readV4(GgufMetadata md, String p, String name, int blocks, int ctx, int embd, int ff, int heads,
                                       float eps, float base, RopeScaling scaling, int vocab) {
-        // What deepseek4 does not compute yet is refused, not run wrong (issue 19): the MTP block; RoPE scaling
-        // other than YaRN (which the compressed layers take, Rope.v4).
+        // What deepseek4 does not compute is refused, not run wrong: RoPE scaling other than YaRN (which the
+        // compressed layers take, Rope.v4). A multi-token-prediction block is loaded past, as llama.cpp does unless
+        // asked for it (DeepSeek4Model), and not run.
         if (scaling.type() == RopeScaling.Type.LINEAR) {
             throw new JseekException(md.source() + ": deepseek4 with linear RoPE scaling is not supported (YaRN is)");
         }
-        if (md.u32(p + "nextn_predict_layers", 0) > 0) {
-            throw new JseekException(md.source() + ": deepseek4's multi-token-prediction block is not supported yet");
-        }
+        int nextn = md.u32(p + "nextn_predict_layers", 0);
         int hd = positive(md, p + "attention.key_length", md.u32(p + "attention.key_length"));
         int rot = md.u32(p + "rope.dimension_count");
         int total = md.u32(p + "block_count");
@@ -332,7 +331,7 @@ public record ModelConfig(
                 md.u32(p + "hash_layer_count", 0), md.u32(p + "attention.output_group_count"),
                 md.u32(p + "attention.output_lora_rank"), md.u32(p + "attention.q_lora_rank"), clampExp, clampSh);
         return new ModelConfig(Architecture.DEEPSEEK4, name, blocks, ctx, embd, ff, heads, 1, hd, hd, eps, base, rot, scaling,
-                vocab, null, moe, indexer, 0, v4);
+                vocab, null, moe, indexer, nextn, v4);
     }
 
     /**

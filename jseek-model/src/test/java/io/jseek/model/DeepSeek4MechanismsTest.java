@@ -108,6 +108,72 @@ class DeepSeek4MechanismsTest {
         }
     }
 
+    /**
+     * A V4 file with a multi-token-prediction block (block_count 5, nextn_predict_layers 1: ds4-f32's four layers, a
+     * fifth of layer 3's tensors and the block's own) loads — its tensors accepted, not run, as llama.cpp loads such a
+     * file — and gives ds4-f32's logits bit for bit; the block's tensors are not taken for a fifth layer. A tensor
+     * foreign to the block is still refused.
+     */
+    @Test
+    void anMtpBlockIsLoadedPastAndChangesNothing() throws IOException {
+        Path withMtp = tmp.resolve("mtp.gguf");
+        writeWithMtpBlock(withMtp, null);
+        float[][] got = logits(withMtp);
+        changedFrom(tokens.length, got, "with an MTP block");
+        try (GgufFile f = GgufFile.open(withMtp)) {
+            assertEquals(1, ModelConfig.fromGguf(f.metadata()).nextnLayers());
+            assertEquals(4, ModelConfig.fromGguf(f.metadata()).blockCount());
+        }
+        Path foreign = tmp.resolve("mtp-foreign.gguf");
+        writeWithMtpBlock(foreign, "blk.4.nextn.unknown.weight");
+        try (GgufFile f = GgufFile.open(foreign)) {
+            io.jseek.core.JseekException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.jseek.core.JseekException.class, () -> Model.load(f, POOL));
+            assertTrue(e.getMessage().contains("blk.4.nextn.unknown.weight"), e.getMessage());
+        }
+    }
+
+    /** ds4-f32 plus an MTP block 4 (layer 3's tensors, nextn tensors of zeros), and the tensor {@code extra} if not null. */
+    private static void writeWithMtpBlock(Path out, String extra) throws IOException {
+        try (GgufFile in = GgufFile.open(MODEL); Arena arena = Arena.ofConfined()) {
+            Map<String, GgufValue> meta = new HashMap<>(in.metadata().asMap());
+            meta.put("deepseek4.block_count", GgufValue.u32(5));
+            meta.put("deepseek4.nextn_predict_layers", GgufValue.u32(1));
+            meta.put("deepseek4.attention.compress_ratios", GgufValue.array(GgufValueType.INT32, new int[] {0, 4, 128, 4, 4}));
+            meta.put("deepseek4.swiglu_clamp_exp", GgufValue.array(GgufValueType.FLOAT32, new float[] {1.5f, 1.5f, 1.5f, 1.5f, 1.5f}));
+            meta.put("deepseek4.swiglu_clamp_shexp", GgufValue.array(GgufValueType.FLOAT32, new float[] {1.5f, 1.5f, 1.5f, 1.5f, 1.5f}));
+            List<GgufWriter.TensorSpec> specs = new ArrayList<>();
+            Map<String, MemorySegment> data = new HashMap<>();
+            for (GgufTensorInfo t : in.tensorInfos()) {
+                specs.add(new GgufWriter.TensorSpec(t.name(), t.type(), t.shape()));
+                data.put(t.name(), in.tensor(t.name()).data());
+                if (t.name().startsWith("blk.3.")) {
+                    String name = "blk.4." + t.name().substring("blk.3.".length());
+                    specs.add(new GgufWriter.TensorSpec(name, t.type(), t.shape()));
+                    data.put(name, in.tensor(t.name()).data());
+                }
+            }
+            long e = 64;
+            Map<String, long[]> nextn = new java.util.LinkedHashMap<>();
+            nextn.put("blk.4.nextn.eh_proj.weight", new long[] {2 * e, e});
+            nextn.put("blk.4.nextn.enorm.weight", new long[] {e});
+            nextn.put("blk.4.nextn.hnorm.weight", new long[] {e});
+            nextn.put("blk.4.nextn.shared_head_norm.weight", new long[] {e});
+            if (extra != null) {
+                nextn.put(extra, new long[] {e});
+            }
+            nextn.forEach((name, shape) -> {
+                specs.add(new GgufWriter.TensorSpec(name, io.jseek.core.tensor.GgmlType.F32, shape));
+                data.put(name, arena.allocate(java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact) * Float.BYTES));
+            });
+            try (GgufWriter w = new GgufWriter(out, meta, specs)) {
+                for (GgufWriter.TensorSpec s : specs) {
+                    w.writeTensor(s.name(), data.get(s.name()));
+                }
+            }
+        }
+    }
+
     private static float[][] logits(Path file) throws IOException {
         try (GgufFile f = GgufFile.open(file)) {
             Model m = Model.load(f, POOL);

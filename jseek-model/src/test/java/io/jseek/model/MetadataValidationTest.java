@@ -63,15 +63,14 @@ class MetadataValidationTest {
     }
 
     /**
-     * What deepseek4 does not compute is refused, not run wrong: linear RoPE scaling (V4's is YaRN), the MTP block, a
-     * compress ratio llama.cpp does not know.
+     * What deepseek4 does not compute is refused, not run wrong: linear RoPE scaling (V4's is YaRN), a compress ratio
+     * llama.cpp does not know.
      */
     @Test
     void deepseek4FeaturesNotYetComputedAreRefused() throws IOException {
         Path source = DATA.resolve("ds4-f32.gguf");
         Object[][] cases = {
             {"deepseek4.rope.scaling.type", GgufValue.string("linear"), "linear RoPE scaling"},
-            {"deepseek4.nextn_predict_layers", GgufValue.u32(1), "multi-token-prediction"},
             {"deepseek4.attention.compress_ratios", GgufValue.array(io.jseek.core.gguf.GgufValueType.INT32,
                 new int[] {0, 4, 64, 4}), "compress ratio 64"},
         };

@@ -57,6 +57,25 @@ class V4CacheTest {
         }
     }
 
+    /** A prompt longer than a pass ({@link DeepSeek4Model#PROMPT_ROWS}) gives the logits however it is cut. */
+    @Test
+    void howAPromptIsCutIntoPassesDoesNotChangeItsLogits() throws Exception {
+        try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf")); WorkerPool pool = new WorkerPool(2)) {
+            Model m = Model.load(f, pool);
+            int n = DeepSeek4Model.PROMPT_ROWS + 150;
+            int[] tokens = new Random(6).ints(n, 3, 966).toArray();
+            float[][] passes = m.forward(m.newSession(n), tokens, true);
+            Session halves = m.newSession(n);
+            float[][] first = m.forward(halves, java.util.Arrays.copyOf(tokens, n / 2), true);
+            float[][] second = m.forward(halves, java.util.Arrays.copyOfRange(tokens, n / 2, n), true);
+            for (int i = 0; i < n; i++) {
+                assertArrayEquals(i < n / 2 ? first[i] : second[i - n / 2], passes[i], "position " + i);
+            }
+            // Only the last row's logits: the head runs on one row (the one-row kernels, rounding differently).
+            assertArrayEquals(passes[n - 1], m.forward(m.newSession(n), tokens, false)[0], 1e-5f, "last row only");
+        }
+    }
+
     @Test
     void pooledRowsTakeARowPerBlockAndForgettingLayersNoBytesPerToken() throws Exception {
         try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf"))) {
