@@ -273,6 +273,35 @@ class SpeculationTest {
         }
     }
 
+    /**
+     * DeepSeek-V4's cache gives back its window and compressor rows beyond a margin as it goes (Session.REWIND_MARGIN):
+     * drafts rejected far past that point (a 300-token prompt, 120 tokens decoded, every other proposal spoilt) are
+     * still taken back exactly — the tokens and the next logits are plain decoding's.
+     */
+    @Test
+    void v4TakesBackDraftsWhileItsCacheForgets() {
+        MatMul.batchInvariant(true);
+        try (LoadedModel m = LoadedModel.open(DATA.resolve("ds4-f32.gguf"), 2)) {
+            int[] prompt = new java.util.Random(3).ints(300, 3, 900).toArray();
+            GenerationOptions opt = new GenerationOptions(120, SamplerConfig.greedy(), List.of(), false);
+            float[][] next = new float[2][];
+            int[][] tokens = new int[2][];
+            for (int k = 0; k < 2; k++) {
+                Session s = m.network().newSession(512);
+                Drafter drafter = k == 0 ? null : new Oracle(prompt.length, tokens[0]);
+                Generation g = new Generator(m.network(), m.tokenizer(), Speculation.NONE).generate(s, prompt, 0, prompt,
+                        opt, new GenerationListener() { }, drafter);
+                tokens[k] = g.tokens();
+                next[k] = m.network().forward(s, new int[] {g.tokens()[g.generatedTokens() - 1]}, false)[0].clone();
+            }
+            assertTrue(tokens[0].length > 64, "decoded " + tokens[0].length);
+            assertArrayEquals(tokens[0], tokens[1]);
+            assertArrayEquals(next[0], next[1]);
+        } finally {
+            MatMul.batchInvariant(false);
+        }
+    }
+
     /** The session after speculation holds what plain decoding would: a next turn continues from the same cache. */
     @Test
     void cacheEndsAsPlainDecodingLeavesIt() {
