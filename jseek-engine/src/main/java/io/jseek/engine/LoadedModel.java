@@ -106,8 +106,10 @@ public final class LoadedModel implements AutoCloseable {
      */
     public void useSpeculation(Speculation s) {
         if (s.kind() == Speculation.Kind.MTP && model.mtp() == null) {
-            throw new JseekException(path.getFileName() + " has no multi-token-prediction block (nextn_predict_layers): "
-                    + "it cannot draft for itself; use ngram or a draft model");
+            throw new JseekException(path.getFileName() + (model.config().v4() != null && model.config().nextnLayers() > 0
+                    ? "'s multi-token-prediction block is not run by jseek for deepseek4 yet"
+                    : " has no multi-token-prediction block (nextn_predict_layers)")
+                    + ": it cannot draft for itself; use ngram or a draft model");
         }
         if (s.draft() != null) {
             byte[][] mine = tokenizer.pieces();

@@ -46,6 +46,9 @@ public final class HfConfig {
             case "deepseek_v3", "deepseek_v32" -> c.has("index_topk") ? Architecture.DEEPSEEK32 : Architecture.DEEPSEEK2;
             case "qwen2" -> Architecture.QWEN2;
             case "llama" -> Architecture.LLAMA;
+            case "deepseek_v4" -> throw new JseekException(source + ": DeepSeek-V4 checkpoint directories are not read yet "
+                    + "(their FP8 weights' E8M0 scales and MXFP4 experts); convert it with llama.cpp's convert_hf_to_gguf.py "
+                    + "and run the GGUF, which jseek runs");
             default -> throw new JseekException(source + ": model_type \"" + type
                     + "\" is not supported (deepseek_v2, deepseek_v3, deepseek_v32, qwen2, llama)");
         };

@@ -102,6 +102,9 @@ class HfConfigTest {
                 .getMessage().contains("hidden_size must be an integer"));
         assertTrue(assertThrows(JseekException.class, () -> parse(V3.replace("deepseek_v3", "mamba")))
                 .getMessage().contains("model_type \"mamba\" is not supported"));
+        // V4 checkpoints: not read yet, and the error says how to run one.
+        assertTrue(assertThrows(JseekException.class, () -> parse(V3.replace("deepseek_v3", "deepseek_v4")))
+                .getMessage().contains("convert_hf_to_gguf.py"));
         Path file = dir.resolve("config.json");
         Files.writeString(file, "{\"model_type\": ");
         assertTrue(assertThrows(JseekException.class, () -> HfConfig.read(file)).getMessage().startsWith(file + ": not JSON"));
