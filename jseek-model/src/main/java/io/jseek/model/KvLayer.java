@@ -31,9 +31,10 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
     }
 
     /**
-     * A layer of {@code width} values per row, a row for every {@code stride} positions (a power of two up to
-     * {@link KvPool#BLOCK_TOKENS}; position p is kept in row (p mod 16) / stride of its page, so a sparse layer is
-     * written only at positions p with (p + 1) a multiple of the stride — V4's compressed rows, one per block).
+     * A layer of {@code width} values per row, a row for every {@code stride} positions (a power of two), written only
+     * at positions p with (p + 1) a multiple of the stride — V4's compressed rows, one per block. Up to {@link
+     * KvPool#BLOCK_TOKENS} positions, a page keeps 16 / stride rows (position p in row (p mod 16) / stride); beyond,
+     * one row, and only the pages of blocks that end a stride exist ({@link #pageNeeded}).
      */
     static KvLayer of(CacheType type, int width, int stride) {
         return switch (type) {
@@ -45,10 +46,15 @@ abstract sealed class KvLayer permits KvLayer.F32, KvLayer.F16, KvLayer.Q8 {
 
     /** Rows of a page of a layer with this stride. */
     static int pageRows(int stride) {
-        if (stride < 1 || stride > KvPool.BLOCK_TOKENS || Integer.bitCount(stride) != 1) {
-            throw new IllegalArgumentException("cache stride " + stride + " is not a power of two up to " + KvPool.BLOCK_TOKENS);
+        if (stride < 1 || Integer.bitCount(stride) != 1) {
+            throw new IllegalArgumentException("cache stride " + stride + " is not a power of two");
         }
-        return KvPool.BLOCK_TOKENS / stride;
+        return Math.max(1, KvPool.BLOCK_TOKENS / stride);
+    }
+
+    /** Whether block {@code index} (positions 16·index …) holds a row of a layer with this stride. */
+    static boolean pageNeeded(int stride, int index) {
+        return stride <= KvPool.BLOCK_TOKENS || (index + 1L) * KvPool.BLOCK_TOKENS % stride == 0;
     }
 
     /** A page's array for {@code width} values per row and a row every {@code stride} positions. */

@@ -72,6 +72,19 @@ public final class KvPool {
         return KvLayer.newPage(types[l], widths[l], strides[l]);
     }
 
+    /**
+     * Whether block {@code index} of a session needs a page of layer l: always, but for a layer with a row per more
+     * positions than a block holds, only in the blocks that end such a stride ({@link Session} adds those pages).
+     */
+    boolean pageNeeded(int l, int index) {
+        return KvLayer.pageNeeded(strides[l], index);
+    }
+
+    /** Whether layer l's pages are added by the session only where needed (a row per more than a block). */
+    private boolean lazy(int l) {
+        return strides[l] > BLOCK_TOKENS;
+    }
+
     /** Blocks needed for {@code tokens} positions. */
     public static int blocksFor(int tokens) {
         return (tokens + BLOCK_TOKENS - 1) / BLOCK_TOKENS;
@@ -115,7 +128,7 @@ public final class KvPool {
         KvBlock b = free.poll();
         if (b != null) {
             for (int l = 0; l < widths.length; l++) {
-                if (b.layers[l] == null) {
+                if (b.layers[l] == null && !lazy(l)) {
                     b.layers[l] = newPage(l);
                 }
             }
@@ -123,7 +136,7 @@ public final class KvPool {
         if (b == null) {
             Object[] data = new Object[widths.length];
             for (int l = 0; l < widths.length; l++) {
-                data[l] = KvLayer.newPage(types[l], widths[l], strides[l]);
+                data[l] = lazy(l) ? null : newPage(l);
             }
             b = new KvBlock(data);
             allocated++;

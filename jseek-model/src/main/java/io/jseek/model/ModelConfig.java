@@ -506,7 +506,7 @@ public record ModelConfig(
 
     /**
      * Positions per stored row of each cache layer of {@link #cacheWidths}: 1, but V4's pooled rows — one per block of
-     * {@code ratio} positions, at its last — which keep a row per min(ratio, 16) positions.
+     * {@code ratio} positions, at its last ({@link KvLayer#of}).
      */
     public int[] cacheStrides() {
         int[] strides = new int[cacheWidths().length];
@@ -515,7 +515,7 @@ public record ModelConfig(
             for (int l = 0; l < blockCount; l++) {
                 int at = v4CacheBase(l);
                 int r = v4.compressRatios()[l];
-                int stride = Math.min(r, KvPool.BLOCK_TOKENS);
+                int stride = r;
                 if (r != 0) {
                     strides[at + 3] = stride;
                 }

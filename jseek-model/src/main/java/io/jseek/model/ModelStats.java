@@ -57,21 +57,23 @@ public record ModelStats(long totalParameters, long activeParameters, Map<GgmlTy
 
     /**
      * Bytes of KV cache each token adds, stored as {@code type}: the layers that keep every position (a sparse one's
-     * row per stride counted per position); the layers that keep only recent positions (V4's window and compressor
+     * row per stride shared out over its positions); the layers that keep only recent positions (V4's window and compressor
      * state) add none — they are {@link #kvBytesPerSequence}.
      */
     public static long kvBytesPerToken(ModelConfig config, CacheType type) {
-        long bytes = 0;
+        // Summed over the longest stride's positions, then divided: exact for the strides of V4's pooled rows.
         int[] widths = config.cacheWidths();
         CacheType[] types = config.cacheTypes(type);
         int[] strides = config.cacheStrides();
         int[] horizons = config.cacheHorizons();
+        long span = java.util.Arrays.stream(strides).max().orElse(1);
+        long bytes = 0;
         for (int l = 0; l < widths.length; l++) {
             if (horizons[l] == Integer.MAX_VALUE) {
-                bytes += types[l].bytes(widths[l]) * KvLayer.pageRows(strides[l]);
+                bytes += types[l].bytes(widths[l]) * (span / strides[l]);
             }
         }
-        return bytes / KvPool.BLOCK_TOKENS;
+        return bytes / span;
     }
 
     /**

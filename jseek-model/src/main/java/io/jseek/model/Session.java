@@ -123,7 +123,7 @@ public final class Session implements AutoCloseable {
         for (int i = n / KvPool.BLOCK_TOKENS; i < blocks.size(); i++) {
             KvBlock b = blocks.get(i);
             for (int l = 0; l < cache.length; l++) {
-                if (b.layers[l] == null) {
+                if (b.layers[l] == null && pool.pageNeeded(l, i)) {
                     b.layers[l] = pool.newPage(l);
                     cache[l].page(i, b.layers[l]);
                 }
@@ -295,6 +295,9 @@ public final class Session implements AutoCloseable {
                 for (int l = 0; l < cache.length; l++) {
                     Object from = b.layers[l];
                     if (from != null) {
+                        if (copy.layers[l] == null) {
+                            copy.layers[l] = pool.newPage(l);
+                        }
                         System.arraycopy(from, 0, copy.layers[l], 0, java.lang.reflect.Array.getLength(from));
                     }
                 }
@@ -314,6 +317,9 @@ public final class Session implements AutoCloseable {
             blocks.set(index, b);
         }
         for (int l = 0; l < cache.length; l++) {
+            if (b.layers[l] == null && pool.pageNeeded(l, index)) {
+                b.layers[l] = pool.newPage(l);
+            }
             cache[l].page(index, b.layers[l]);
         }
     }

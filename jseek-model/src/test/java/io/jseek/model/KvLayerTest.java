@@ -45,27 +45,34 @@ class KvLayerTest {
     }
 
     /**
-     * A sparse layer (V4's pooled rows: one per block of positions, at its last) keeps a page of 16 / stride rows and
-     * gives back every row written at a position p with (p + 1) a multiple of the stride, across pages.
+     * A sparse layer (V4's pooled rows: one per block of positions, at its last) keeps a page of 16 / stride rows (one,
+     * in every eighth block, for a stride of 128) and gives back every row written at a position p with (p + 1) a
+     * multiple of the stride, across pages.
      */
     @ParameterizedTest
     @EnumSource(CacheType.class)
     void sparseLayersKeepARowPerStride(CacheType type) {
         int width = 64;
-        for (int stride : new int[] {4, 16}) {
+        for (int stride : new int[] {4, 16, 128}) {
             KvLayer layer = KvLayer.of(type, width, stride);
-            int pages = 3;
+            int pages = 24;
+            int rowsPerPage = Math.max(1, 16 / stride);
             for (int b = 0; b < pages; b++) {
+                // Beyond a block's positions, only the blocks that end a stride have a page (8 blocks per row of 128).
+                assertEquals(stride <= 16 || b % 8 == 7, KvLayer.pageNeeded(stride, b));
+                if (!KvLayer.pageNeeded(stride, b)) {
+                    continue;
+                }
                 Object page = KvLayer.newPage(type, width, stride);
                 int values = type == CacheType.Q8_0 ? ((byte[]) page).length : java.lang.reflect.Array.getLength(page);
-                assertEquals(type == CacheType.Q8_0 ? 16 / stride * type.bytes(width) : 16 / stride * width, values);
+                assertEquals(type == CacheType.Q8_0 ? rowsPerPage * type.bytes(width) : rowsPerPage * width, values);
                 layer.page(b, page);
             }
             float[][] rows = new float[pages * KvPool.BLOCK_TOKENS][];
             for (int p = stride - 1; p < rows.length; p += stride) {
                 rows[p] = new float[width];
                 for (int i = 0; i < width; i++) {
-                    rows[p][i] = (p + 1) * 0.25f + i / 64f;  // exact in F16; Q8_0 within 1/127 of the row's largest
+                    rows[p][i] = i == 0 ? p : i / 64f;  // exact in F16; Q8_0 within 1/127 of the row's largest
                 }
                 layer.write(p, 0, rows[p], 0, width);
             }
@@ -73,7 +80,7 @@ class KvLayerTest {
             for (int p = stride - 1; p < rows.length; p += stride) {
                 layer.read(p, 0, got, 0, width);
                 for (int i = 0; i < width; i++) {
-                    assertEquals(rows[p][i], got[i], type == CacheType.Q8_0 ? rows[p][width - 1] / 127 : 0,
+                    assertEquals(rows[p][i], got[i], type == CacheType.Q8_0 ? Math.max(p, 1) / 127.0 : 0,
                             type + " stride " + stride + " position " + p + " value " + i);
                 }
             }

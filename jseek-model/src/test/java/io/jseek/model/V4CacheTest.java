@@ -81,8 +81,10 @@ class V4CacheTest {
         try (GgufFile f = GgufFile.open(DATA.resolve("ds4-f32.gguf"))) {
             ModelConfig c = ModelConfig.fromGguf(f.metadata());
             // Per position only the pooled rows grow: layers 1 and 3 (ratio 4) a 64-value row and a 64-value indexer
-            // row per 4 positions, layer 2 (ratio 128) a 64-value row per 16 (a page holds at least one row).
-            assertEquals(2 * (64 * 2 / 4 + 64 * 2 / 4) + 64 * 2 / 16, ModelStats.kvBytesPerToken(c, CacheType.F16));
+            // row per 4 positions, layer 2 (ratio 128) a 64-value row per 128.
+            assertEquals(2 * (64 * 2 / 4 + 64 * 2 / 4) + 64 * 2 / 128, ModelStats.kvBytesPerToken(c, CacheType.F16));
+            assertArrayEquals(new int[] {4, 4, 128, 4, 4}, java.util.Arrays.stream(c.cacheStrides()).filter(s -> s != 1)
+                    .toArray());
             // The rest is bounded: each forgetting layer holds at most its horizon and the margin, in whole blocks.
             long perSequence = ModelStats.kvBytesPerSequence(c, CacheType.F16);
             assertTrue(perSequence > 0);

@@ -141,12 +141,8 @@ class TransportTest {
                     c.getOutputStream().write("GET /health HTTP/1.1\r\nX-a: ".getBytes(StandardCharsets.ISO_8859_1));
                     flood.add(c);
                 }
-                for (int i = 0; i < 5; i++) {
-                    String r = exchange(s, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-                    assertTrue(r.startsWith("HTTP/1.1 503") && r.contains("loading"), r);
-                }
-                // The server opens connections on its selector threads after the kernel accepted them, so the last of
-                // the flood may still be on their way in: never more than 16 open, and in the end all the rest refused.
+                // The server opens connections on its selector threads after the kernel accepted them: wait until the
+                // whole flood is in — never more than 16 open, all the rest refused — then come as a real client.
                 long deadline = System.nanoTime() + 10_000_000_000L;
                 while (true) {
                     String metrics = s.metricsText();
@@ -159,6 +155,13 @@ class TransportTest {
                     assertTrue(System.nanoTime() < deadline, metrics);
                     Thread.sleep(20);
                 }
+                for (int i = 0; i < 5; i++) {
+                    String r = exchange(s, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                    assertTrue(r.startsWith("HTTP/1.1 503") && r.contains("loading"), "request " + i + ": " + r);
+                }
+                String metrics = s.metricsText();
+                long open = Long.parseLong(metrics.replaceAll("(?s).*\njseek_http_connections (\\d+)(\\.0)?\n.*", "$1"));
+                assertTrue(open <= 16, metrics);
             } finally {
                 for (Socket c : flood) {
                     c.close();
