@@ -146,8 +146,10 @@ final class DeepSeek4Model implements Model {
         float[][] comb = new float[t][hc * hc];
         float[][] scratch = new float[t][hc * e];
         float[][] next = new float[t][hc * e];
+        float[][] mix = new float[t][layers[0].attnMix.mixWidth()];
+        float[][] f = new float[t][e];
+        int[][] chosen = new int[t][c.moe().expertUsedCount()];
         for (Layer layer : layers) {
-            float[][] mix = new float[t][layer.attnMix.mixWidth()];
             layer.attnMix.pre(streams, t, scratch, mix, input, post, comb);
             Blocks.rmsNorm(input, t, layer.attnNorm, eps, h);
             float[][] y = layer.attention.forward(batch, h, t, layer.cacheBase);
@@ -157,8 +159,7 @@ final class DeepSeek4Model implements Model {
             next = swap;
             layer.ffnMix.pre(streams, t, scratch, mix, input, post, comb);
             Blocks.rmsNorm(input, t, layer.ffnNorm, eps, h);
-            float[][] f = new float[t][e];
-            layer.moe.forward(batch, h, batch.tokens, t, f, new int[t][c.moe().expertUsedCount()]);
+            layer.moe.forward(batch, h, batch.tokens, t, f, chosen);
             layer.ffnMix.post(f, streams, t, post, comb, next);
             swap = streams;
             streams = next;
@@ -177,13 +178,7 @@ final class DeepSeek4Model implements Model {
         MatMul.mul(pool, headFn, 0, hc, normed, 0, rows.length, m, 0);
         float[] merged = new float[e];
         for (int k = 0; k < rows.length; k++) {
-            java.util.Arrays.fill(merged, 0f);
-            for (int s = 0; s < hc; s++) {
-                float pre = HyperConnections.sigmoid(m[k][s] * headScale[0] + headBase[s]) + v4.hcEps();
-                for (int d = 0; d < e; d++) {
-                    merged[d] += pre * streams[rows[k]][s * e + d];
-                }
-            }
+            HyperConnections.merge(streams[rows[k]], m[k], headScale[0], headBase, v4.hcEps(), hc, e, merged);
             VectorMath.rmsNorm(x[k], 0, merged, 0, outputNorm, e, eps);
         }
         float[][] logits = new float[rows.length][Math.toIntExact(output.rowCount())];

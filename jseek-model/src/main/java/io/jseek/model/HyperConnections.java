@@ -1,6 +1,7 @@
 package io.jseek.model;
 
 import io.jseek.core.kernel.MatMul;
+import io.jseek.core.kernel.VectorMath;
 import io.jseek.core.kernel.WorkerPool;
 import io.jseek.core.tensor.Matrix;
 
@@ -59,17 +60,22 @@ final class HyperConnections {
         MatMul.mul(pool, fn, 0, mixWidth(), normed, 0, t, mix, 0);
         for (int i = 0; i < t; i++) {
             float[] m = mix[i];
-            float[] in = input[i];
-            java.util.Arrays.fill(in, 0, e, 0f);
+            merge(streams[i], m, scale[0], base, eps, hc, e, input[i]);
             for (int h = 0; h < hc; h++) {
-                float pre = sigmoid(m[h] * scale[0] + base[h]) + eps;
-                float[] s = streams[i];
-                for (int k = 0; k < e; k++) {
-                    in[k] += pre * s[h * e + k];
-                }
                 post[i][h] = 2 * sigmoid(m[hc + h] * scale[1] + base[hc + h]);
             }
             sinkhorn(m, 2 * hc, comb[i]);
+        }
+    }
+
+    /**
+     * {@code out = Σ_h pre_h · stream_h} with {@code pre_h = sigmoid(scale·m[h] + base[h]) + eps}: a sub-block's input,
+     * and the output head's merge of the streams (its own projection, scale and base).
+     */
+    static void merge(float[] streams, float[] m, float scale, float[] base, float eps, int hc, int e, float[] out) {
+        java.util.Arrays.fill(out, 0, e, 0f);
+        for (int h = 0; h < hc; h++) {
+            VectorMath.axpy(sigmoid(m[h] * scale + base[h]) + eps, streams, h * e, out, 0, e);
         }
     }
 
@@ -143,7 +149,7 @@ final class HyperConnections {
 
     /** x / sqrt(mean(x²) + eps): RMSNorm with {@code ones} (x.length of them) as the gain. */
     static void rmsNormNoGain(float[] x, float[] out, float[] ones, float eps) {
-        io.jseek.core.kernel.VectorMath.rmsNorm(out, 0, x, 0, ones, x.length, eps);
+        VectorMath.rmsNorm(out, 0, x, 0, ones, x.length, eps);
     }
 
     /** n ones: the gain of a weightless norm. */

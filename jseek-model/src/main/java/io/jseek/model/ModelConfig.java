@@ -442,122 +442,88 @@ public record ModelConfig(
      * The KV cache's rows, values per position: entry l < blockCount is layer l's attention cache — MLA's
      * normalized latent and shared rope key (kv_lora + rope; both W_UK/W_UV layouts: jseek decompresses nothing
      * into the cache, unlike llama.cpp's MHA mode for legacy files), or every KV head's K and V — and with a
-     * lightning indexer, entry blockCount + l is layer l's indexer keys.
+     * lightning indexer, entry blockCount + l is layer l's indexer keys; V4's per block ({@link #cacheLayers}).
      */
     public int[] cacheWidths() {
+        return cacheLayers().stream().mapToInt(CacheLayer::width).toArray();
+    }
+
+    /**
+     * One cache layer: {@code width} values per row; {@code exact}: F32 whatever the cache type; a row per {@code
+     * stride} positions ({@link KvLayer#of}); the positions before the next one it must still hold ({@code horizon},
+     * {@link Integer#MAX_VALUE} for all; a session gives older rows back, {@link Session}).
+     */
+    record CacheLayer(int width, boolean exact, int stride, int horizon) {
+        static CacheLayer full(int width) {
+            return new CacheLayer(width, false, 1, Integer.MAX_VALUE);
+        }
+    }
+
+    /**
+     * The cache layers, in {@link #cacheWidths}' order. MLA/MHA: each block's attention rows, then with a lightning
+     * indexer each block's indexer keys. V4, per block ({@link #v4CacheLayers}).
+     */
+    java.util.List<CacheLayer> cacheLayers() {
+        java.util.List<CacheLayer> layers = new java.util.ArrayList<>();
         if (v4 != null) {
-            return v4CacheWidths();
+            for (int l = 0; l < blockCount; l++) {
+                layers.addAll(v4CacheLayers(v4.compressRatios()[l]));
+            }
+            return layers;
         }
         int attention = mla != null ? mla.kvLoraRank() + mla.qkRopeHeadDim() : headCountKv * (keyLength + valueLength);
-        int[] w = new int[indexer == null ? blockCount : 2 * blockCount];
-        java.util.Arrays.fill(w, 0, blockCount, attention);
-        java.util.Arrays.fill(w, blockCount, w.length, indexer == null ? 0 : indexer.keyLength());
-        return w;
-    }
-
-    /**
-     * V4's cache rows per layer, in this order: the kv vector (key = value); for a compressing layer its compressor's
-     * kv and gate projections (two blocks' halves when overlapping, ratio 4) and the pooled row of each block, kept at
-     * the block's last position; for ratio 4 the indexer compressor's projections and pooled keys likewise.
-     */
-    private int[] v4CacheWidths() {
-        java.util.List<Integer> w = new java.util.ArrayList<>();
         for (int l = 0; l < blockCount; l++) {
-            int r = v4.compressRatios()[l];
-            w.add(keyLength);
-            if (r != 0) {
-                int c = r == 4 ? 2 * keyLength : keyLength;
-                w.add(c);
-                w.add(c);
-                w.add(keyLength);
-            }
-            if (r == 4) {
-                w.add(2 * indexer.keyLength());
-                w.add(2 * indexer.keyLength());
-                w.add(indexer.keyLength());
-            }
+            layers.add(CacheLayer.full(attention));
         }
-        return w.stream().mapToInt(Integer::intValue).toArray();
+        for (int l = 0; indexer != null && l < blockCount; l++) {
+            layers.add(CacheLayer.full(indexer.keyLength()));
+        }
+        return layers;
     }
 
     /**
-     * How each cache layer of {@link #cacheWidths} is stored when the cache type {@code type} is asked for: as it,
-     * but V4's compressor projections (the partial blocks' kv and gate rows), which stay F32 as llama.cpp keeps them —
-     * a softmax over gate logits rounded to 8 bits would move every pooled row.
+     * A V4 block's cache layers, at offsets V4Attention reads them by: 0, its kv rows (key = value), of which only the
+     * window is attended to (horizon window − 1). For a compressing block (ratio 4 or 128): 1 and 2, the compressor's
+     * kv and gate projections (two blocks' halves with ratio 4's overlap), F32 as llama.cpp keeps them (a softmax over
+     * gate logits rounded to 8 bits would move every pooled row), needed only until their block is pooled (horizon
+     * 2·ratio − 1 with the overlap, else ratio − 1); 3, the pooled rows, one per block at its last position. For ratio 4
+     * also the indexer's: 4 and 5 its compressor's projections, 6 its pooled keys.
      */
+    private java.util.List<CacheLayer> v4CacheLayers(int ratio) {
+        java.util.List<CacheLayer> layers = new java.util.ArrayList<>();
+        layers.add(new CacheLayer(keyLength, false, 1, v4.window() - 1));
+        if (ratio != 0) {
+            int overlap = ratio == 4 ? 2 : 1;
+            CacheLayer state = new CacheLayer(overlap * keyLength, true, 1, overlap * ratio - 1);
+            layers.addAll(java.util.List.of(state, state, new CacheLayer(keyLength, false, ratio, Integer.MAX_VALUE)));
+        }
+        if (ratio == 4) {
+            CacheLayer state = new CacheLayer(2 * indexer.keyLength(), true, 1, 2 * ratio - 1);
+            layers.addAll(java.util.List.of(state, state, new CacheLayer(indexer.keyLength(), false, ratio, Integer.MAX_VALUE)));
+        }
+        return layers;
+    }
+
+    /** How each cache layer of {@link #cacheWidths} is stored when the cache type {@code type} is asked for. */
     public CacheType[] cacheTypes(CacheType type) {
-        int[] widths = cacheWidths();
-        CacheType[] types = new CacheType[widths.length];
-        java.util.Arrays.fill(types, type);
-        if (v4 != null) {
-            for (int l = 0; l < blockCount; l++) {
-                int at = v4CacheBase(l);
-                int r = v4.compressRatios()[l];
-                if (r != 0) {
-                    types[at + 1] = types[at + 2] = CacheType.F32;
-                }
-                if (r == 4) {
-                    types[at + 4] = types[at + 5] = CacheType.F32;
-                }
-            }
-        }
-        return types;
+        return cacheLayers().stream().map(c -> c.exact() ? CacheType.F32 : type).toArray(CacheType[]::new);
     }
 
-    /**
-     * Positions per stored row of each cache layer of {@link #cacheWidths}: 1, but V4's pooled rows — one per block of
-     * {@code ratio} positions, at its last ({@link KvLayer#of}).
-     */
+    /** Positions per stored row of each cache layer of {@link #cacheWidths}. */
     public int[] cacheStrides() {
-        int[] strides = new int[cacheWidths().length];
-        java.util.Arrays.fill(strides, 1);
-        if (v4 != null) {
-            for (int l = 0; l < blockCount; l++) {
-                int at = v4CacheBase(l);
-                int r = v4.compressRatios()[l];
-                int stride = r;
-                if (r != 0) {
-                    strides[at + 3] = stride;
-                }
-                if (r == 4) {
-                    strides[at + 6] = stride;
-                }
-            }
-        }
-        return strides;
+        return cacheLayers().stream().mapToInt(CacheLayer::stride).toArray();
     }
 
-    /**
-     * How many positions before the next one each cache layer of {@link #cacheWidths} must still hold: all
-     * ({@link Integer#MAX_VALUE}), but V4's kv rows (window − 1: only the window is attended to) and compressor
-     * projections (2·ratio − 1 with the overlap of ratio 4, ratio − 1 for 128: only an incomplete block's rows are
-     * pooled), whose older rows a session gives back as it goes ({@link Session}).
-     */
+    /** How many positions before the next one each cache layer of {@link #cacheWidths} must still hold. */
     public int[] cacheHorizons() {
-        int[] horizons = new int[cacheWidths().length];
-        java.util.Arrays.fill(horizons, Integer.MAX_VALUE);
-        if (v4 != null) {
-            for (int l = 0; l < blockCount; l++) {
-                int at = v4CacheBase(l);
-                int r = v4.compressRatios()[l];
-                horizons[at] = v4.window() - 1;
-                if (r != 0) {
-                    horizons[at + 1] = horizons[at + 2] = (r == 4 ? 2 * r : r) - 1;
-                }
-                if (r == 4) {
-                    horizons[at + 4] = horizons[at + 5] = 2 * r - 1;
-                }
-            }
-        }
-        return horizons;
+        return cacheLayers().stream().mapToInt(CacheLayer::horizon).toArray();
     }
 
-    /** V4: the first cache layer of block l (see {@link #cacheWidths}). */
+    /** V4: the first cache layer of block l (see {@link #v4CacheLayers}). */
     int v4CacheBase(int l) {
         int at = 0;
         for (int k = 0; k < l; k++) {
-            int r = v4.compressRatios()[k];
-            at += 1 + (r != 0 ? 3 : 0) + (r == 4 ? 3 : 0);
+            at += v4CacheLayers(v4.compressRatios()[k]).size();
         }
         return at;
     }

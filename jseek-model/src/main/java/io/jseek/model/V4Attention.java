@@ -305,30 +305,26 @@ final class V4Attention {
             rope.apply(q, head * indexerDim + indexerDim - rot, pos);
         }
         float norm = (float) (1 / Math.sqrt((double) indexerDim * indexerHeads));
+        float[] weight = new float[indexerHeads];
+        for (int head = 0; head < indexerHeads; head++) {
+            weight[head] = w[head] * norm;
+        }
+        KvLayer pooled = batch.cache(i, keys);
         float[] key = new float[indexerDim];
         float[] score = new float[visible];
         for (int b = 0; b < visible; b++) {
-            batch.cache(i, keys).read((b + 1) * ratio - 1, 0, key, 0, indexerDim);
+            pooled.read((b + 1) * ratio - 1, 0, key, 0, indexerDim);
             double s = 0;
             for (int head = 0; head < indexerHeads; head++) {
-                s += w[head] * norm * Math.max(0, VectorMath.dot(q, head * indexerDim, key, 0, indexerDim));
+                s += weight[head] * Math.max(0, VectorMath.dot(q, head * indexerDim, key, 0, indexerDim));
             }
             score[b] = (float) s;
         }
-        for (int k = 0; k < topK; k++) {
-            int best = -1;
-            for (int b = 0; b < visible; b++) {
-                if (!keep[b] && (best < 0 || score[b] > score[best])) {
-                    best = b;
-                }
-            }
-            keep[best] = true;
-        }
         int[] chosen = new int[topK];
-        for (int b = 0, k = 0; b < visible; b++) {
-            if (keep[b]) {
-                chosen[k++] = b;
-            }
+        io.jseek.core.kernel.TopK.select(score, visible, topK, chosen);
+        java.util.Arrays.sort(chosen);
+        for (int b : chosen) {
+            keep[b] = true;
         }
         part.addSelection(pos, layer, layers, chosen, topK);
         return keep;

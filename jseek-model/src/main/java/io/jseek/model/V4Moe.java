@@ -91,10 +91,24 @@ final class V4Moe {
         }
         // The shared expert over every row and each routed expert once over the rows that chose it: all gate and up
         // products in one dispatch, all down products in another; the outputs summed shared first, then in expert order.
-        int[][] rows = new int[experts][t];
-        float[][] rowWeights = new float[experts][t];
-        float[][][] in = new float[experts][t][];
+        // Each chosen expert's rows (arrays only for the experts some row chose: a decode step chooses a few of many).
         int[] n = new int[experts];
+        for (int i = 0; i < t; i++) {
+            for (int k = 0; k < used; k++) {
+                n[chosen[i][k]]++;
+            }
+        }
+        int[][] rows = new int[experts][];
+        float[][] rowWeights = new float[experts][];
+        float[][][] in = new float[experts][][];
+        for (int e = 0; e < experts; e++) {
+            if (n[e] > 0) {
+                rows[e] = new int[n[e]];
+                rowWeights[e] = new float[n[e]];
+                in[e] = new float[n[e]][];
+                n[e] = 0;
+            }
+        }
         for (int i = 0; i < t; i++) {
             for (int k = 0; k < used; k++) {
                 int e = chosen[i][k];
